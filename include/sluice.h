@@ -1,0 +1,178 @@
+/*
+ * sluice.h: the whole application API of sluice.
+ *
+ * An application is a shared object that exports one function,
+ *
+ *     int sluice_app(sl_app *app);
+ *
+ * which sluice calls once in every worker process, after the fork, to
+ * register routes and hooks.  Build it with
+ *
+ *     cc -shared -fPIC -o app.so app.c $(pkg-config --cflags --libs sluice)
+ *
+ * and run it with `sluice app.so`.
+ *
+ * Conventions, as in libuv:
+ * - every public name starts with sl_ (types, functions) or SL_ (constants);
+ * - functions that can fail return 0 or a negative errno value (-ENOMEM,
+ *   -EINVAL, ...);
+ * - strings returned by sl_req_* functions are NUL-terminated, owned by the
+ *   request, and valid until the response ends (sl_resp_end() or the handler
+ *   returning SL_OK); copy what you need longer.
+ *
+ * Threads.  A handler runs either on the worker's event loop (SL_LOOP: it
+ * must not block, and may answer later from a libuv callback) or on one of
+ * the worker's pool threads (the default: it may block).  One request is
+ * only ever touched by one thread at a time: the pool thread while its
+ * handler runs, the loop thread otherwise.
+ */
+#ifndef SLUICE_H
+#define SLUICE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <json-c/json.h>
+#include <uv.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SLUICE_VERSION "0.1.0"
+
+/* The name of the entry point sluice looks up in an application. */
+#define SL_APP_SYMBOL "sluice_app"
+
+/* The application: routes and hooks, one per worker process. */
+typedef struct sl_app sl_app;
+/* One request and its response. */
+typedef struct sl_req sl_req;
+
+/*
+ * Handler results.  A handler returns SL_OK when the response is complete,
+ * SL_LATER (loop handlers only) when it will call sl_resp_end() itself
+ * later from the loop thread, or a negative errno value, which becomes a 500
+ * problem response unless part of the response was already flushed.
+ */
+#define SL_OK 0
+#define SL_LATER 1
+
+typedef int (*sl_handler)(sl_req *req);
+
+/* Route flags. */
+#define SL_POOL 0u      /* run on a pool thread; may block (the default) */
+#define SL_LOOP 1u      /* run on the event loop; must not block */
+
+/* The entry point every application defines. Returns 0 or negative errno. */
+int sluice_app(sl_app *app);
+
+/*
+ * Register a route.  `method` is "GET", "POST", ... or "*" for any; a GET
+ * route also answers HEAD.  `pattern` is a path with typed parameters:
+ * "/items/{id:int}", "/users/{name}" (one segment), "/files/{rest:path}"
+ * (the rest of the path).  An unknown path answers 404, a known path with
+ * another method 405 with Allow, a typed parameter that does not convert
+ * 422.  Both strings are copied.  Returns 0, -EINVAL for a malformed
+ * pattern, -EEXIST for a duplicate, -ENOMEM.
+ */
+int sl_route(sl_app *app, const char *method, const char *pattern,
+             sl_handler handler, unsigned flags);
+
+/*
+ * Worker hooks.  `start` runs in each worker after the routes are
+ * registered and before it accepts; a non-zero return makes the worker
+ * exit.  `stop` runs when the worker has drained, before it exits.  Both run
+ * on the loop thread.
+ */
+typedef int (*sl_hook)(sl_app *app);
+void sl_on_worker_start(sl_app *app, sl_hook start);
+void sl_on_worker_stop(sl_app *app, sl_hook stop);
+
+/* An application-owned pointer, for the hooks and handlers to share. */
+void sl_app_set_data(sl_app *app, void *data);
+void *sl_app_data(const sl_app *app);
+/* The worker's event loop (for timers and other libuv handles). */
+uv_loop_t *sl_app_loop(const sl_app *app);
+
+/* ---- the request ---------------------------------------------------- */
+
+/* "GET", "POST", ...; never NULL. */
+const char *sl_req_method(const sl_req *req);
+/* The percent-decoded path, without the query string; never NULL. */
+const char *sl_req_path(const sl_req *req);
+/* The matched route's pattern, e.g. "/items/{id:int}"; never NULL. */
+const char *sl_req_route(const sl_req *req);
+/* The raw query string (QUERY_STRING), "" when none. */
+const char *sl_req_query_string(const sl_req *req);
+/* The first value of query parameter `name`, decoded; NULL when absent. */
+const char *sl_req_query(sl_req *req, const char *name);
+/* A path parameter as text; NULL when the route has no such parameter. */
+const char *sl_req_path_param(sl_req *req, const char *name);
+/* An {name:int} path parameter.  0, or -ENOENT when there is none. */
+int sl_req_path_int(const sl_req *req, const char *name, int64_t *out);
+/* A CGI parameter as the web server sent it ("REMOTE_ADDR", ...); or NULL. */
+const char *sl_req_param(const sl_req *req, const char *name);
+/* The number of CGI parameters, and the i-th one (0 or -ERANGE). */
+size_t sl_req_param_count(const sl_req *req);
+int sl_req_param_at(const sl_req *req, size_t i, const char **name,
+                    const char **value);
+/* An HTTP request header by its HTTP name ("Content-Type", "X-Token"),
+ * case-insensitive; NULL when absent. */
+const char *sl_req_header(const sl_req *req, const char *name);
+/* The request body; *len gets its size.  Never NULL (may be empty). */
+const void *sl_req_body(const sl_req *req, size_t *len);
+/* The body parsed as JSON, owned by the request; NULL when it is not JSON. */
+json_object *sl_req_json(sl_req *req);
+/* The application, and through it the worker's loop. */
+sl_app *sl_req_app(const sl_req *req);
+/* A per-request pointer for the handler's own use. */
+void sl_req_set_data(sl_req *req, void *data);
+void *sl_req_data(const sl_req *req);
+/*
+ * Loop handlers that answer later: `cb` is called on the loop thread when
+ * the request is cancelled (the web server aborted it or the connection
+ * closed).  The request stays valid until you call sl_resp_end(), which you
+ * still must; what you write after a cancel is discarded.
+ */
+typedef void (*sl_cancel_cb)(sl_req *req);
+void sl_req_on_cancel(sl_req *req, sl_cancel_cb cb);
+/* 1 once the request was cancelled. */
+int sl_req_cancelled(const sl_req *req);
+
+/* ---- the response --------------------------------------------------- */
+
+/*
+ * The response starts as 200 with Content-Type "text/plain; charset=utf-8".
+ * Status and headers may be changed until the first flush.
+ */
+int sl_resp_status(sl_req *req, int status);
+/* Add a header; a Content-Type header replaces the default one.  Names and
+ * values may not contain CR or LF (-EINVAL). */
+int sl_resp_header(sl_req *req, const char *name, const char *value);
+/* Append body bytes. */
+int sl_resp_write(sl_req *req, const void *data, size_t len);
+/* Append printf-formatted text. */
+int sl_resp_printf(sl_req *req, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Serialize `obj` as the body with Content-Type application/json.  Takes
+ * ownership of one reference of `obj` (it is put, also on error). */
+int sl_resp_json(sl_req *req, json_object *obj);
+/* A whole problem response (RFC 9457, application/problem+json) with
+ * `status`, its standard title, and `detail` (may be NULL); discards what
+ * was written so far. */
+int sl_resp_problem(sl_req *req, int status, const char *detail);
+/* Send the status, headers and body written so far to the web server now,
+ * and go on streaming.  From a pool handler or from the loop thread. */
+int sl_resp_flush(sl_req *req);
+/* Finish a response whose handler returned SL_LATER.  Loop thread only.
+ * The request is freed: do not touch it afterwards. */
+int sl_resp_end(sl_req *req);
+
+/* The standard reason phrase of an HTTP status ("Not Found"), "" if unknown. */
+const char *sl_status_text(int status);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SLUICE_H */

@@ -1,0 +1,594 @@
+/*
+ * config.c: options from the command line and the INI config file (see
+ * config.h).
+ *
+ * Order of precedence: built-in defaults, then the config file, then the
+ * command line.  Because -c may come anywhere on the command line, the
+ * command line is parsed first into an "overlay" (a config whose unset
+ * fields hold -1 or ""), the file is read into the real config, and the
+ * overlay is applied on top.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <ini.h>
+
+#include "config.h"
+
+#define MAX_WORKERS 1024
+#define MAX_THREADS 1024
+#define MAX_GRACEFUL 86400
+#define MAX_FD 65535
+
+#define ADDR_FORMS "unix:/path, HOST:PORT, [IPv6]:PORT or fd:N"
+
+/* Long-only options get values outside the char range. */
+enum {
+    OPT_WORKERS = 'w',
+    OPT_THREADS = 't',
+    OPT_CONFIG = 'c',
+    OPT_FASTCGI = 256,
+    OPT_SCGI,
+    OPT_GRACEFUL,
+    OPT_LOGLEVEL,
+    OPT_HELP,
+    OPT_VERSION,
+};
+
+/* Leading ':' makes getopt return ':' for a missing value, silently. */
+static const char short_options[] = ":w:t:c:";
+
+static const struct option long_options[] = {
+    { "fastcgi",          required_argument, NULL, OPT_FASTCGI },
+    { "scgi",             required_argument, NULL, OPT_SCGI },
+    { "workers",          required_argument, NULL, OPT_WORKERS },
+    { "threads",          required_argument, NULL, OPT_THREADS },
+    { "graceful-timeout", required_argument, NULL, OPT_GRACEFUL },
+    { "log-level",        required_argument, NULL, OPT_LOGLEVEL },
+    { "config",           required_argument, NULL, OPT_CONFIG },
+    { "version",          no_argument,       NULL, OPT_VERSION },
+    { "help",             no_argument,       NULL, OPT_HELP },
+    { NULL, 0, NULL, 0 }
+};
+
+static const char *const log_levels[] = { "error", "warn", "info", "debug" };
+
+static const char usage_text[] =
+    "sluice: serve the handlers of a C shared object over FastCGI or SCGI.\n"
+    "\n"
+    "Usage: sluice [OPTIONS] APP.so\n"
+    "  --fastcgi ADDR     listen for FastCGI (repeatable)\n"
+    "  --scgi ADDR        listen for SCGI (repeatable)\n"
+    "                     ADDR: unix:/path/to.sock | HOST:PORT | [IPv6]:PORT"
+    " | fd:N\n"
+    "                     default when neither is given:"
+    " --fastcgi unix:sluice.sock\n"
+    "  -w, --workers N    worker processes (default: number of CPUs)\n"
+    "  -t, --threads N    blocking-handler threads per worker (default 4)\n"
+    "  --graceful-timeout SECONDS   time in-flight requests get on stop"
+    " (default 30)\n"
+    "  --log-level LEVEL  error|warn|info|debug (default info), to stderr\n"
+    "  -c, --config FILE  INI file; every long option is a key\n"
+    "  --version, --help\n";
+
+const char *sl_config_usage(void)
+{
+    return usage_text;
+}
+
+/*
+ * Write one line into err and return -1.  Values quoted from the user may
+ * hold newlines or escapes; they are replaced so the message stays one line
+ * that is safe to print to a terminal or a log.
+ */
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (err == NULL || errlen == 0)
+        return -1;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    for (char *p = err; *p != '\0'; p++)
+        if (iscntrl((unsigned char)*p))
+            *p = '?';
+    return -1;
+}
+
+/*
+ * Decimal only: no sign, no leading space, no "0x", no trailing junk.
+ * strtol alone would accept " +12" and "12abc".
+ */
+static int parse_int(const char *s, long min, long max, int *out)
+{
+    char *end;
+    long v;
+
+    if (!isdigit((unsigned char)s[0]))
+        return -1;
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (errno != 0 || *end != '\0' || v < min || v > max)
+        return -1;
+    *out = (int)v;
+    return 0;
+}
+
+static int copy_str(char *dst, size_t size, const char *src)
+{
+    size_t n = strlen(src);
+
+    if (n >= size)
+        return -1;
+    memcpy(dst, src, n + 1);
+    return 0;
+}
+
+static const char *proto_name(enum sl_proto proto)
+{
+    return proto == SL_PROTO_SCGI ? "scgi" : "fastcgi";
+}
+
+/* "PORT" after the host part of an address. */
+static int parse_port(sl_listen_spec *l, const char *text, const char *port,
+                      char *err, size_t errlen)
+{
+    if (parse_int(port, 1, 65535, &l->port) < 0)
+        return fail(err, errlen,
+                    "'%s': port '%s' is not a number between 1 and 65535",
+                    text, port);
+    return 0;
+}
+
+static int parse_unix(sl_listen_spec *l, const char *text, const char *path,
+                      char *err, size_t errlen)
+{
+    if (*path == '\0')
+        return fail(err, errlen, "'%s': empty socket path", text);
+    if (copy_str(l->path, sizeof(l->path), path) < 0)
+        return fail(err, errlen, "'%s': socket path longer than %zu bytes",
+                    text, sizeof(l->path) - 1);
+    l->kind = SL_ADDR_UNIX;
+    return 0;
+}
+
+static int parse_fd(sl_listen_spec *l, const char *text, const char *num,
+                    char *err, size_t errlen)
+{
+    if (parse_int(num, 0, MAX_FD, &l->fd) < 0)
+        return fail(err, errlen, "'%s': fd '%s' is not a number between 0 "
+                    "and %d", text, num, MAX_FD);
+    l->kind = SL_ADDR_FD;
+    return 0;
+}
+
+/* "[IPv6]:PORT"; the brackets are dropped from host. */
+static int parse_ipv6(sl_listen_spec *l, const char *text, char *err,
+                      size_t errlen)
+{
+    const char *host = text + 1;
+    const char *close = strchr(host, ']');
+    size_t n;
+
+    if (close == NULL || close == host || close[1] != ':' ||
+        memchr(host, ':', (size_t)(close - host)) == NULL)
+        return fail(err, errlen, "'%s' is not an address; use " ADDR_FORMS,
+                    text);
+    n = (size_t)(close - host);
+    if (n >= sizeof(l->host))
+        return fail(err, errlen, "'%s': host longer than %zu bytes", text,
+                    sizeof(l->host) - 1);
+    memcpy(l->host, host, n);
+    l->host[n] = '\0';
+    l->kind = SL_ADDR_TCP;
+    return parse_port(l, text, close + 2, err, errlen);
+}
+
+/* "HOST:PORT" with a name or IPv4 literal; IPv6 needs brackets. */
+static int parse_tcp(sl_listen_spec *l, const char *text, char *err,
+                     size_t errlen)
+{
+    const char *colon = strchr(text, ':');
+    size_t n;
+
+    if (colon == NULL || colon == text || strchr(colon + 1, ':') != NULL)
+        return fail(err, errlen, "'%s' is not an address; use " ADDR_FORMS,
+                    text);
+    n = (size_t)(colon - text);
+    for (size_t i = 0; i < n; i++)
+        if (isspace((unsigned char)text[i]))
+            return fail(err, errlen, "'%s' is not an address; use "
+                        ADDR_FORMS, text);
+    if (n >= sizeof(l->host))
+        return fail(err, errlen, "'%s': host longer than %zu bytes", text,
+                    sizeof(l->host) - 1);
+    memcpy(l->host, text, n);
+    l->host[n] = '\0';
+    l->kind = SL_ADDR_TCP;
+    return parse_port(l, text, colon + 1, err, errlen);
+}
+
+int sl_listen_parse(sl_listen_spec *l, enum sl_proto proto, const char *text,
+                    char *err, size_t errlen)
+{
+    int r;
+
+    memset(l, 0, sizeof(*l));
+    l->proto = proto;
+    l->fd = -1;
+    if (strncmp(text, "unix:", 5) == 0)
+        r = parse_unix(l, text, text + 5, err, errlen);
+    else if (strncmp(text, "fd:", 3) == 0)
+        r = parse_fd(l, text, text + 3, err, errlen);
+    else if (text[0] == '[')
+        r = parse_ipv6(l, text, err, errlen);
+    else
+        r = parse_tcp(l, text, err, errlen);
+    if (r < 0)
+        return r;
+    /* Cannot truncate: every accepted form is shorter than text[]. */
+    snprintf(l->text, sizeof(l->text), "%s %s", proto_name(proto), text);
+    return 0;
+}
+
+static int add_listener(sl_config *c, enum sl_proto proto, const char *label,
+                        const char *addr, char *err, size_t errlen)
+{
+    char lerr[512];
+
+    if (c->nlisteners >= SL_MAX_LISTENERS)
+        return fail(err, errlen, "%s: too many listeners (at most %d)",
+                    label, SL_MAX_LISTENERS);
+    if (sl_listen_parse(&c->listeners[c->nlisteners], proto, addr, lerr,
+                        sizeof(lerr)) < 0)
+        return fail(err, errlen, "%s: %s", label, lerr);
+    c->nlisteners++;
+    return 0;
+}
+
+static int parse_level(const char *s)
+{
+    for (size_t i = 0; i < sizeof(log_levels) / sizeof(log_levels[0]); i++)
+        if (strcmp(s, log_levels[i]) == 0)
+            return (int)i;
+    return -1;
+}
+
+/*
+ * Set one option from either source.  label names it the way the user wrote
+ * it: "--workers" on the command line, "workers" in the file.
+ */
+static int set_option(sl_config *c, int id, const char *label,
+                      const char *value, char *err, size_t errlen)
+{
+    switch (id) {
+    case OPT_FASTCGI:
+        return add_listener(c, SL_PROTO_FASTCGI, label, value, err, errlen);
+    case OPT_SCGI:
+        return add_listener(c, SL_PROTO_SCGI, label, value, err, errlen);
+    case OPT_WORKERS:
+        if (parse_int(value, 1, MAX_WORKERS, &c->workers) < 0)
+            return fail(err, errlen, "%s: '%s' is not a number between 1 "
+                        "and %d", label, value, MAX_WORKERS);
+        return 0;
+    case OPT_THREADS:
+        if (parse_int(value, 1, MAX_THREADS, &c->threads) < 0)
+            return fail(err, errlen, "%s: '%s' is not a number between 1 "
+                        "and %d", label, value, MAX_THREADS);
+        return 0;
+    case OPT_GRACEFUL:
+        if (parse_int(value, 0, MAX_GRACEFUL, &c->graceful_timeout) < 0)
+            return fail(err, errlen, "%s: '%s' is not a number of seconds "
+                        "between 0 and %d", label, value, MAX_GRACEFUL);
+        return 0;
+    case OPT_LOGLEVEL:
+        if ((c->log_level = parse_level(value)) < 0)
+            return fail(err, errlen, "%s: '%s' is not one of error, warn, "
+                        "info, debug", label, value);
+        return 0;
+    case OPT_CONFIG:
+        if (*value == '\0' ||
+            copy_str(c->config_file, sizeof(c->config_file), value) < 0)
+            return fail(err, errlen, "%s: '%s' is not a usable file name",
+                        label, value);
+        return 0;
+    }
+    return fail(err, errlen, "%s: internal error: unhandled option", label);
+}
+
+static int set_app(sl_config *c, const char *label, const char *value,
+                   char *err, size_t errlen)
+{
+    if (*value == '\0')
+        return fail(err, errlen, "%s: empty APP.so path", label);
+    if (copy_str(c->app_path, sizeof(c->app_path), value) < 0)
+        return fail(err, errlen, "%s: APP.so path longer than %zu bytes",
+                    label, sizeof(c->app_path) - 1);
+    return 0;
+}
+
+void sl_config_defaults(sl_config *c)
+{
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+
+    memset(c, 0, sizeof(*c));
+    if (ncpu < 1)
+        ncpu = 1;
+    if (ncpu > MAX_WORKERS)
+        ncpu = MAX_WORKERS;
+    c->workers = (int)ncpu;
+    c->threads = 4;
+    c->graceful_timeout = 30;
+    c->log_level = SL_LOG_INFO;
+}
+
+/* ---- the config file ---------------------------------------------------- */
+
+/*
+ * State for one file.  inih as packaged by Debian does not pass line
+ * numbers to the handler (INI_HANDLER_LINENO is 0), so our own reader counts
+ * lines and the handler reads the count.
+ */
+struct ini_ctx {
+    sl_config *c;
+    FILE *fp;
+    int lineno;      /* line the reader handed out last */
+    int err_line;    /* line of the first handler error, 0 if none */
+    int long_line;   /* line that did not fit inih's buffer, 0 if none */
+    int max_line;    /* longest line inih can take, for the message */
+    char msg[640];   /* the handler error, without "FILE:LINE: " */
+};
+
+/*
+ * fgets for inih.  inih's line buffer is fixed (200 bytes); a longer line
+ * would come back in pieces and be parsed as several lines, so such a line
+ * stops the parse with an error instead.
+ */
+static char *file_reader(char *str, int num, void *stream)
+{
+    struct ini_ctx *x = stream;
+    size_t n;
+    int ch;
+
+    if (fgets(str, num, x->fp) == NULL)
+        return NULL;
+    x->lineno++;
+    n = strlen(str);
+    if (n == 0 || str[n - 1] == '\n' || n < (size_t)num - 1)
+        return str;
+    /* The buffer is full; fine only if the line ends right here. */
+    ch = getc(x->fp);
+    if (ch == '\r')
+        ch = getc(x->fp);
+    if (ch == '\n' || ch == EOF)
+        return str;
+    x->long_line = x->lineno;
+    x->max_line = num - 1;
+    return NULL;
+}
+
+static int file_handler(void *user, const char *section, const char *name,
+                       const char *value)
+{
+    struct ini_ctx *x = user;
+    const struct option *o;
+    int r = 0;
+
+    if (x->err_line != 0)
+        return 1;   /* only the first error is reported */
+    if (*section != '\0' && strcmp(section, "sluice") != 0) {
+        snprintf(x->msg, sizeof(x->msg), "unknown key '%s' in section [%s] "
+                 "(use [sluice] or no section)", name, section);
+        r = -1;
+    } else if (strcmp(name, "app") == 0) {
+        r = set_app(x->c, "app", value, x->msg, sizeof(x->msg));
+    } else if (strcmp(name, "config") == 0) {
+        snprintf(x->msg, sizeof(x->msg), "'config' cannot be set inside a "
+                 "config file");
+        r = -1;
+    } else {
+        for (o = long_options; o->name != NULL; o++)
+            if (strcmp(name, o->name) == 0 && o->has_arg == required_argument)
+                break;
+        if (o->name != NULL) {
+            r = set_option(x->c, o->val, name, value, x->msg, sizeof(x->msg));
+        } else {
+            snprintf(x->msg, sizeof(x->msg), "unknown key '%s'", name);
+            r = -1;
+        }
+    }
+    if (r < 0)
+        x->err_line = x->lineno;
+    return r == 0;
+}
+
+static int parse_file(sl_config *c, const char *file, char *err,
+                      size_t errlen)
+{
+    struct ini_ctx x;
+    int r;
+
+    memset(&x, 0, sizeof(x));
+    x.c = c;
+    /* Opened here rather than by ini_parse() so that errno is ours. */
+    x.fp = fopen(file, "r");
+    if (x.fp == NULL)
+        return fail(err, errlen, "%s: cannot open: %s", file,
+                    strerror(errno));
+    r = ini_parse_stream(file_reader, &x, file_handler, &x);
+    if (ferror(x.fp)) {
+        fclose(x.fp);
+        return fail(err, errlen, "%s: cannot read: %s", file,
+                    strerror(errno));
+    }
+    fclose(x.fp);
+    /* inih returns the first bad line; a handler error or a syntax error. */
+    if (r > 0 && r == x.err_line)
+        return fail(err, errlen, "%s:%d: %s", file, r, x.msg);
+    if (r > 0)
+        return fail(err, errlen, "%s:%d: syntax error (expected "
+                    "'key = value' or '[sluice]')", file, r);
+    if (r < 0)
+        return fail(err, errlen, "%s: cannot parse (out of memory)", file);
+    if (x.long_line != 0)
+        return fail(err, errlen, "%s:%d: line longer than %d characters",
+                    file, x.long_line, x.max_line);
+    return 0;
+}
+
+/* ---- the command line --------------------------------------------------- */
+
+/* "--workers" for a long option, "-w" as typed for a short one. */
+static void option_label(char *buf, size_t size, int id, const char *typed)
+{
+    for (const struct option *o = long_options; o->name != NULL; o++)
+        if (o->val == id) {
+            if (id < 256 && strncmp(typed, "--", 2) != 0)
+                snprintf(buf, size, "-%c", id);
+            else
+                snprintf(buf, size, "--%s", o->name);
+            return;
+        }
+    snprintf(buf, size, "-%c", id);
+}
+
+/* Explain a '?' from getopt_long. */
+static int bad_option(int argc, char **argv, char *err, size_t errlen)
+{
+    const char *typed = optind > 0 && optind <= argc ? argv[optind - 1] : "";
+    char label[64];
+
+    if (strncmp(typed, "--", 2) == 0) {
+        size_t n = strcspn(typed, "=");
+        /* A known long option with "=value" it does not take. */
+        for (const struct option *o = long_options; o->name != NULL; o++)
+            if (o->val == optopt && optopt != 0) {
+                option_label(label, sizeof(label), optopt, typed);
+                return fail(err, errlen, "option '%s' doesn't take a value",
+                            label);
+            }
+        return fail(err, errlen, "unrecognized option '%.*s'", (int)n, typed);
+    }
+    if (isprint(optopt))
+        return fail(err, errlen, "unrecognized option '-%c'", optopt);
+    return fail(err, errlen, "unrecognized option '%s'", typed);
+}
+
+/*
+ * Parse argv into the overlay ov: unset numbers stay -1, unset strings "".
+ * Positional arguments are left at argv[optind..argc).
+ */
+static int parse_argv(sl_config *ov, int argc, char **argv, char *err,
+                      size_t errlen)
+{
+    char label[64];
+    int ch;
+
+    /* optind = 0 makes glibc reinitialise, so tests may parse repeatedly. */
+    optind = 0;
+    opterr = 0;
+    while ((ch = getopt_long(argc, argv, short_options, long_options,
+                             NULL)) != -1) {
+        switch (ch) {
+        case OPT_HELP:
+            ov->show_help = 1;
+            break;
+        case OPT_VERSION:
+            ov->show_version = 1;
+            break;
+        case ':':
+            option_label(label, sizeof(label), optopt, argv[optind - 1]);
+            return fail(err, errlen, "option '%s' requires a value", label);
+        case '?':
+            return bad_option(argc, argv, err, errlen);
+        default:
+            option_label(label, sizeof(label), ch, "--");
+            if (set_option(ov, ch, label, optarg, err, errlen) < 0)
+                return -1;
+            break;
+        }
+    }
+    return 0;
+}
+
+/* The overlay wins wherever the command line set something. */
+static void apply_overlay(sl_config *c, const sl_config *ov)
+{
+    if (ov->nlisteners > 0) {
+        memcpy(c->listeners, ov->listeners, sizeof(c->listeners));
+        c->nlisteners = ov->nlisteners;
+    }
+    if (ov->workers >= 0)
+        c->workers = ov->workers;
+    if (ov->threads >= 0)
+        c->threads = ov->threads;
+    if (ov->graceful_timeout >= 0)
+        c->graceful_timeout = ov->graceful_timeout;
+    if (ov->log_level >= 0)
+        c->log_level = ov->log_level;
+    if (ov->app_path[0] != '\0')
+        memcpy(c->app_path, ov->app_path, sizeof(c->app_path));
+}
+
+int sl_config_parse(sl_config *c, int argc, char **argv, char *err,
+                    size_t errlen)
+{
+    static const char default_listener[] = "unix:sluice.sock";
+    sl_config *ov;
+    int r = -1;
+
+    if (err != NULL && errlen > 0)
+        err[0] = '\0';
+    sl_config_defaults(c);
+    /* sl_config is about 15 KiB; keep the overlay off the stack. */
+    ov = calloc(1, sizeof(*ov));
+    if (ov == NULL)
+        return fail(err, errlen, "out of memory");
+    ov->workers = ov->threads = ov->graceful_timeout = ov->log_level = -1;
+
+    if (parse_argv(ov, argc, argv, err, errlen) < 0)
+        goto out;
+    c->show_help = ov->show_help;
+    c->show_version = ov->show_version;
+    if (c->show_help || c->show_version) {
+        r = 0;  /* no APP needed, and a broken config must not hide help */
+        goto out;
+    }
+    if (optind < argc && set_app(ov, "APP.so", argv[optind], err,
+                                 errlen) < 0)
+        goto out;
+    if (optind + 1 < argc) {
+        fail(err, errlen, "unexpected argument '%s': only one APP.so is "
+             "allowed", argv[optind + 1]);
+        goto out;
+    }
+    if (ov->config_file[0] != '\0') {
+        memcpy(c->config_file, ov->config_file, sizeof(c->config_file));
+        if (parse_file(c, c->config_file, err, errlen) < 0)
+            goto out;
+    }
+    apply_overlay(c, ov);
+    if (c->app_path[0] == '\0') {
+        fail(err, errlen, "missing APP.so argument (see --help)");
+        goto out;
+    }
+    if (c->nlisteners == 0 &&
+        add_listener(c, SL_PROTO_FASTCGI, "default", default_listener, err,
+                     errlen) < 0)
+        goto out;
+    r = 0;
+out:
+    free(ov);
+    return r;
+}

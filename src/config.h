@@ -1,0 +1,66 @@
+/*
+ * config.h: options from the command line and the INI config file.
+ *
+ * Every long option is also a config-file key (section-less, or under
+ * [sluice]), as in uWSGI's --ini and PHP-FPM's pool files.  The command line
+ * wins over the file, whatever their order.
+ */
+#ifndef SLUICE_CONFIG_H
+#define SLUICE_CONFIG_H
+
+#include <stddef.h>
+
+#define SL_MAX_LISTENERS 16
+
+enum sl_proto { SL_PROTO_FASTCGI = 0, SL_PROTO_SCGI = 1 };
+enum sl_addr_kind { SL_ADDR_UNIX, SL_ADDR_TCP, SL_ADDR_FD };
+
+typedef struct sl_listen_spec {
+    enum sl_proto proto;
+    enum sl_addr_kind kind;
+    char path[108];         /* SL_ADDR_UNIX: the socket path */
+    char host[64];          /* SL_ADDR_TCP: host or IPv4/IPv6 literal, no [] */
+    int port;               /* SL_ADDR_TCP: 1..65535 */
+    int fd;                 /* SL_ADDR_FD */
+    char text[160];         /* the address as given, for logs */
+} sl_listen_spec;
+
+enum sl_log_level { SL_LOG_ERROR = 0, SL_LOG_WARN, SL_LOG_INFO, SL_LOG_DEBUG };
+
+typedef struct sl_config {
+    sl_listen_spec listeners[SL_MAX_LISTENERS];
+    int nlisteners;
+    int workers;            /* default: number of CPUs */
+    int threads;            /* default: 4 */
+    int graceful_timeout;   /* seconds, default 30 */
+    int log_level;          /* enum sl_log_level, default SL_LOG_INFO */
+    char config_file[4096]; /* "" when none */
+    char app_path[4096];    /* the APP.so argument */
+    int show_help;          /* --help was given */
+    int show_version;       /* --version was given */
+} sl_config;
+
+/* Defaults (workers from the CPU count). */
+void sl_config_defaults(sl_config *c);
+
+/*
+ * Parse argv, then the config file named by -c/--config if any, then fill in
+ * the default listener when none was given (--fastcgi unix:sluice.sock).
+ * Returns 0 on success.  On a bad option or config returns -1 and writes one
+ * line saying what is wrong (and where: "FILE:LINE: ..." for the file) into
+ * err[0..errlen).  --help and --version set their flags and return 0 without
+ * requiring APP.
+ */
+int sl_config_parse(sl_config *c, int argc, char **argv, char *err, size_t errlen);
+
+/*
+ * Parse one address: "unix:/path", "HOST:PORT", "[IPv6]:PORT" or "fd:N".
+ * Returns 0 or -1 with a message in err.
+ */
+int sl_listen_parse(sl_listen_spec *l, enum sl_proto proto, const char *text,
+                    char *err, size_t errlen);
+
+/* The --help text. */
+const char *sl_config_usage(void);
+
+#endif

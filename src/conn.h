@@ -1,0 +1,56 @@
+/*
+ * conn.h: one connection from the web server: reading bytes, feeding them
+ * to the FastCGI or SCGI codec, keeping the requests it carries, and
+ * writing their responses.
+ */
+#ifndef SLUICE_CONN_H
+#define SLUICE_CONN_H
+
+#include <uv.h>
+#include "buf.h"
+#include "config.h"
+#include "fcgi.h"
+#include "request.h"
+
+struct sl_worker;
+
+typedef struct sl_conn {
+    union {
+        uv_handle_t handle;
+        uv_stream_t stream;
+        uv_pipe_t pipe;
+        uv_tcp_t tcp;
+    } u;
+    struct sl_worker *worker;
+    struct sl_conn *prev, *next;    /* the worker's list */
+    enum sl_proto proto;
+    sl_buf in;                      /* received, not yet decoded */
+    fcgi_decoder dec;
+    sl_buf mgmt;                    /* GET_VALUES content, until complete */
+    sl_req *reqs;                   /* requests in progress on it */
+    unsigned nreqs;
+    unsigned pending_writes;
+    int keep;                       /* stay open after the current requests */
+    int closing;                    /* uv_close or shutdown started */
+    int scgi_req_started;           /* SCGI: the one request is under way */
+    char peer[64];                  /* for log lines */
+} sl_conn;
+
+/* Accept a connection on `server` (a listener of `proto`). */
+void sl_conn_accept(struct sl_worker *w, uv_stream_t *server, enum sl_proto proto);
+
+/* Queue encoded bytes for writing; takes the buffer's storage (b is left
+ * empty).  Ignored once the connection is closing. */
+void sl_conn_send(sl_conn *c, sl_buf *b);
+
+/* A request of this connection has ended: unlink it, and close the
+ * connection when it is not kept and nothing else is in progress. */
+void sl_conn_request_done(sl_conn *c, sl_req *req);
+
+/* Close now, logging `reason` (NULL: a normal close, not logged). */
+void sl_conn_close(sl_conn *c, const char *reason);
+
+/* The worker is stopping: close when idle, and do not keep afterwards. */
+void sl_conn_drain(sl_conn *c);
+
+#endif

@@ -1,0 +1,102 @@
+/*
+ * request.h: struct sl_req, shared by the request accessors (request.c), the
+ * response builder (response.c) and the connection that owns it (conn.c).
+ */
+#ifndef SLUICE_REQUEST_H
+#define SLUICE_REQUEST_H
+
+#include <stdint.h>
+#include <uv.h>
+#include "../include/sluice.h"
+#include "buf.h"
+#include "config.h"
+#include "router.h"
+
+struct sl_conn;
+struct sl_worker;
+
+enum sl_req_state {
+    SL_REQ_PARAMS,          /* receiving PARAMS */
+    SL_REQ_BODY,            /* receiving STDIN */
+    SL_REQ_RUNNING,         /* handed to the handler */
+    SL_REQ_DONE             /* response ended */
+};
+
+typedef struct sl_param {
+    size_t name;            /* offsets into sl_req.pstore */
+    size_t value;
+} sl_param;
+
+/* A decoded query value, kept until the request ends. */
+typedef struct sl_qcache {
+    struct sl_qcache *next;
+    char *name;
+    char *value;            /* NULL: absent */
+} sl_qcache;
+
+struct sl_req {
+    struct sl_req *next;            /* in the connection's list */
+    struct sl_conn *conn;           /* NULL once the connection is gone */
+    struct sl_worker *worker;
+    sl_app *app;
+    enum sl_proto proto;
+    uint16_t id;                    /* FastCGI request id */
+    uint8_t keep_conn;              /* FCGI_KEEP_CONN */
+    enum sl_req_state state;
+
+    /* Input */
+    sl_buf raw_params;              /* FastCGI PARAMS stream, until complete */
+    sl_buf pstore;                  /* "name\0value\0" ... */
+    sl_param *params;
+    size_t nparams;
+    sl_buf body;
+    unsigned long long content_length;
+    char *path;                     /* decoded path */
+    sl_match match;
+    char *pparams[SL_ROUTER_MAX_PARAMS]; /* NUL-terminated path params */
+    sl_qcache *qcache;
+    json_object *json;
+    int json_tried;
+
+    /* Handler */
+    uv_work_t work;
+    int handler_rc;
+    void *data;
+    sl_cancel_cb on_cancel;
+    int cancelled;
+    int later;                      /* handler returned SL_LATER */
+
+    /* Response */
+    int status;
+    sl_buf headers;                 /* "Name: value\r\n" ... */
+    int has_ctype;
+    sl_buf out;                     /* body not yet encoded */
+    int head_sent;                  /* status and headers flushed */
+    uint64_t bytes_out;
+};
+
+/* A new request on `conn`; NULL on allocation failure. */
+sl_req *sl_req_new(struct sl_conn *conn, enum sl_proto proto, uint16_t id);
+void sl_req_free(sl_req *req);
+
+/* Store one CGI parameter (copied).  0, or -ENOMEM. */
+int sl_req_add_param(sl_req *req, const char *name, size_t nlen,
+                     const char *value, size_t vlen);
+/* Build the parameter index once all are stored.  0, or -ENOMEM. */
+int sl_req_index_params(sl_req *req);
+
+/*
+ * The decoded path from REQUEST_URI (up to '?'), else DOCUMENT_URI, else
+ * SCRIPT_NAME + PATH_INFO.  0, or -EINVAL for a malformed escape, -ENOMEM.
+ */
+int sl_req_resolve_path(sl_req *req);
+
+/*
+ * Encode what the handler wrote into `out` for the wire: on the first call
+ * the status line and headers, then the body bytes; with `final` the end of
+ * the response (FastCGI: empty STDOUT + END_REQUEST).  Thread-safe as long
+ * as one thread owns the request.  0, or -ENOMEM.
+ */
+int sl_resp_encode(sl_req *req, sl_buf *out, int final);
+
+#endif

@@ -1,0 +1,242 @@
+/* response.c: building a response (the sl_resp_* API) and encoding it. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include "fcgi.h"
+#include "log.h"
+#include "request.h"
+#include "worker.h"
+
+#define DEFAULT_CTYPE "text/plain; charset=utf-8"
+
+const char *sl_status_text(int status)
+{
+    switch (status) {
+    case 100: return "Continue";
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 204: return "No Content";
+    case 206: return "Partial Content";
+    case 301: return "Moved Permanently";
+    case 302: return "Found";
+    case 303: return "See Other";
+    case 304: return "Not Modified";
+    case 307: return "Temporary Redirect";
+    case 308: return "Permanent Redirect";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 406: return "Not Acceptable";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 410: return "Gone";
+    case 411: return "Length Required";
+    case 413: return "Content Too Large";
+    case 415: return "Unsupported Media Type";
+    case 418: return "I'm a teapot";
+    case 422: return "Unprocessable Content";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    default: return "";
+    }
+}
+
+/* Responses are only built by the thread that owns the request; once the
+ * head is flushed, the status and headers are fixed. */
+int sl_resp_status(sl_req *req, int status)
+{
+    if (status < 100 || status > 999)
+        return -EINVAL;
+    if (req->head_sent)
+        return -EALREADY;
+    req->status = status;
+    return 0;
+}
+
+static int has_crlf(const char *s)
+{
+    return strpbrk(s, "\r\n") != NULL;
+}
+
+int sl_resp_header(sl_req *req, const char *name, const char *value)
+{
+    if (name == NULL || value == NULL || name[0] == '\0' || has_crlf(name) ||
+        has_crlf(value) || strchr(name, ':') != NULL)
+        return -EINVAL;
+    if (req->head_sent)
+        return -EALREADY;
+    if (strcasecmp(name, "Content-Type") == 0)
+        req->has_ctype = 1;
+    if (sl_buf_append_str(&req->headers, name) < 0 ||
+        sl_buf_append(&req->headers, ": ", 2) < 0 ||
+        sl_buf_append_str(&req->headers, value) < 0 ||
+        sl_buf_append(&req->headers, "\r\n", 2) < 0)
+        return -ENOMEM;
+    return 0;
+}
+
+int sl_resp_write(sl_req *req, const void *data, size_t len)
+{
+    return sl_buf_append(&req->out, data, len);
+}
+
+int sl_resp_printf(sl_req *req, const char *fmt, ...)
+{
+    char small[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(small, sizeof small, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return -EINVAL;
+    if ((size_t)n < sizeof small)
+        return sl_buf_append(&req->out, small, (size_t)n);
+    /* Too long for the stack: format straight into the body buffer. */
+    int rc = sl_buf_reserve(&req->out, (size_t)n + 1);
+    if (rc < 0)
+        return rc;
+    va_start(ap, fmt);
+    vsnprintf(req->out.data + req->out.len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    req->out.len += (size_t)n;
+    return 0;
+}
+
+int sl_resp_json(sl_req *req, json_object *obj)
+{
+    size_t len;
+    const char *s = json_object_to_json_string_length(
+        obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+    int rc = s ? 0 : -ENOMEM;
+    if (rc == 0 && !req->has_ctype)
+        rc = sl_resp_header(req, "Content-Type", "application/json");
+    if (rc == 0)
+        rc = sl_buf_append(&req->out, s, len);
+    json_object_put(obj);
+    return rc;
+}
+
+int sl_resp_problem(sl_req *req, int status, const char *detail)
+{
+    if (req->head_sent)
+        return -EALREADY;
+    req->headers.len = 0;
+    req->out.len = 0;
+    req->has_ctype = 0;
+    int rc = sl_resp_status(req, status);
+    if (rc < 0)
+        return rc;
+    json_object *o = json_object_new_object();
+    if (o == NULL)
+        return -ENOMEM;
+    json_object_object_add(o, "type", json_object_new_string("about:blank"));
+    json_object_object_add(o, "title", json_object_new_string(sl_status_text(status)));
+    json_object_object_add(o, "status", json_object_new_int(status));
+    if (detail != NULL)
+        json_object_object_add(o, "detail", json_object_new_string(detail));
+    rc = sl_resp_header(req, "Content-Type", "application/problem+json");
+    if (rc < 0) {
+        json_object_put(o);
+        return rc;
+    }
+    return sl_resp_json(req, o);
+}
+
+/* "Status: 200 OK\r\nHeaders\r\n\r\n" into `head`. */
+static int encode_head(sl_req *req, sl_buf *head)
+{
+    char line[64];
+    int n = snprintf(line, sizeof line, "Status: %d %s\r\n", req->status,
+                     sl_status_text(req->status));
+    if (sl_buf_append(head, line, (size_t)n) < 0 ||
+        sl_buf_append(head, req->headers.data, req->headers.len) < 0)
+        return -ENOMEM;
+    if (!req->has_ctype && sl_buf_append_str(head, "Content-Type: " DEFAULT_CTYPE "\r\n") < 0)
+        return -ENOMEM;
+    return sl_buf_append(head, "\r\n", 2);
+}
+
+static int encode_fcgi(sl_req *req, sl_buf *out, const sl_buf *head, int final)
+{
+    int rc = 0;
+    /* Head and body in one STDOUT stream, so small answers are one record. */
+    if (head->len > 0 && req->out.len > 0 && head->len + req->out.len <= 65535) {
+        sl_buf both;
+        sl_buf_init(&both);
+        rc = sl_buf_append(&both, head->data, head->len);
+        if (rc == 0)
+            rc = sl_buf_append(&both, req->out.data, req->out.len);
+        if (rc == 0)
+            rc = fcgi_encode_stream(out, FCGI_STDOUT, req->id, both.data, both.len);
+        sl_buf_free(&both);
+    } else {
+        rc = fcgi_encode_stream(out, FCGI_STDOUT, req->id, head->data, head->len);
+        if (rc == 0)
+            rc = fcgi_encode_stream(out, FCGI_STDOUT, req->id, req->out.data, req->out.len);
+    }
+    if (rc == 0 && final)
+        rc = fcgi_encode_stream_end(out, FCGI_STDOUT, req->id);
+    if (rc == 0 && final)
+        rc = fcgi_encode_end_request(out, req->id, 0, FCGI_REQUEST_COMPLETE);
+    return rc;
+}
+
+int sl_resp_encode(sl_req *req, sl_buf *out, int final)
+{
+    sl_buf head;
+    sl_buf_init(&head);
+    int rc = 0;
+    if (!req->head_sent) {
+        rc = encode_head(req, &head);
+        req->head_sent = 1;
+    }
+    if (rc == 0 && req->proto == SL_PROTO_FASTCGI)
+        rc = encode_fcgi(req, out, &head, final);
+    else if (rc == 0) {
+        rc = sl_buf_append(out, head.data, head.len);
+        if (rc == 0)
+            rc = sl_buf_append(out, req->out.data, req->out.len);
+    }
+    req->bytes_out += req->out.len;
+    req->out.len = 0;
+    sl_buf_free(&head);
+    return rc;
+}
+
+int sl_resp_flush(sl_req *req)
+{
+    sl_worker *w = req->worker;
+    sl_buf bytes;
+    sl_buf_init(&bytes);
+    int rc = sl_resp_encode(req, &bytes, 0);
+    if (rc < 0) {
+        sl_buf_free(&bytes);
+        return rc;
+    }
+    if (sl_worker_on_loop(w)) {
+        if (req->conn != NULL)
+            sl_conn_send(req->conn, &bytes);
+        sl_buf_free(&bytes);
+        return 0;
+    }
+    return sl_worker_queue_flush(w, req, &bytes);
+}
+
+int sl_resp_end(sl_req *req)
+{
+    if (!req->later || !sl_worker_on_loop(req->worker))
+        return -EINVAL;
+    sl_worker_finish(req->worker, req);
+    return 0;
+}

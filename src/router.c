@@ -1,0 +1,637 @@
+/*
+ * router.c: the route table (see router.h).
+ *
+ * Routes live in a growable array of pointers (so a matched target stays
+ * put when more routes are added).  Each route keeps its pattern twice: the
+ * original, for sl_match.pattern, and a working copy cut into NUL-terminated
+ * segment strings that the parsed segment list points into.
+ *
+ * Matching walks every route; tables are small and built at startup, so a
+ * linear scan keeps the rules obvious.  Choices callers should know:
+ *   - a path is split on '/' after its leading '/': "/" is one empty
+ *     segment, and "/hello/" is ("hello", "") so it does NOT match "/hello"
+ *     (no trailing-slash redirects);
+ *   - methods are case-sensitive ("get" is not "GET");
+ *   - among routes that match, the one with the most specific segment at the
+ *     first position where they differ wins: literal > int > str > path;
+ *     on equal shapes the exact method beats GET-answering-HEAD, which
+ *     beats "*";
+ *   - -EEXIST is for the same method and the same shape (literals and
+ *     parameter types, names ignored), since the second could never match.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "router.h"
+
+struct seg {
+    const char *text;           /* literal text or parameter name */
+    size_t len;
+    int is_param;
+    enum sl_param_type type;
+};
+
+struct route {
+    char *method;
+    char *pattern;              /* original, NUL-terminated */
+    char *work;                 /* segments cut out of a copy */
+    struct seg *segs;
+    int nsegs;
+    sl_route_target target;
+};
+
+struct sl_router {
+    struct route **routes;
+    size_t n, cap;
+};
+
+/* Result of matching one route against a path. */
+enum { MR_NO, MR_MATCH, MR_BAD_INT };
+
+static const char bad_int_reason[] = "value is not a valid integer";
+
+sl_router *sl_router_new(void)
+{
+    return calloc(1, sizeof(sl_router));
+}
+
+static void route_free(struct route *rt)
+{
+    if (rt == NULL)
+        return;
+    free(rt->method);
+    free(rt->pattern);
+    free(rt->work);
+    free(rt->segs);
+    free(rt);
+}
+
+void sl_router_free(sl_router *r)
+{
+    if (r == NULL)
+        return;
+    for (size_t i = 0; i < r->n; i++)
+        route_free(r->routes[i]);
+    free(r->routes);
+    free(r);
+}
+
+/* ---- pattern parsing ---------------------------------------------------- */
+
+/* An HTTP token (RFC 9110 tchar), or "*". */
+static int valid_method(const char *m)
+{
+    static const char extra[] = "!#$%&'*+-.^_`|~";
+
+    if (*m == '\0')
+        return 0;
+    if (strcmp(m, "*") == 0)
+        return 1;
+    for (; *m != '\0'; m++) {
+        char c = *m;
+        int alnum = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                    (c >= '0' && c <= '9');
+        if (!alnum && strchr(extra, c) == NULL)
+            return 0;
+    }
+    return 1;
+}
+
+static int valid_param_name(const char *s)
+{
+    if (*s == '\0')
+        return 0;
+    for (; *s != '\0'; s++) {
+        char c = *s;
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+              (c >= '0' && c <= '9') || c == '_'))
+            return 0;
+    }
+    return 1;
+}
+
+/*
+ * Parse one segment, already cut and NUL-terminated in place (s[0..len)).
+ * It is either a literal with no braces, or exactly "{name}" or
+ * "{name:type}"; braces anywhere else are an error, so "a{b}" is rejected
+ * rather than silently treated as a literal.
+ */
+static int parse_seg(char *s, size_t len, struct seg *seg)
+{
+    if (len == 0 || s[0] != '{') {
+        if (memchr(s, '{', len) != NULL || memchr(s, '}', len) != NULL)
+            return -EINVAL;
+        seg->text = s;
+        seg->len = len;
+        seg->is_param = 0;
+        return 0;
+    }
+    if (len < 2 || s[len - 1] != '}')
+        return -EINVAL;
+    s[len - 1] = '\0';
+    char *name = s + 1;
+    if (strchr(name, '{') != NULL || strchr(name, '}') != NULL)
+        return -EINVAL;
+
+    seg->type = SL_PARAM_STR;
+    char *colon = strchr(name, ':');
+    if (colon != NULL) {
+        *colon = '\0';
+        const char *type = colon + 1;
+        if (strcmp(type, "str") == 0)
+            seg->type = SL_PARAM_STR;
+        else if (strcmp(type, "int") == 0)
+            seg->type = SL_PARAM_INT;
+        else if (strcmp(type, "path") == 0)
+            seg->type = SL_PARAM_PATH;
+        else
+            return -EINVAL;
+    }
+    if (!valid_param_name(name))
+        return -EINVAL;
+    seg->text = name;
+    seg->len = strlen(name);
+    seg->is_param = 1;
+    return 0;
+}
+
+/* Cross-segment rules: parameter count, unique names, "path" last. */
+static int check_segs(const struct route *rt)
+{
+    int nparams = 0;
+
+    for (int i = 0; i < rt->nsegs; i++) {
+        const struct seg *a = &rt->segs[i];
+        if (!a->is_param)
+            continue;
+        if (++nparams > SL_ROUTER_MAX_PARAMS)
+            return -EINVAL;
+        if (a->type == SL_PARAM_PATH && i != rt->nsegs - 1)
+            return -EINVAL;
+        for (int j = 0; j < i; j++) {
+            const struct seg *b = &rt->segs[j];
+            if (b->is_param && strcmp(a->text, b->text) == 0)
+                return -EINVAL;
+        }
+    }
+    return 0;
+}
+
+/* Split the working copy (after its leading '/') into segments. */
+static int parse_pattern(struct route *rt)
+{
+    char *p = rt->work + 1;
+    int n = 1;
+
+    for (const char *q = p; *q != '\0'; q++)
+        n += *q == '/';
+    rt->segs = calloc((size_t)n, sizeof(*rt->segs));
+    if (rt->segs == NULL)
+        return -ENOMEM;
+
+    for (int i = 0; i < n; i++) {
+        char *slash = strchr(p, '/');
+        size_t len = slash ? (size_t)(slash - p) : strlen(p);
+        if (slash != NULL)
+            *slash = '\0';
+        int rc = parse_seg(p, len, &rt->segs[i]);
+        if (rc < 0)
+            return rc;
+        rt->nsegs = i + 1;
+        p += len + 1;
+    }
+    return check_segs(rt);
+}
+
+static int same_shape(const struct route *a, const struct route *b)
+{
+    if (a->nsegs != b->nsegs)
+        return 0;
+    for (int i = 0; i < a->nsegs; i++) {
+        const struct seg *x = &a->segs[i], *y = &b->segs[i];
+        if (x->is_param != y->is_param)
+            return 0;
+        if (x->is_param && x->type != y->type)
+            return 0;
+        if (!x->is_param &&
+            (x->len != y->len || memcmp(x->text, y->text, x->len) != 0))
+            return 0;
+    }
+    return 1;
+}
+
+static struct route *route_new(const char *method, const char *pattern,
+                               const sl_route_target *target, int *err)
+{
+    struct route *rt = calloc(1, sizeof(*rt));
+
+    *err = -ENOMEM;
+    if (rt == NULL)
+        return NULL;
+    rt->method = strdup(method);
+    rt->pattern = strdup(pattern);
+    rt->work = strdup(pattern);
+    if (rt->method == NULL || rt->pattern == NULL || rt->work == NULL)
+        goto fail;
+    *err = parse_pattern(rt);
+    if (*err < 0)
+        goto fail;
+    if (target != NULL)
+        rt->target = *target;
+    return rt;
+fail:
+    route_free(rt);
+    return NULL;
+}
+
+static int grow(sl_router *r)
+{
+    if (r->n < r->cap)
+        return 0;
+    size_t cap = r->cap ? r->cap * 2 : 16;
+    struct route **p = realloc(r->routes, cap * sizeof(*p));
+    if (p == NULL)
+        return -ENOMEM;
+    r->routes = p;
+    r->cap = cap;
+    return 0;
+}
+
+int sl_router_add(sl_router *r, const char *method, const char *pattern,
+                  const sl_route_target *target)
+{
+    int err;
+
+    if (r == NULL || method == NULL || pattern == NULL)
+        return -EINVAL;
+    if (!valid_method(method) || pattern[0] != '/')
+        return -EINVAL;
+    struct route *rt = route_new(method, pattern, target, &err);
+    if (rt == NULL)
+        return err;
+    for (size_t i = 0; i < r->n; i++) {
+        const struct route *o = r->routes[i];
+        if (strcmp(o->method, method) == 0 && same_shape(o, rt)) {
+            route_free(rt);
+            return -EEXIST;
+        }
+    }
+    if (grow(r) < 0) {
+        route_free(rt);
+        return -ENOMEM;
+    }
+    r->routes[r->n++] = rt;
+    return 0;
+}
+
+/* ---- matching ----------------------------------------------------------- */
+
+/*
+ * Optional '-', 1..19 digits, fitting int64_t.  Accumulate the magnitude
+ * unsigned and check before each step, so INT64_MIN (whose magnitude does
+ * not fit int64_t) is handled without signed overflow.
+ */
+static int parse_int64(const char *s, size_t len, int64_t *out)
+{
+    int neg = len > 0 && s[0] == '-';
+    size_t i = (size_t)neg;
+    uint64_t limit = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+    uint64_t v = 0;
+
+    if (len - i < 1 || len - i > 19)
+        return -1;
+    for (; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        unsigned d = (unsigned)(s[i] - '0');
+        if (v > (limit - d) / 10)
+            return -1;
+        v = v * 10 + d;
+    }
+    if (neg)
+        *out = v == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)v;
+    else
+        *out = (int64_t)v;
+    return 0;
+}
+
+/*
+ * Match one route's shape against path[0..len) (which starts with '/').
+ * `cur` is the start of the next path segment; cur == len + 1 means the
+ * path is used up.  Fills params when non-NULL.  An int parameter that does
+ * not convert does not stop the walk: the rest of the shape must still
+ * match for the failure to count as MR_BAD_INT (a 422, not a 404); *bad is
+ * the segment index of the first such parameter.
+ */
+static int match_route(const struct route *rt, const char *path, size_t len,
+                       sl_path_param *params, int *bad)
+{
+    size_t cur = 1;
+    int np = 0, result = MR_MATCH;
+
+    for (int i = 0; i < rt->nsegs; i++) {
+        const struct seg *sg = &rt->segs[i];
+        if (cur > len)
+            return MR_NO;
+        const char *s = path + cur;
+        const char *slash = memchr(s, '/', len - cur);
+        size_t slen = slash ? (size_t)(slash - s) : len - cur;
+
+        if (!sg->is_param) {
+            if (slen != sg->len || memcmp(s, sg->text, slen) != 0)
+                return MR_NO;
+            cur += slen + 1;
+            continue;
+        }
+        if (sg->type == SL_PARAM_PATH)
+            slen = len - cur;       /* the rest, slashes and all */
+        if (slen == 0)
+            return MR_NO;
+        int64_t ival = 0;
+        if (sg->type == SL_PARAM_INT && parse_int64(s, slen, &ival) < 0 &&
+            result == MR_MATCH) {
+            result = MR_BAD_INT;
+            *bad = i;
+        }
+        if (params != NULL) {
+            params[np].name = sg->text;
+            params[np].type = sg->type;
+            params[np].value = s;
+            params[np].len = slen;
+            params[np].ival = ival;
+        }
+        np++;
+        cur += slen + 1;
+    }
+    return cur == len + 1 ? result : MR_NO;
+}
+
+static int seg_rank(const struct seg *sg)
+{
+    if (!sg->is_param)
+        return 3;
+    switch (sg->type) {
+    case SL_PARAM_INT:
+        return 2;
+    case SL_PARAM_STR:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/*
+ * Compare two routes that both match the same path: > 0 when a is more
+ * specific.  The first differing position decides; both routes cover the
+ * same path, so a shorter list can only end in a path parameter, which
+ * differs from the other route at that position anyway.
+ */
+static int shape_cmp(const struct route *a, const struct route *b)
+{
+    for (int i = 0; i < a->nsegs && i < b->nsegs; i++) {
+        int d = seg_rank(&a->segs[i]) - seg_rank(&b->segs[i]);
+        if (d != 0)
+            return d;
+    }
+    return 0;
+}
+
+/* 0: method does not match; higher is a better match. */
+static int method_rank(const struct route *rt, const char *method)
+{
+    if (strcmp(rt->method, method) == 0)
+        return 3;
+    if (strcmp(rt->method, "GET") == 0 && strcmp(method, "HEAD") == 0)
+        return 2;
+    if (strcmp(rt->method, "*") == 0)
+        return 1;
+    return 0;
+}
+
+static int better(const struct route *a, int arank, const struct route *b,
+                  int brank)
+{
+    if (b == NULL)
+        return 1;
+    int d = shape_cmp(a, b);
+    return d > 0 || (d == 0 && arank > brank);
+}
+
+/* Is `method` already one of the ", "-separated tokens in allow? */
+static int allow_has(const char *allow, const char *method)
+{
+    size_t mlen = strlen(method);
+
+    for (const char *p = allow; *p != '\0';) {
+        const char *end = strstr(p, ", ");
+        size_t tlen = end ? (size_t)(end - p) : strlen(p);
+        if (tlen == mlen && memcmp(p, method, mlen) == 0)
+            return 1;
+        if (end == NULL)
+            break;
+        p = end + 2;
+    }
+    return 0;
+}
+
+/* Append a method; one that would not fit is left out, never cut. */
+static void allow_add(char *allow, size_t cap, const char *method)
+{
+    size_t cur = strlen(allow);
+    size_t sep = cur ? 2 : 0;
+    size_t mlen = strlen(method);
+
+    if (allow_has(allow, method))
+        return;
+    if (cur + sep + mlen + 1 > cap)
+        return;
+    memcpy(allow + cur, ", ", sep);
+    memcpy(allow + cur + sep, method, mlen + 1);
+}
+
+/* The methods of every route whose shape matches the path, in order. */
+static void fill_allow(const sl_router *r, const char *path, size_t len,
+                       sl_match *m)
+{
+    int bad;
+
+    m->allow[0] = '\0';
+    for (size_t i = 0; i < r->n; i++) {
+        const struct route *rt = r->routes[i];
+        if (match_route(rt, path, len, NULL, &bad) != MR_MATCH)
+            continue;
+        allow_add(m->allow, sizeof(m->allow), rt->method);
+        if (strcmp(rt->method, "GET") == 0)
+            allow_add(m->allow, sizeof(m->allow), "HEAD");
+    }
+}
+
+int sl_router_match(const sl_router *r, const char *method, const char *path,
+                    size_t len, sl_match *m)
+{
+    const struct route *best = NULL, *bad_route = NULL;
+    int best_rank = 0, bad_rank = -1, bad_seg = 0, path_matched = 0;
+
+    memset(m, 0, sizeof(*m));
+    if (r == NULL || method == NULL || path == NULL || len == 0 ||
+        path[0] != '/')
+        return SL_MATCH_NOT_FOUND;
+
+    for (size_t i = 0; i < r->n; i++) {
+        const struct route *rt = r->routes[i];
+        int seg = 0;
+        int mr = match_route(rt, path, len, NULL, &seg);
+        int rank = method_rank(rt, method);
+
+        if (mr == MR_MATCH) {
+            path_matched = 1;
+            if (rank > 0 && better(rt, rank, best, best_rank)) {
+                best = rt;
+                best_rank = rank;
+            }
+        } else if (mr == MR_BAD_INT && better(rt, rank, bad_route, bad_rank)) {
+            bad_route = rt;
+            bad_rank = rank;
+            bad_seg = seg;
+        }
+    }
+
+    if (best != NULL) {
+        int unused;
+        match_route(best, path, len, m->params, &unused);
+        for (int i = 0; i < best->nsegs; i++)
+            m->nparams += best->segs[i].is_param;
+        m->target = &best->target;
+        m->pattern = best->pattern;
+        return SL_MATCH_OK;
+    }
+    if (path_matched) {
+        fill_allow(r, path, len, m);
+        return SL_MATCH_BAD_METHOD;
+    }
+    if (bad_route != NULL) {
+        m->pattern = bad_route->pattern;
+        m->bad_param = bad_route->segs[bad_seg].text;
+        m->bad_reason = bad_int_reason;
+        return SL_MATCH_BAD_PARAM;
+    }
+    return SL_MATCH_NOT_FOUND;
+}
+
+/* ---- percent-decoding and queries --------------------------------------- */
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/*
+ * Decode one byte at src[*i] (advancing *i); -1 on a malformed escape.
+ * Reads never reach past len, and each output byte is produced only after
+ * its input was read, which is what lets dst alias src.
+ */
+static int decode_one(const char *src, size_t len, size_t *i, int plus)
+{
+    char c = src[*i];
+
+    if (c == '+' && plus) {
+        *i += 1;
+        return ' ';
+    }
+    if (c != '%') {
+        *i += 1;
+        return (unsigned char)c;
+    }
+    if (len - *i < 3)
+        return -1;
+    int hi = hexval(src[*i + 1]), lo = hexval(src[*i + 2]);
+    if (hi < 0 || lo < 0)
+        return -1;
+    *i += 3;
+    return hi << 4 | lo;
+}
+
+/* Decode into at most cap bytes: length, -1 malformed, -2 does not fit. */
+static long decode_bounded(char *dst, size_t cap, const char *src,
+                           size_t len, int plus)
+{
+    size_t i = 0, j = 0;
+
+    while (i < len) {
+        int c = decode_one(src, len, &i, plus);
+        if (c < 0)
+            return -1;
+        if (j >= cap)
+            return -2;
+        dst[j++] = (char)c;
+    }
+    return (long)j;
+}
+
+long sl_percent_decode(char *dst, const char *src, size_t len, int plus)
+{
+    /* The output is never longer than the input, so cap = len suffices. */
+    return decode_bounded(dst, len, src, len, plus);
+}
+
+/*
+ * Compare a raw (encoded) query name with `name` while decoding, so no
+ * buffer is needed.  A malformed name equals nothing.  A decoded NUL never
+ * equals the end of `name`: we stop at name's terminator first.
+ */
+static int name_equals(const char *raw, size_t rlen, const char *name)
+{
+    size_t i = 0, k = 0;
+
+    while (i < rlen) {
+        int c = decode_one(raw, rlen, &i, 1);
+        if (c < 0 || name[k] == '\0' || (unsigned char)name[k] != c)
+            return 0;
+        k++;
+    }
+    return name[k] == '\0';
+}
+
+/*
+ * Pairs are separated by '&' only (';' is data).  Empty pairs ("a=1&&b")
+ * are skipped.  Only the first pair whose decoded name matches is decoded;
+ * malformed escapes elsewhere in the query are not our concern.
+ */
+long sl_query_get(const char *query, size_t qlen, const char *name,
+                  char *dst, size_t cap)
+{
+    size_t pos = 0;
+
+    if (name == NULL || (query == NULL && qlen > 0))
+        return -1;
+    while (pos < qlen) {
+        const char *pair = query + pos;
+        const char *amp = memchr(pair, '&', qlen - pos);
+        size_t plen = amp ? (size_t)(amp - pair) : qlen - pos;
+        pos += plen + 1;
+        if (plen == 0)
+            continue;
+
+        const char *eq = memchr(pair, '=', plen);
+        size_t nlen = eq ? (size_t)(eq - pair) : plen;
+        if (!name_equals(pair, nlen, name))
+            continue;
+
+        const char *val = eq ? eq + 1 : pair + plen;
+        size_t vlen = plen - (size_t)(val - pair);
+        if (cap == 0)
+            return -2;
+        long n = decode_bounded(dst, cap - 1, val, vlen, 1);
+        if (n < 0)
+            return -2;
+        dst[n] = '\0';
+        return n;
+    }
+    return -1;
+}

@@ -1,0 +1,101 @@
+/*
+ * router.h: the route table, matching method + path to a route, and typed
+ * path parameters.
+ *
+ * A pattern is a path of literal segments and parameters: "/items/{id:int}",
+ * "/users/{name}", "/files/{rest:path}".  Types: str (default: one non-empty
+ * segment), int (a decimal integer fitting int64_t, optional leading '-'),
+ * path (the rest of the path, may contain '/'; last segment only).
+ * Matching is on the already percent-decoded path.  Literal segments beat
+ * parameters at the same position (so "/items/new" wins over
+ * "/items/{id}"), whatever the order of registration.
+ *
+ * Pure: no I/O, no libuv.
+ */
+#ifndef SLUICE_ROUTER_H
+#define SLUICE_ROUTER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SL_ROUTER_MAX_PARAMS 16
+
+enum sl_param_type { SL_PARAM_STR, SL_PARAM_INT, SL_PARAM_PATH };
+
+typedef struct sl_router sl_router;
+
+/* What a route carries; the router treats it as opaque. */
+typedef struct sl_route_target {
+    void *handler;          /* the application's function */
+    unsigned flags;         /* SL_LOOP etc. */
+    void *data;
+} sl_route_target;
+
+typedef struct sl_path_param {
+    const char *name;       /* owned by the router (pattern storage) */
+    enum sl_param_type type;
+    const char *value;      /* slice of the matched path, not NUL-terminated */
+    size_t len;
+    int64_t ival;           /* for SL_PARAM_INT */
+} sl_path_param;
+
+enum {
+    SL_MATCH_OK = 0,
+    SL_MATCH_NOT_FOUND = -1,        /* no pattern matches the path: 404 */
+    SL_MATCH_BAD_METHOD = -2,       /* path matches, method does not: 405 */
+    SL_MATCH_BAD_PARAM = -3         /* path shape matches but a typed
+                                       parameter does not convert: 422 */
+};
+
+typedef struct sl_match {
+    const sl_route_target *target;  /* SL_MATCH_OK */
+    const char *pattern;            /* the matched route's pattern */
+    sl_path_param params[SL_ROUTER_MAX_PARAMS];
+    int nparams;
+    /* SL_MATCH_BAD_METHOD: the methods that would match, "GET, HEAD, POST" */
+    char allow[128];
+    /* SL_MATCH_BAD_PARAM: which parameter and why (for the problem body) */
+    const char *bad_param;
+    const char *bad_reason;
+} sl_match;
+
+sl_router *sl_router_new(void);
+void sl_router_free(sl_router *r);
+
+/*
+ * Add a route.  `method` is an HTTP method name ("GET", "POST", ...) or "*"
+ * for any.  A GET route also answers HEAD.  The pattern is copied.
+ * Returns 0, -EINVAL for a malformed pattern (unbalanced braces, unknown
+ * type, empty name, more than SL_ROUTER_MAX_PARAMS parameters, "path" not
+ * last, not starting with '/'), -EEXIST for the same method and pattern
+ * twice, -ENOMEM.
+ */
+int sl_router_add(sl_router *r, const char *method, const char *pattern,
+                  const sl_route_target *target);
+
+/*
+ * Match a method and a decoded path (path[0..len), need not be
+ * NUL-terminated).  Returns SL_MATCH_* and fills *m.  Parameter slices point
+ * into `path`.
+ */
+int sl_router_match(const sl_router *r, const char *method, const char *path,
+                    size_t len, sl_match *m);
+
+/*
+ * Percent-decode src[0..len) into dst (at least len bytes).  '+' becomes a
+ * space when `plus` is set (query strings).  Returns the decoded length, or
+ * -1 on a malformed escape (a '%' not followed by two hex digits).  dst may
+ * equal src.
+ */
+long sl_percent_decode(char *dst, const char *src, size_t len, int plus);
+
+/*
+ * Find `name` in an application/x-www-form-urlencoded query string and
+ * decode its first value into dst (capacity cap, NUL-terminated).  Returns
+ * the decoded length, -1 when absent, -2 when malformed or too long.  A
+ * name present without '=' has the empty value.
+ */
+long sl_query_get(const char *query, size_t qlen, const char *name,
+                  char *dst, size_t cap);
+
+#endif

@@ -1,0 +1,47 @@
+#!/usr/bin/env python3
+"""One worker with one pool thread serves 200 concurrent sleeping requests."""
+import json
+import os
+import sys
+import time
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+
+N = 200
+
+
+def main(t):
+    sock = t.path("fcgi.sock")
+    t.start_sluice(["--workers", "1", "--threads", "1", "--fastcgi", "unix:" + sock])
+    port, _ = t.start_nginx(fcgi_sock=sock)
+    r = harness.http_get(port, "/hello")
+    t.eq(r.status, 200, "warm-up GET /hello")
+
+    t0 = time.monotonic()
+    res = harness.parallel(lambda: harness.http_get(port, "/sleep?ms=200", timeout=30),
+                           [()] * N, timeout=40)
+    dt = time.monotonic() - t0
+    good = [r for r, e in res if e is None and r.status == 200 and r.body == b'{"slept_ms":200}']
+    bad = [(r, e) for r, e in res if not (e is None and r.status == 200 and r.body == b'{"slept_ms":200}')]
+    t.eq(len(good), N, "%d concurrent GET /sleep?ms=200 all answered 200 {\"slept_ms\":200}" % N)
+    if bad:
+        t.note("first failures: %s" % harness.short(bad[:5]))
+    t.ok(dt < 10.0, "...within 10 s in total (took %.2f s; one held thread would need %d s)" % (dt, N * 200 // 1000))
+
+    t0 = time.monotonic()
+    r = harness.http_get(port, "/block?ms=100")
+    dt = time.monotonic() - t0
+    t.eq((r.status, r.body), (200, b'{"blocked_ms":100}'), "GET /block?ms=100")
+    t.ok(0.09 <= dt < 5.0, "GET /block?ms=100 took about 100 ms (%.3f s)" % dt)
+
+    res = harness.parallel(lambda: harness.http_get(port, "/block?ms=50", timeout=30), [()] * 4, timeout=30)
+    t.ok(all(e is None and r.status == 200 and json.loads(r.body) == {"blocked_ms": 50} for r, e in res),
+         "4 concurrent GET /block?ms=50 on one pool thread all answered", harness.short(res))
+
+    r = harness.http_get(port, "/hello")
+    t.eq((r.status, r.body), (200, b"Hello, world!\n"), "still serving afterwards")
+
+
+harness.run("concurrency", main)

@@ -1,0 +1,623 @@
+/* test_router.c: unit tests for the route table, decoding and queries. */
+#include <check.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "router.h"
+
+/* Distinct targets, told apart by their data pointer. */
+static int tag[8];
+#define T(i) (&(sl_route_target){ .handler = NULL, .flags = 0, .data = &tag[i] })
+
+static sl_router *r;
+
+static void setup(void)
+{
+    r = sl_router_new();
+    ck_assert_ptr_nonnull(r);
+}
+
+static void teardown(void)
+{
+    sl_router_free(r);
+    r = NULL;
+}
+
+/* Match a NUL-terminated path via an exact-size heap copy (ASan). */
+static int match(const char *method, const char *path, sl_match *m)
+{
+    size_t len = strlen(path);
+    char *copy = malloc(len ? len : 1);
+    ck_assert_ptr_nonnull(copy);
+    memcpy(copy, path, len);
+    int rc = sl_router_match(r, method, copy, len, m);
+    /* Parameter slices point into the path: rebase them onto `path`. */
+    for (int i = 0; rc == SL_MATCH_OK && i < m->nparams; i++)
+        m->params[i].value = path + (m->params[i].value - copy);
+    free(copy);
+    return rc;
+}
+
+static void *matched_data(const char *method, const char *path)
+{
+    sl_match m;
+    int rc = match(method, path, &m);
+    ck_assert_msg(rc == SL_MATCH_OK, "%s %s: rc %d", method, path, rc);
+    return m.target->data;
+}
+
+static void assert_param(const sl_match *m, int i, const char *name,
+                         const char *value)
+{
+    ck_assert_int_lt(i, m->nparams);
+    ck_assert_str_eq(m->params[i].name, name);
+    ck_assert_uint_eq(m->params[i].len, strlen(value));
+    ck_assert_int_eq(memcmp(m->params[i].value, value, strlen(value)), 0);
+}
+
+/* ---- adding ------------------------------------------------------------- */
+
+START_TEST(test_add_malformed)
+{
+    static const char *bad[] = {
+        "", "items", "items/{id}", "/{", "/}", "/{id", "/id}", "/{}",
+        "/{:int}", "/{id:}", "/{id:float}", "/{id:int:x}", "/a{id}",
+        "/{id}b", "/{a}{b}", "/{a-b}", "/{rest:path}/x", "/{a}/{a}",
+        "/{{id}}",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        ck_assert_msg(sl_router_add(r, "GET", bad[i], T(0)) == -EINVAL,
+                      "pattern '%s' accepted", bad[i]);
+    ck_assert_int_eq(sl_router_add(r, "", "/", T(0)), -EINVAL);
+    ck_assert_int_eq(sl_router_add(r, "G T", "/", T(0)), -EINVAL);
+    ck_assert_int_eq(sl_router_add(r, "GET", NULL, T(0)), -EINVAL);
+    ck_assert_int_eq(sl_router_add(r, NULL, "/", T(0)), -EINVAL);
+
+    sl_match m;
+    ck_assert_int_eq(match("GET", "/a", &m), SL_MATCH_NOT_FOUND);
+}
+END_TEST
+
+START_TEST(test_add_max_params)
+{
+    char pat[512] = "";
+    for (int i = 0; i < SL_ROUTER_MAX_PARAMS; i++) {
+        char seg[16];
+        snprintf(seg, sizeof(seg), "/{p%d}", i);
+        strcat(pat, seg);
+    }
+    ck_assert_int_eq(sl_router_add(r, "GET", pat, T(0)), 0);
+    strcat(pat, "/{one_more}");
+    ck_assert_int_eq(sl_router_add(r, "GET", pat, T(0)), -EINVAL);
+
+    sl_match m;
+    ck_assert_int_eq(match("GET", "/a/b/c/d/e/f/g/h/i/j/k/l/m/n/o/p", &m),
+                     SL_MATCH_OK);
+    ck_assert_int_eq(m.nparams, SL_ROUTER_MAX_PARAMS);
+    assert_param(&m, 15, "p15", "p");
+}
+END_TEST
+
+START_TEST(test_add_duplicate)
+{
+    ck_assert_int_eq(sl_router_add(r, "GET", "/a/{id:int}", T(0)), 0);
+    ck_assert_int_eq(sl_router_add(r, "GET", "/a/{id:int}", T(1)), -EEXIST);
+    /* Same shape under another parameter name is still a duplicate. */
+    ck_assert_int_eq(sl_router_add(r, "GET", "/a/{n:int}", T(1)), -EEXIST);
+    /* Other method, other type, other literal: fine. */
+    ck_assert_int_eq(sl_router_add(r, "POST", "/a/{id:int}", T(1)), 0);
+    ck_assert_int_eq(sl_router_add(r, "GET", "/a/{id}", T(1)), 0);
+    ck_assert_int_eq(sl_router_add(r, "GET", "/b/{id:int}", T(1)), 0);
+    ck_assert_int_eq(sl_router_add(r, "*", "/a/{id:int}", T(1)), 0);
+    ck_assert_int_eq(sl_router_add(r, "*", "/a/{id:int}", T(1)), -EEXIST);
+}
+END_TEST
+
+START_TEST(test_pattern_copied)
+{
+    char pat[] = "/copy/{x}";
+    sl_match m;
+
+    ck_assert_int_eq(sl_router_add(r, "GET", pat, T(0)), 0);
+    memset(pat, 'z', sizeof(pat) - 1);
+    ck_assert_int_eq(match("GET", "/copy/1", &m), SL_MATCH_OK);
+    ck_assert_str_eq(m.pattern, "/copy/{x}");
+    assert_param(&m, 0, "x", "1");
+}
+END_TEST
+
+/* ---- matching ----------------------------------------------------------- */
+
+START_TEST(test_literals)
+{
+    sl_match m;
+
+    ck_assert_int_eq(sl_router_add(r, "GET", "/", T(0)), 0);
+    ck_assert_int_eq(sl_router_add(r, "GET", "/hello", T(1)), 0);
+    ck_assert_int_eq(sl_router_add(r, "GET", "/hello/world", T(2)), 0);
+
+    ck_assert_ptr_eq(matched_data("GET", "/"), &tag[0]);
+    ck_assert_ptr_eq(matched_data("GET", "/hello"), &tag[1]);
+    ck_assert_ptr_eq(matched_data("GET", "/hello/world"), &tag[2]);
+    ck_assert_int_eq(match("GET", "/hello", &m), SL_MATCH_OK);
+    ck_assert_int_eq(m.nparams, 0);
+    ck_assert_str_eq(m.pattern, "/hello");
+
+    /* Trailing slash, prefixes, extra segments, no leading slash. */
+    ck_assert_int_eq(match("GET", "/hello/", &m), SL_MATCH_NOT_FOUND);
+    ck_assert_int_eq(match("GET", "/hell", &m), SL_MATCH_NOT_FOUND);
+    ck_assert_int_eq(match("GET", "/helloo", &m), SL_MATCH_NOT_FOUND);
+    ck_assert_int_eq(match("GET", "/hello/world/x", &m), SL_MATCH_NOT_FOUND);
+    ck_assert_int_eq(match("GET", "//", &m), SL_MATCH_NOT_FOUND);
+    ck_assert_int_eq(match("GET", "hello", &m), SL_MATCH_NOT_FOUND);
+    ck_assert_int_eq(match("GET", "", &m), SL_MATCH_NOT_FOUND);
+    ck_assert_int_eq(sl_router_match(r, "GET", "/hello/world", 6, &m),
+                     SL_MATCH_OK);  /* length, not NUL, bounds the path */
+    ck_assert_ptr_eq(m.target->data, &tag[1]);
+}
+END_TEST
+
+START_TEST(test_str_param)
+{
+    sl_match m;
+
+    ck_assert_int_eq(sl_router_add(r, "GET", "/users/{name}", T(0)), 0);
+    ck_assert_int_eq(sl_router_add(r, "GET", "/u/{a:str}/posts/{b}", T(1)),
+                     0);
+
+    ck_assert_int_eq(match("GET", "/users/alice", &m), SL_MATCH_OK);
+    ck_assert_int_eq(m.nparams, 1);
+    assert_param(&m, 0, "name", "alice");
+    ck_assert_int_eq(m.params[0].type, SL_PARAM_STR);
+
+    ck_assert_int_eq(match("GET", "/u/bob/posts/7", &m), SL_MATCH_OK);
+    ck_assert_int_eq(m.nparams, 2);
+    assert_param(&m, 0, "a", "bob");
+    assert_param(&m, 1, "b", "7");
+
+    ck_assert_int_eq(match("GET", "/users/", &m), SL_MATCH_NOT_FOUND);
+    ck_assert_int_eq(match("GET", "/users", &m), SL_MATCH_NOT_FOUND);
+    ck_assert_int_eq(match("GET", "/users/a/b", &m), SL_MATCH_NOT_FOUND);
+    ck_assert_int_eq(match("GET", "/u//posts/7", &m), SL_MATCH_NOT_FOUND);
+}
+END_TEST
+
+START_TEST(test_int_param)
+{
+    sl_match m;
+
+    ck_assert_int_eq(sl_router_add(r, "GET", "/items/{id:int}", T(0)), 0);
+
+    ck_assert_int_eq(match("GET", "/items/42", &m), SL_MATCH_OK);
+    ck_assert_int_eq(m.params[0].type, SL_PARAM_INT);
+    ck_assert(m.params[0].ival == 42);
+    assert_param(&m, 0, "id", "42");
+
+    ck_assert_int_eq(match("GET", "/items/-7", &m), SL_MATCH_OK);
+    ck_assert(m.params[0].ival == -7);
+    ck_assert_int_eq(match("GET", "/items/007", &m), SL_MATCH_OK);
+    ck_assert(m.params[0].ival == 7);
+    ck_assert_int_eq(match("GET", "/items/-0", &m), SL_MATCH_OK);
+    ck_assert(m.params[0].ival == 0);
+
+    ck_assert_int_eq(match("GET", "/items/9223372036854775807", &m),
+                     SL_MATCH_OK);
+    ck_assert(m.params[0].ival == INT64_MAX);
+    ck_assert_int_eq(match("GET", "/items/-9223372036854775808", &m),
+                     SL_MATCH_OK);
+    ck_assert(m.params[0].ival == INT64_MIN);
+}
+END_TEST
+
+START_TEST(test_int_param_bad)
+{
+    static const char *bad[] = {
+        "/items/9223372036854775808", "/items/-9223372036854775809",
+        "/items/99999999999999999999", "/items/00000000000000000001",
+        "/items/+1", "/items/-", "/items/1a", "/items/ 1", "/items/1 ",
+        "/items/abc", "/items/--1", "/items/0x10",
+    };
+    sl_match m;
+
+    ck_assert_int_eq(sl_router_add(r, "GET", "/items/{id:int}", T(0)), 0);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        ck_assert_msg(match("GET", bad[i], &m) == SL_MATCH_BAD_PARAM,
+                      "%s not 422", bad[i]);
+        ck_assert_str_eq(m.bad_param, "id");
+        ck_assert_str_eq(m.bad_reason, "value is not a valid integer");
+        ck_assert_ptr_null(m.target);
+    }
+    /* An empty segment is not a parameter at all: 404. */
+    ck_assert_int_eq(match("GET", "/items/", &m), SL_MATCH_NOT_FOUND);
+    /* Shape must match past the bad int too. */
+    ck_assert_int_eq(match("GET", "/items/x/y", &m), SL_MATCH_NOT_FOUND);
+}
+END_TEST
+
+START_TEST(test_path_param)
+{
+    sl_match m;
+
+    ck_assert_int_eq(sl_router_add(r, "GET", "/files/{rest:path}", T(0)), 0);
+    ck_assert_int_eq(match("GET", "/files/a", &m), SL_MATCH_OK);
+    assert_param(&m, 0, "rest", "a");
+    ck_assert_int_eq(m.params[0].type, SL_PARAM_PATH);
+    ck_assert_int_eq(match("GET", "/files/a/b/c.txt", &m), SL_MATCH_OK);
+    assert_param(&m, 0, "rest", "a/b/c.txt");
+    ck_assert_int_eq(match("GET", "/files/a/", &m), SL_MATCH_OK);
+    assert_param(&m, 0, "rest", "a/");
+    ck_assert_int_eq(match("GET", "/files/", &m), SL_MATCH_NOT_FOUND);
+    ck_assert_int_eq(match("GET", "/files", &m), SL_MATCH_NOT_FOUND);
+}
+END_TEST
+
+/* "/items/new" beats "/items/{id}" in either order of registration. */
+START_TEST(test_literal_beats_param)
+{
+    for (int order = 0; order < 2; order++) {
+        sl_router_free(r);
+        r = sl_router_new();
+        if (order == 0) {
+            ck_assert_int_eq(sl_router_add(r, "GET", "/items/{id}", T(0)), 0);
+            ck_assert_int_eq(sl_router_add(r, "GET", "/items/new", T(1)), 0);
+        } else {
+            ck_assert_int_eq(sl_router_add(r, "GET", "/items/new", T(1)), 0);
+            ck_assert_int_eq(sl_router_add(r, "GET", "/items/{id}", T(0)), 0);
+        }
+        ck_assert_ptr_eq(matched_data("GET", "/items/new"), &tag[1]);
+        ck_assert_ptr_eq(matched_data("GET", "/items/old"), &tag[0]);
+    }
+}
+END_TEST
+
+START_TEST(test_specificity_order)
+{
+    /* Registered least specific first. */
+    ck_assert_int_eq(sl_router_add(r, "GET", "/f/{rest:path}", T(0)), 0);
+    ck_assert_int_eq(sl_router_add(r, "GET", "/f/{s}", T(1)), 0);
+    ck_assert_int_eq(sl_router_add(r, "GET", "/f/{n:int}", T(2)), 0);
+    ck_assert_int_eq(sl_router_add(r, "GET", "/f/x", T(3)), 0);
+    ck_assert_int_eq(sl_router_add(r, "GET", "/f/{a}/{b}", T(4)), 0);
+
+    ck_assert_ptr_eq(matched_data("GET", "/f/x"), &tag[3]);
+    ck_assert_ptr_eq(matched_data("GET", "/f/12"), &tag[2]);
+    ck_assert_ptr_eq(matched_data("GET", "/f/y"), &tag[1]);
+    ck_assert_ptr_eq(matched_data("GET", "/f/y/z"), &tag[4]);
+    ck_assert_ptr_eq(matched_data("GET", "/f/y/z/w"), &tag[0]);
+
+    /* A literal early beats a literal later. */
+    ck_assert_int_eq(sl_router_add(r, "GET", "/g/{a}/lit", T(5)), 0);
+    ck_assert_int_eq(sl_router_add(r, "GET", "/g/lit/{b}", T(6)), 0);
+    ck_assert_ptr_eq(matched_data("GET", "/g/lit/lit"), &tag[6]);
+}
+END_TEST
+
+START_TEST(test_methods)
+{
+    sl_match m;
+
+    ck_assert_int_eq(sl_router_add(r, "GET", "/r", T(0)), 0);
+    ck_assert_int_eq(sl_router_add(r, "POST", "/r", T(1)), 0);
+    ck_assert_int_eq(sl_router_add(r, "*", "/any", T(2)), 0);
+    ck_assert_int_eq(sl_router_add(r, "HEAD", "/h", T(3)), 0);
+    ck_assert_int_eq(sl_router_add(r, "GET", "/h", T(4)), 0);
+    ck_assert_int_eq(sl_router_add(r, "*", "/h", T(5)), 0);
+
+    ck_assert_ptr_eq(matched_data("GET", "/r"), &tag[0]);
+    ck_assert_ptr_eq(matched_data("HEAD", "/r"), &tag[0]);
+    ck_assert_ptr_eq(matched_data("POST", "/r"), &tag[1]);
+    ck_assert_ptr_eq(matched_data("DELETE", "/any"), &tag[2]);
+    ck_assert_ptr_eq(matched_data("GET", "/any"), &tag[2]);
+    /* Exact method, then GET for HEAD, then "*". */
+    ck_assert_ptr_eq(matched_data("HEAD", "/h"), &tag[3]);
+    ck_assert_ptr_eq(matched_data("GET", "/h"), &tag[4]);
+    ck_assert_ptr_eq(matched_data("PUT", "/h"), &tag[5]);
+    /* Methods are case-sensitive. */
+    ck_assert_int_eq(match("get", "/r", &m), SL_MATCH_BAD_METHOD);
+}
+END_TEST
+
+START_TEST(test_bad_method_allow)
+{
+    sl_match m;
+
+    ck_assert_int_eq(sl_router_add(r, "GET", "/r", T(0)), 0);
+    ck_assert_int_eq(sl_router_add(r, "POST", "/r", T(1)), 0);
+    ck_assert_int_eq(sl_router_add(r, "DELETE", "/r/{id:int}", T(2)), 0);
+    ck_assert_int_eq(sl_router_add(r, "PUT", "/r/{name}", T(3)), 0);
+    ck_assert_int_eq(sl_router_add(r, "HEAD", "/h", T(4)), 0);
+    ck_assert_int_eq(sl_router_add(r, "GET", "/h", T(5)), 0);
+
+    ck_assert_int_eq(match("PUT", "/r", &m), SL_MATCH_BAD_METHOD);
+    ck_assert_str_eq(m.allow, "GET, HEAD, POST");
+    ck_assert_ptr_null(m.target);
+
+    /* Union over every shape that matches the path. */
+    ck_assert_int_eq(match("GET", "/r/5", &m), SL_MATCH_BAD_METHOD);
+    ck_assert_str_eq(m.allow, "DELETE, PUT");
+    ck_assert_int_eq(match("GET", "/r/x", &m), SL_MATCH_BAD_METHOD);
+    ck_assert_str_eq(m.allow, "PUT");
+
+    /* HEAD listed once even with an explicit HEAD route. */
+    ck_assert_int_eq(match("POST", "/h", &m), SL_MATCH_BAD_METHOD);
+    ck_assert_str_eq(m.allow, "HEAD, GET");
+}
+END_TEST
+
+/* Allow stays NUL-terminated and whole tokens within 128 bytes. */
+START_TEST(test_allow_overflow)
+{
+    sl_match m;
+    char method[32];
+
+    for (int i = 0; i < 20; i++) {
+        snprintf(method, sizeof(method), "METHOD%02dXXXXXXXXXX", i);
+        ck_assert_int_eq(sl_router_add(r, method, "/x", T(0)), 0);
+    }
+    ck_assert_int_eq(match("GET", "/x", &m), SL_MATCH_BAD_METHOD);
+    ck_assert_ptr_nonnull(memchr(m.allow, '\0', sizeof(m.allow)));
+    size_t len = strlen(m.allow);
+    ck_assert_uint_lt(len, sizeof(m.allow));
+    /* 18-char tokens + ", ": 6 fit (6*18 + 5*2 = 118). */
+    ck_assert_uint_eq(len, 118);
+    ck_assert(strncmp(m.allow + len - 18, "METHOD05", 8) == 0);
+}
+END_TEST
+
+/* OK beats 405 beats 422 beats 404. */
+START_TEST(test_precedence)
+{
+    sl_match m;
+
+    ck_assert_int_eq(sl_router_add(r, "GET", "/p/{id:int}", T(0)), 0);
+    ck_assert_int_eq(sl_router_add(r, "POST", "/p/{name}", T(1)), 0);
+    ck_assert_int_eq(sl_router_add(r, "GET", "/q/{id:int}", T(2)), 0);
+
+    /* The int route matches: OK even though POST /p/{name} also fits. */
+    ck_assert_ptr_eq(matched_data("GET", "/p/3"), &tag[0]);
+    /* Not an int: the str route matches the path with POST only: 405. */
+    ck_assert_int_eq(match("GET", "/p/abc", &m), SL_MATCH_BAD_METHOD);
+    ck_assert_str_eq(m.allow, "POST");
+    ck_assert_ptr_eq(matched_data("POST", "/p/abc"), &tag[1]);
+    /* Only the int route has this shape: 422, whatever the method. */
+    ck_assert_int_eq(match("GET", "/q/abc", &m), SL_MATCH_BAD_PARAM);
+    ck_assert_str_eq(m.bad_param, "id");
+    ck_assert_str_eq(m.pattern, "/q/{id:int}");
+    ck_assert_int_eq(match("POST", "/q/abc", &m), SL_MATCH_BAD_PARAM);
+    /* Nothing: 404. */
+    ck_assert_int_eq(match("GET", "/z/abc", &m), SL_MATCH_NOT_FOUND);
+    ck_assert_int_eq(match("GET", "/q", &m), SL_MATCH_NOT_FOUND);
+}
+END_TEST
+
+START_TEST(test_bad_param_second)
+{
+    sl_match m;
+
+    ck_assert_int_eq(sl_router_add(r, "GET", "/a/{x:int}/b/{y:int}", T(0)),
+                     0);
+    ck_assert_int_eq(match("GET", "/a/1/b/zz", &m), SL_MATCH_BAD_PARAM);
+    ck_assert_str_eq(m.bad_param, "y");
+    ck_assert_int_eq(match("GET", "/a/q/b/zz", &m), SL_MATCH_BAD_PARAM);
+    ck_assert_str_eq(m.bad_param, "x");
+    ck_assert_int_eq(match("GET", "/a/q/c/zz", &m), SL_MATCH_NOT_FOUND);
+}
+END_TEST
+
+START_TEST(test_target_stable)
+{
+    sl_match m;
+
+    ck_assert_int_eq(sl_router_add(r, "GET", "/first", T(0)), 0);
+    ck_assert_int_eq(match("GET", "/first", &m), SL_MATCH_OK);
+    const sl_route_target *t = m.target;
+    for (int i = 0; i < 100; i++) {
+        char pat[32];
+        snprintf(pat, sizeof(pat), "/r%d", i);
+        ck_assert_int_eq(sl_router_add(r, "GET", pat, T(1)), 0);
+    }
+    ck_assert_int_eq(match("GET", "/first", &m), SL_MATCH_OK);
+    ck_assert_ptr_eq(m.target, t);
+    ck_assert_ptr_eq(matched_data("GET", "/r99"), &tag[1]);
+}
+END_TEST
+
+/* ---- percent-decoding --------------------------------------------------- */
+
+static void expect_decode(const char *in, int plus, const char *want,
+                          long wantlen)
+{
+    char out[256];
+    long n = sl_percent_decode(out, in, strlen(in), plus);
+    ck_assert_msg(n == wantlen, "'%s': %ld", in, n);
+    if (n >= 0)
+        ck_assert_int_eq(memcmp(out, want, (size_t)n), 0);
+}
+
+START_TEST(test_percent_decode)
+{
+    expect_decode("", 0, "", 0);
+    expect_decode("abc", 0, "abc", 3);
+    expect_decode("a%20b", 0, "a b", 3);
+    expect_decode("%2f%2F", 0, "//", 2);
+    expect_decode("%41%6a%6A", 0, "Ajj", 3);
+    expect_decode("%00x", 0, "\0x", 2);
+    expect_decode("%ff", 0, "\xff", 1);
+    expect_decode("a+b", 0, "a+b", 3);
+    expect_decode("a+b", 1, "a b", 3);
+    expect_decode("%2B", 1, "+", 1);
+    expect_decode("%25", 0, "%", 1);
+    expect_decode("%2541", 0, "%41", 3);   /* decoded once only */
+
+    expect_decode("%", 0, NULL, -1);
+    expect_decode("%4", 0, NULL, -1);
+    expect_decode("a%", 0, NULL, -1);
+    expect_decode("%zz", 0, NULL, -1);
+    expect_decode("%g0", 0, NULL, -1);
+    expect_decode("%0g", 0, NULL, -1);
+    expect_decode("% 1", 0, NULL, -1);
+    expect_decode("%-1", 0, NULL, -1);
+}
+END_TEST
+
+START_TEST(test_percent_decode_inplace)
+{
+    char buf[] = "%2Fa%20b+c%41";
+    long n = sl_percent_decode(buf, buf, strlen(buf), 1);
+    ck_assert_int_eq(n, 7);
+    ck_assert_int_eq(memcmp(buf, "/a b cA", 7), 0);
+
+    /* Exact-size heap source: no read past len. */
+    char *src = malloc(3);
+    memcpy(src, "a%4", 3);
+    char out[3];
+    ck_assert_int_eq(sl_percent_decode(out, src, 3, 0), -1);
+    memcpy(src, "%41", 3);
+    ck_assert_int_eq(sl_percent_decode(src, src, 3, 0), 1);
+    ck_assert_int_eq(src[0], 'A');
+    free(src);
+}
+END_TEST
+
+/* ---- query lookup ------------------------------------------------------- */
+
+static long q(const char *query, const char *name, char *dst, size_t cap)
+{
+    size_t len = strlen(query);
+    char *copy = malloc(len ? len : 1);
+    memcpy(copy, query, len);
+    long n = sl_query_get(copy, len, name, dst, cap);
+    free(copy);
+    return n;
+}
+
+START_TEST(test_query_basic)
+{
+    char v[64];
+
+    ck_assert_int_eq(q("a=1&b=two&c=3", "b", v, sizeof(v)), 3);
+    ck_assert_str_eq(v, "two");
+    ck_assert_int_eq(q("a=1&b=two&c=3", "a", v, sizeof(v)), 1);
+    ck_assert_str_eq(v, "1");
+    ck_assert_int_eq(q("a=1&b=two&c=3", "c", v, sizeof(v)), 1);
+    ck_assert_str_eq(v, "3");
+    ck_assert_int_eq(q("a=1&b=two&c=3", "d", v, sizeof(v)), -1);
+    ck_assert_int_eq(q("a=1", "", v, sizeof(v)), -1);
+    ck_assert_int_eq(q("ab=1", "a", v, sizeof(v)), -1);
+    ck_assert_int_eq(q("a=1", "ab", v, sizeof(v)), -1);
+    /* Empty query. */
+    ck_assert_int_eq(q("", "a", v, sizeof(v)), -1);
+    ck_assert_int_eq(sl_query_get(NULL, 0, "a", v, sizeof(v)), -1);
+    /* Value containing '='. */
+    ck_assert_int_eq(q("a=b=c", "a", v, sizeof(v)), 3);
+    ck_assert_str_eq(v, "b=c");
+}
+END_TEST
+
+START_TEST(test_query_edges)
+{
+    char v[64];
+
+    /* Repeated names: the first wins. */
+    ck_assert_int_eq(q("x=1&x=2", "x", v, sizeof(v)), 1);
+    ck_assert_str_eq(v, "1");
+    /* No '=' or empty value: empty string. */
+    strcpy(v, "junk");
+    ck_assert_int_eq(q("flag&x=1", "flag", v, sizeof(v)), 0);
+    ck_assert_str_eq(v, "");
+    ck_assert_int_eq(q("x=&y=1", "x", v, sizeof(v)), 0);
+    ck_assert_str_eq(v, "");
+    ck_assert_int_eq(q("x", "x", v, sizeof(v)), 0);
+    /* Empty pairs skipped. */
+    ck_assert_int_eq(q("&&x=1&&", "x", v, sizeof(v)), 1);
+    ck_assert_str_eq(v, "1");
+    /* ';' is not a separator. */
+    ck_assert_int_eq(q("a=1;b=2", "b", v, sizeof(v)), -1);
+    ck_assert_int_eq(q("a=1;b=2", "a", v, sizeof(v)), 5);
+    ck_assert_str_eq(v, "1;b=2");
+    /* Decoding of values: '+' and escapes. */
+    ck_assert_int_eq(q("s=hello+world%21", "s", v, sizeof(v)), 12);
+    ck_assert_str_eq(v, "hello world!");
+    ck_assert_int_eq(q("s=a%26b%3Dc", "s", v, sizeof(v)), 5);
+    ck_assert_str_eq(v, "a&b=c");
+    /* Encoded names are compared decoded. */
+    ck_assert_int_eq(q("my%20name=1", "my name", v, sizeof(v)), 1);
+    ck_assert_int_eq(q("my+name=2", "my name", v, sizeof(v)), 1);
+    ck_assert_str_eq(v, "2");
+    ck_assert_int_eq(q("%61=3", "a", v, sizeof(v)), 1);
+    ck_assert_str_eq(v, "3");
+    ck_assert_int_eq(q("a%00=3", "a", v, sizeof(v)), -1);
+}
+END_TEST
+
+START_TEST(test_query_malformed)
+{
+    char v[8];
+
+    ck_assert_int_eq(q("a=%zz", "a", v, sizeof(v)), -2);
+    ck_assert_int_eq(q("a=%4", "a", v, sizeof(v)), -2);
+    ck_assert_int_eq(q("a=%", "a", v, sizeof(v)), -2);
+    /* A malformed name matches nothing; other pairs are unaffected. */
+    ck_assert_int_eq(q("%zz=1&a=2", "a", v, sizeof(v)), 1);
+    ck_assert_str_eq(v, "2");
+    ck_assert_int_eq(q("%zz=1", "%zz", v, sizeof(v)), -1);
+    ck_assert_int_eq(q("a=1&b=%zz", "a", v, sizeof(v)), 1);
+
+    /* Capacity includes the NUL. */
+    ck_assert_int_eq(q("a=1234567", "a", v, 8), 7);
+    ck_assert_str_eq(v, "1234567");
+    ck_assert_int_eq(q("a=12345678", "a", v, 8), -2);
+    /* Escapes shrink: 7 decoded bytes from longer input fit. */
+    ck_assert_int_eq(q("a=%41%41%41%41%41%41%41", "a", v, 8), 7);
+    ck_assert_str_eq(v, "AAAAAAA");
+    ck_assert_int_eq(q("a=", "a", v, 1), 0);
+    ck_assert_str_eq(v, "");
+    ck_assert_int_eq(q("a=", "a", NULL, 0), -2);
+    ck_assert_int_eq(q("a=x", "a", v, 1), -2);
+}
+END_TEST
+
+static Suite *router_suite(void)
+{
+    Suite *s = suite_create("router");
+    TCase *tc = tcase_create("routes");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_add_malformed);
+    tcase_add_test(tc, test_add_max_params);
+    tcase_add_test(tc, test_add_duplicate);
+    tcase_add_test(tc, test_pattern_copied);
+    tcase_add_test(tc, test_literals);
+    tcase_add_test(tc, test_str_param);
+    tcase_add_test(tc, test_int_param);
+    tcase_add_test(tc, test_int_param_bad);
+    tcase_add_test(tc, test_path_param);
+    tcase_add_test(tc, test_literal_beats_param);
+    tcase_add_test(tc, test_specificity_order);
+    tcase_add_test(tc, test_methods);
+    tcase_add_test(tc, test_bad_method_allow);
+    tcase_add_test(tc, test_allow_overflow);
+    tcase_add_test(tc, test_precedence);
+    tcase_add_test(tc, test_bad_param_second);
+    tcase_add_test(tc, test_target_stable);
+    suite_add_tcase(s, tc);
+
+    TCase *td = tcase_create("decode");
+    tcase_add_test(td, test_percent_decode);
+    tcase_add_test(td, test_percent_decode_inplace);
+    tcase_add_test(td, test_query_basic);
+    tcase_add_test(td, test_query_edges);
+    tcase_add_test(td, test_query_malformed);
+    suite_add_tcase(s, td);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(router_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
