@@ -18,10 +18,25 @@
 #include <string.h>
 #include "fcgi.h"
 
-/* ---- recorded events ---------------------------------------------------- */
-
-typedef struct ev_rec {
-    enum fcgi_event_type type;
+/*
+ * Check's ck_assert*() record every passing assertion in a file, which makes
+ * them far too slow for the inner loops below; these only act on failure.
+ */
+#define REQUIRE(c)                                                      \
+    do {                                                                \
+        if (!(c))                                                       \
+            ck_abort_msg("%s:%d: %s", __FILE__, __LINE__, #c);          \
+    } while (0)
+#define REQUIRE_MSG(c, ...)                                             \
+                    do {                                                                \
+                    if (!(c))                                                       \
+                    ck_abort_msg(__VA_ARGS__);                                  \
+                    } while (0)
+                    
+                    /* ---- recorded events ---------------------------------------------------- */
+                    
+                    typedef struct ev_rec {
+                    enum fcgi_event_type type;
     uint16_t id;
     uint16_t role;
     uint8_t flags;
@@ -56,7 +71,7 @@ static ev_rec *list_push(ev_list *l)
     if (l->n == l->cap) {
         l->cap = l->cap ? l->cap * 2 : 16;
         l->v = realloc(l->v, l->cap * sizeof(*l->v));
-        ck_assert_ptr_nonnull(l->v);
+        REQUIRE(l->v != NULL);
     }
     ev_rec *r = &l->v[l->n++];
     memset(r, 0, sizeof(*r));
@@ -80,11 +95,11 @@ static void list_add(ev_list *l, const fcgi_event *ev)
         open = &l->v[l->n - 1];
     if (open != NULL) {
         /* Pieces of one record come back to back. */
-        ck_assert_int_eq(ev->type, open->type);
-        ck_assert_uint_eq(ev->id, open->id);
-        ck_assert_int_eq(ev->end, 0);
-        ck_assert_uint_gt(ev->len, 0);
-        ck_assert_int_eq(sl_buf_append(&open->content, ev->data, ev->len), 0);
+        REQUIRE(ev->type == open->type);
+        REQUIRE(ev->id == open->id);
+        REQUIRE(ev->end == 0);
+        REQUIRE(ev->len > 0);
+        REQUIRE(sl_buf_append(&open->content, ev->data, ev->len) == 0);
         open->complete = ev->last;
         return;
     }
@@ -98,18 +113,18 @@ static void list_add(ev_list *l, const fcgi_event *ev)
     r->reason = ev->reason;
     if (is_content(ev->type)) {
         if (ev->end) {
-            ck_assert_uint_eq(ev->len, 0);
-            ck_assert_int_eq(ev->last, 1);
+            REQUIRE(ev->len == 0);
+            REQUIRE(ev->last == 1);
         } else {
-            ck_assert_uint_gt(ev->len, 0);
+            REQUIRE(ev->len > 0);
         }
-        ck_assert_int_eq(sl_buf_append(&r->content, ev->data, ev->len), 0);
+        REQUIRE(sl_buf_append(&r->content, ev->data, ev->len) == 0);
         r->complete = ev->last;
     } else {
         r->complete = 1;
     }
     if (ev->type == FCGI_EV_ERROR) {
-        ck_assert_ptr_nonnull(ev->reason);
+        REQUIRE(ev->reason != NULL);
         l->errored = 1;
     }
 }
@@ -121,27 +136,27 @@ static void feed(fcgi_decoder *d, ev_list *l, const char *in, size_t len)
     fcgi_event ev;
 
     for (;;) {
-        ck_assert_uint_lt(rounds++, 2 * len + 16);
+        REQUIRE(rounds++ < 2 * len + 16);
         /* No arithmetic on NULL (the final empty call passes NULL). */
         const char *at = in ? in + off : in;
         size_t n = fcgi_decode(d, at, len - off, &ev);
-        ck_assert_uint_le(n, len - off);
+        REQUIRE(n <= len - off);
         if (l->errored) {
             /* Sticky: error again, nothing consumed. */
-            ck_assert_int_eq(ev.type, FCGI_EV_ERROR);
-            ck_assert_uint_eq(n, 0);
+            REQUIRE(ev.type == FCGI_EV_ERROR);
+            REQUIRE(n == 0);
             return;
         }
         if (is_content(ev.type) && ev.len > 0) {
             /* The slice lies inside what this call consumed. */
-            ck_assert(ev.data >= at);
-            ck_assert(ev.data + ev.len <= at + n);
+            REQUIRE(ev.data >= at);
+            REQUIRE(ev.data + ev.len <= at + n);
         }
         off += n;
         if (ev.type == FCGI_EV_NONE) {
             if (n == 0) {
                 /* Our decoder always takes everything it is given. */
-                ck_assert_uint_eq(off, len);
+                REQUIRE(off == len);
                 return;
             }
             continue;
@@ -166,7 +181,7 @@ static void decode_cuts(const char *in, size_t len, const size_t *cuts,
         size_t n = stop - start;
         /* An exact-size copy, so reading past it is an ASan error. */
         char *chunk = malloc(n ? n : 1);
-        ck_assert_ptr_nonnull(chunk);
+        REQUIRE(chunk != NULL);
         if (n)
             memcpy(chunk, in + start, n);
         feed(&d, out, chunk, n);
@@ -184,49 +199,49 @@ static void decode_whole(const char *in, size_t len, ev_list *out)
 
 static void lists_equal(const ev_list *a, const ev_list *b, const char *how)
 {
-    ck_assert_msg(a->n == b->n, "%s: %zu events, expected %zu", how, a->n,
-                  b->n);
+    REQUIRE_MSG(a->n == b->n, "%s: %zu events, expected %zu", how, a->n,
+                b->n);
     for (size_t i = 0; i < a->n; i++) {
         const ev_rec *x = &a->v[i], *y = &b->v[i];
-        ck_assert_msg(x->type == y->type, "%s: event %zu type %d, want %d",
-                      how, i, x->type, y->type);
-        ck_assert_uint_eq(x->id, y->id);
-        ck_assert_uint_eq(x->role, y->role);
-        ck_assert_uint_eq(x->flags, y->flags);
-        ck_assert_uint_eq(x->rec_type, y->rec_type);
-        ck_assert_int_eq(x->end, y->end);
-        ck_assert_int_eq(x->complete, y->complete);
-        ck_assert_uint_eq(x->content.len, y->content.len);
+        REQUIRE_MSG(x->type == y->type, "%s: event %zu type %d, want %d",
+                    how, i, x->type, y->type);
+        REQUIRE(x->id == y->id);
+        REQUIRE(x->role == y->role);
+        REQUIRE(x->flags == y->flags);
+        REQUIRE(x->rec_type == y->rec_type);
+        REQUIRE(x->end == y->end);
+        REQUIRE(x->complete == y->complete);
+        REQUIRE(x->content.len == y->content.len);
         if (x->content.len)
-            ck_assert(memcmp(x->content.data, y->content.data,
-                             x->content.len) == 0);
+            REQUIRE(memcmp(x->content.data, y->content.data,
+                           x->content.len) == 0);
         if (x->type == FCGI_EV_ERROR)
-            ck_assert_str_eq(x->reason, y->reason);
+            REQUIRE(strcmp(x->reason, y->reason) == 0);
     }
 }
 
 /* Compare against expectations; error reasons are matched as substrings. */
 static void matches_expected(const ev_list *got, const ev_list *want)
 {
-    ck_assert_msg(got->n == want->n, "%zu events, expected %zu", got->n,
-                  want->n);
+    REQUIRE_MSG(got->n == want->n, "%zu events, expected %zu", got->n,
+                want->n);
     for (size_t i = 0; i < got->n; i++) {
         const ev_rec *x = &got->v[i], *y = &want->v[i];
-        ck_assert_msg(x->type == y->type, "event %zu type %d, want %d", i,
-                      x->type, y->type);
-        ck_assert_uint_eq(x->id, y->id);
-        ck_assert_uint_eq(x->role, y->role);
-        ck_assert_uint_eq(x->flags, y->flags);
-        ck_assert_uint_eq(x->rec_type, y->rec_type);
-        ck_assert_int_eq(x->end, y->end);
-        ck_assert_int_eq(x->complete, y->complete);
-        ck_assert_uint_eq(x->content.len, y->content.len);
+        REQUIRE_MSG(x->type == y->type, "event %zu type %d, want %d", i,
+                    x->type, y->type);
+        REQUIRE(x->id == y->id);
+        REQUIRE(x->role == y->role);
+        REQUIRE(x->flags == y->flags);
+        REQUIRE(x->rec_type == y->rec_type);
+        REQUIRE(x->end == y->end);
+        REQUIRE(x->complete == y->complete);
+        REQUIRE(x->content.len == y->content.len);
         if (x->content.len)
-            ck_assert(memcmp(x->content.data, y->content.data,
-                             x->content.len) == 0);
+            REQUIRE(memcmp(x->content.data, y->content.data,
+                           x->content.len) == 0);
         if (y->reason)
-            ck_assert_msg(strstr(x->reason, y->reason) != NULL,
-                          "reason \"%s\" lacks \"%s\"", x->reason, y->reason);
+            REQUIRE_MSG(strstr(x->reason, y->reason) != NULL,
+                        "reason \"%s\" lacks \"%s\"", x->reason, y->reason);
     }
 }
 
@@ -235,6 +250,23 @@ static uint32_t lcg(uint32_t *s)
 {
     *s = *s * 1103515245u + 12345u;
     return *s >> 8;
+}
+
+/* Is `pos` within 12 bytes of the start or end of a well-framed record? */
+static int near_boundary(const char *in, size_t len, size_t pos)
+{
+    const unsigned char *p = (const unsigned char *)in;
+    size_t off = 0;
+
+    for (;;) {
+        if (pos + 12 >= off && pos <= off + 12)
+            return 1;
+        if (len - off < 8 || p[off] != 1 || off > pos + 12)
+            return 0;
+        off += 8 + ((size_t)p[off + 4] << 8 | p[off + 5]) + p[off + 6];
+        if (off > len)
+            return 0;
+    }
 }
 
 /*
@@ -251,16 +283,20 @@ static void check_stream(const char *in, size_t len, const ev_list *want)
 
     /* Byte by byte. */
     size_t *all = malloc((len ? len : 1) * sizeof(*all));
-    ck_assert_ptr_nonnull(all);
+    REQUIRE(all != NULL);
     for (size_t i = 0; i + 1 < len; i++)
         all[i] = i + 1;
     decode_cuts(in, len, all, len ? len - 1 : 0, &other);
     lists_equal(&other, &whole, "byte by byte");
     list_free(&other);
 
-    /* Split once, at every position (or a stride through long ones). */
-    size_t step = len > 4096 ? 61 : 1;
-    for (size_t i = 0; i <= len; i += step) {
+    /*
+     * Split once, at every position; in long streams, at a stride plus
+     * every position near a record boundary.
+     */
+    for (size_t i = 0; i <= len; i++) {
+        if (len > 4096 && i % 61 != 0 && !near_boundary(in, len, i))
+            continue;
         cuts[0] = i;
         decode_cuts(in, len, cuts, 1, &other);
         lists_equal(&other, &whole, "split once");
@@ -881,6 +917,38 @@ START_TEST(test_http_garbage)
 }
 END_TEST
 
+/*
+ * Random well-framed streams (any type, any id, random sizes): whatever the
+ * events are, every way of splitting the input must give the same ones.
+ */
+START_TEST(test_random_streams)
+{
+    uint32_t s = 12345;
+
+    for (int round = 0; round < 60; round++) {
+        sl_buf b;
+        ev_list whole;
+        char content[300];
+        sl_buf_init(&b);
+        int nrec = 1 + (int)(lcg(&s) % 6);
+        for (int r = 0; r < nrec; r++) {
+            uint8_t type = (uint8_t)(lcg(&s) % 13);
+            uint16_t id = (uint16_t)(lcg(&s) % 4);
+            size_t clen = lcg(&s) % 4 == 0 ? 8 : lcg(&s) % sizeof(content);
+            for (size_t i = 0; i < clen; i++)
+                content[i] = (char)lcg(&s);
+            if (lcg(&s) % 8 == 0)
+                clen = 0;
+            rec(&b, type, id, content, clen, (uint8_t)(lcg(&s) % 20));
+        }
+        decode_whole(b.data, b.len, &whole);
+        check_stream(b.data, b.len, &whole);
+        list_free(&whole);
+        sl_buf_free(&b);
+    }
+}
+END_TEST
+
 /* ---- name-value pairs --------------------------------------------------- */
 
 /* Encode one pair of the given sizes and read it back. */
@@ -1050,6 +1118,35 @@ START_TEST(test_pairs_empty_stream)
     ck_assert_int_eq(fcgi_pairs_next(NULL, 0, &off, &n, &nl, &v, &vl,
                                      &reason), 0);
     ck_assert_uint_eq(off, 0);
+}
+END_TEST
+
+/* Random bytes: never an overread, *off only moves forward, within len. */
+START_TEST(test_pairs_random)
+{
+    uint32_t s = 777;
+
+    for (int round = 0; round < 2000; round++) {
+        size_t len = lcg(&s) % 40;
+        char *p = malloc(len ? len : 1);
+        const char *n, *v, *reason;
+        size_t nl, vl, off = 0, prev = 0;
+        int rc;
+        for (size_t i = 0; i < len; i++) {
+            /* Mostly small lengths, so some pairs parse. */
+            uint32_t r = lcg(&s);
+            p[i] = (char)(r % 4 == 0 ? r >> 8 : r % 6);
+        }
+        while ((rc = fcgi_pairs_next(p, len, &off, &n, &nl, &v, &vl,
+                                     &reason)) == 1) {
+            REQUIRE(off > prev && off <= len);
+            REQUIRE(n >= p && v + vl == p + off && nl > 0);
+            prev = off;
+        }
+        REQUIRE(off == prev);
+        REQUIRE(rc == 0 ? off == len : reason != NULL);
+        free(p);
+    }
 }
 END_TEST
 
@@ -1424,6 +1521,7 @@ static Suite *fcgi_suite(void)
     tcase_add_test(dec, test_padding_all);
     tcase_add_test(dec, test_max_record);
     tcase_add_test(dec, test_multiplexed);
+    tcase_add_test(dec, test_random_streams);
     suite_add_tcase(s, dec);
 
     tcase_add_test(bad, test_bad_version);
@@ -1440,6 +1538,7 @@ static Suite *fcgi_suite(void)
     tcase_add_test(pairs, test_pairs_nonminimal);
     tcase_add_test(pairs, test_pairs_malformed);
     tcase_add_test(pairs, test_pairs_empty_stream);
+    tcase_add_test(pairs, test_pairs_random);
     tcase_add_test(pairs, test_params_to_pairs);
     suite_add_tcase(s, pairs);
 
