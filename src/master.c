@@ -110,9 +110,8 @@ static void spawn_one(sl_master *m)
     }
     if (pid == 0) {
         child_signals(m);
-        int rc = sl_worker_main(m->cfg, m->fds);
-        fflush(NULL);
-        _exit(rc);
+        /* exit(), not _exit(): LeakSanitizer checks the worker at exit. */
+        exit(sl_worker_main(m->cfg, m->fds));
     }
     m->pids[slot] = pid;
     sl_info("started worker %ld", (long)pid);

@@ -503,6 +503,21 @@ http {{
             self.note("---- %s, last lines:" % lg)
             self.note(tail(read_text(lg)) or "(empty)")
 
+    def check_sanitizer_reports(self):
+        """In a sanitizer build (configure --enable-sanitizers) every report
+        from sluice, its workers or the app fails the test."""
+        markers = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+                   "runtime error:", "WARNING: ThreadSanitizer")
+        for p in self.procs:
+            if not p.name.startswith("sluice"):
+                continue
+            text = p.log_text()
+            hits = [ln for ln in text.splitlines() if any(m in ln for m in markers)]
+            if hits:
+                i = text.find(hits[0])
+                self.ok(False, "%s: sanitizer report in its log" % p.name,
+                        text[i:i + 4000])
+
     def cleanup(self):
         if self._cleaned:
             return
@@ -512,6 +527,7 @@ http {{
                 p.stop()
             except Exception as e:  # keep stopping the others
                 _say("# cleanup of %s: %r" % (p.name, e))
+        self.check_sanitizer_reports()
         try:
             if self.failed or self.count == 0:
                 self.dump_logs()
