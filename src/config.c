@@ -18,6 +18,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <stddef.h>
 #include <ini.h>
 
 #include "config.h"
@@ -40,6 +42,16 @@ enum {
     OPT_LOGLEVEL,
     OPT_HELP,
     OPT_VERSION,
+    OPT_MAX_PARAMS,
+    OPT_MAX_BODY,
+    OPT_MAX_CONN_REQS,
+    OPT_MAX_CONNS,
+    OPT_READ_TIMEOUT,
+    OPT_KEEPALIVE_TIMEOUT,
+    OPT_BACKLOG,
+    OPT_SOCKET_MODE,
+    OPT_SOCKET_GROUP,
+    OPT_ALLOW_FROM,
 };
 
 /* Leading ':' makes getopt return ':' for a missing value, silently. */
@@ -53,6 +65,16 @@ static const struct option long_options[] = {
     { "graceful-timeout", required_argument, NULL, OPT_GRACEFUL },
     { "log-level",        required_argument, NULL, OPT_LOGLEVEL },
     { "config",           required_argument, NULL, OPT_CONFIG },
+    { "max-params-size",  required_argument, NULL, OPT_MAX_PARAMS },
+    { "max-body-size",    required_argument, NULL, OPT_MAX_BODY },
+    { "max-conn-requests", required_argument, NULL, OPT_MAX_CONN_REQS },
+    { "max-connections",  required_argument, NULL, OPT_MAX_CONNS },
+    { "read-timeout",     required_argument, NULL, OPT_READ_TIMEOUT },
+    { "keepalive-timeout", required_argument, NULL, OPT_KEEPALIVE_TIMEOUT },
+    { "backlog",          required_argument, NULL, OPT_BACKLOG },
+    { "socket-mode",      required_argument, NULL, OPT_SOCKET_MODE },
+    { "socket-group",     required_argument, NULL, OPT_SOCKET_GROUP },
+    { "allow-from",       required_argument, NULL, OPT_ALLOW_FROM },
     { "version",          no_argument,       NULL, OPT_VERSION },
     { "help",             no_argument,       NULL, OPT_HELP },
     { NULL, 0, NULL, 0 }
@@ -76,6 +98,28 @@ static const char usage_text[] =
     " (default 30)\n"
     "  --log-level LEVEL  error|warn|info|debug (default info), to stderr\n"
     "  -c, --config FILE  INI file; every long option is a key\n"
+    "\n"
+    "Limits (per worker; sizes take a k, m or g suffix):\n"
+    "  --max-params-size BYTES    CGI parameters per request (default 128k):"
+    " 431\n"
+    "  --max-body-size BYTES      request body (default 32m): 413\n"
+    "  --max-conn-requests N      requests in progress per connection"
+    " (default 128)\n"
+    "  --max-connections N        connections per worker; beyond, accepting"
+    " pauses\n"
+    "                             (default 4096)\n"
+    "  --read-timeout SECONDS     for a started request to arrive"
+    " (default 30)\n"
+    "  --keepalive-timeout SECONDS  idle kept connection (default 75)\n"
+    "  --backlog N                listen queue (default 1024)\n"
+    "\n"
+    "Access:\n"
+    "  --socket-mode MODE         unix socket permissions (default 0660)\n"
+    "  --socket-group GROUP       unix socket group (the web server's)\n"
+    "  --allow-from LIST          TCP peers allowed: addresses or CIDR"
+    " ranges,\n"
+    "                             comma-separated (repeatable; also"
+    " FCGI_WEB_SERVER_ADDRS)\n"
     "  --version, --help\n";
 
 const char *sl_config_usage(void)
@@ -122,6 +166,178 @@ static int parse_int(const char *s, long min, long max, int *out)
     if (errno != 0 || *end != '\0' || v < min || v > max)
         return -1;
     *out = (int)v;
+    return 0;
+}
+
+/* A size in bytes with an optional k, m or g suffix (powers of 1024). */
+static int parse_size(const char *s, long min, long max, int *out)
+{
+    char *end;
+    long long v, mul = 1;
+
+    if (!isdigit((unsigned char)s[0]))
+        return -1;
+    errno = 0;
+    v = strtoll(s, &end, 10);
+    if (errno != 0)
+        return -1;
+    if (*end == 'k' || *end == 'K')
+        mul = 1024;
+    else if (*end == 'm' || *end == 'M')
+        mul = 1024 * 1024;
+    else if (*end == 'g' || *end == 'G')
+        mul = 1024 * 1024 * 1024;
+    if (mul != 1)
+        end++;
+    if (*end != '\0' || v > max / mul || v * mul < min)
+        return -1;
+    *out = (int)(v * mul);
+    return 0;
+}
+
+/* Octal permissions, "0660" or "660". */
+static int parse_mode(const char *s, int *out)
+{
+    char *end;
+    long v;
+
+    if (!isdigit((unsigned char)s[0]))
+        return -1;
+    errno = 0;
+    v = strtol(s, &end, 8);
+    if (errno != 0 || *end != '\0' || v < 0 || v > 0777)
+        return -1;
+    *out = (int)v;
+    return 0;
+}
+
+enum num_kind { NUM_COUNT, NUM_SECONDS, NUM_BYTES, NUM_MODE };
+
+/* The numeric options: where each lives in sl_config and its range. */
+static const struct num_opt {
+    int id;
+    size_t off;
+    enum num_kind kind;
+    long min, max;
+} num_opts[] = {
+    { OPT_WORKERS, offsetof(sl_config, workers), NUM_COUNT, 1, MAX_WORKERS },
+    { OPT_THREADS, offsetof(sl_config, threads), NUM_COUNT, 1, MAX_THREADS },
+    { OPT_GRACEFUL, offsetof(sl_config, graceful_timeout), NUM_SECONDS, 0,
+      MAX_GRACEFUL },
+    { OPT_MAX_PARAMS, offsetof(sl_config, max_params_size), NUM_BYTES, 1024,
+      64L * 1024 * 1024 },
+    { OPT_MAX_BODY, offsetof(sl_config, max_body_size), NUM_BYTES, 0,
+      1024L * 1024 * 1024 },
+    { OPT_MAX_CONN_REQS, offsetof(sl_config, max_conn_requests), NUM_COUNT, 1,
+      65535 },
+    { OPT_MAX_CONNS, offsetof(sl_config, max_connections), NUM_COUNT, 1,
+      1000000 },
+    { OPT_READ_TIMEOUT, offsetof(sl_config, read_timeout), NUM_SECONDS, 1,
+      MAX_GRACEFUL },
+    { OPT_KEEPALIVE_TIMEOUT, offsetof(sl_config, keepalive_timeout),
+      NUM_SECONDS, 1, MAX_GRACEFUL },
+    { OPT_BACKLOG, offsetof(sl_config, backlog), NUM_COUNT, 1, 65535 },
+    { OPT_SOCKET_MODE, offsetof(sl_config, socket_mode), NUM_MODE, 0, 0777 },
+};
+
+#define NUM_OPTS (sizeof(num_opts) / sizeof(num_opts[0]))
+
+static const struct num_opt *find_num_opt(int id)
+{
+    for (size_t i = 0; i < NUM_OPTS; i++)
+        if (num_opts[i].id == id)
+            return &num_opts[i];
+    return NULL;
+}
+
+static int *num_field(sl_config *c, const struct num_opt *o)
+{
+    return (int *)(void *)((char *)c + o->off);
+}
+
+static int set_num(sl_config *c, const struct num_opt *o, const char *label,
+                   const char *value, char *err, size_t errlen)
+{
+    int *f = num_field(c, o);
+
+    switch (o->kind) {
+    case NUM_COUNT:
+        if (parse_int(value, o->min, o->max, f) == 0)
+            return 0;
+        return fail(err, errlen, "%s: '%s' is not a number between %ld and "
+                    "%ld", label, value, o->min, o->max);
+    case NUM_SECONDS:
+        if (parse_int(value, o->min, o->max, f) == 0)
+            return 0;
+        return fail(err, errlen, "%s: '%s' is not a number of seconds "
+                    "between %ld and %ld", label, value, o->min, o->max);
+    case NUM_BYTES:
+        if (parse_size(value, o->min, o->max, f) == 0)
+            return 0;
+        return fail(err, errlen, "%s: '%s' is not a size between %ld and "
+                    "%ld bytes (k, m, g suffixes allowed)", label, value,
+                    o->min, o->max);
+    case NUM_MODE:
+        if (parse_mode(value, f) == 0)
+            return 0;
+        return fail(err, errlen, "%s: '%s' is not an octal mode such as "
+                    "0660", label, value);
+    }
+    return -1;
+}
+
+/* One address or CIDR range: "10.0.0.0/8", "::1", "192.0.2.7". */
+static int parse_cidr(const char *text, size_t n, sl_cidr *out)
+{
+    char buf[INET6_ADDRSTRLEN + 8];
+    char *slash;
+    int max;
+
+    if (n == 0 || n >= sizeof(buf))
+        return -1;
+    memcpy(buf, text, n);
+    buf[n] = '\0';
+    slash = strchr(buf, '/');
+    if (slash != NULL)
+        *slash = '\0';
+    memset(out, 0, sizeof(*out));
+    if (inet_pton(AF_INET, buf, out->addr) == 1) {
+        out->family = AF_INET;
+        max = 32;
+    } else if (inet_pton(AF_INET6, buf, out->addr) == 1) {
+        out->family = AF_INET6;
+        max = 128;
+    } else {
+        return -1;
+    }
+    out->bits = max;
+    if (slash != NULL && parse_int(slash + 1, 0, max, &out->bits) < 0)
+        return -1;
+    return 0;
+}
+
+/* A comma- or space-separated list, added to c->allow. */
+static int add_allow(sl_config *c, const char *label, const char *list,
+                     char *err, size_t errlen)
+{
+    const char *p = list;
+
+    while (*p != '\0') {
+        size_t n;
+
+        p += strspn(p, ", \t");
+        n = strcspn(p, ", \t");
+        if (n == 0)
+            break;
+        if (c->nallow >= SL_MAX_ALLOW)
+            return fail(err, errlen, "%s: more than %d addresses", label,
+                        SL_MAX_ALLOW);
+        if (parse_cidr(p, n, &c->allow[c->nallow]) < 0)
+            return fail(err, errlen, "%s: '%.*s' is not an IP address or "
+                        "CIDR range", label, (int)n, p);
+        c->nallow++;
+        p += n;
+    }
     return 0;
 }
 
@@ -272,26 +488,23 @@ static int parse_level(const char *s)
 static int set_option(sl_config *c, int id, const char *label,
                       const char *value, char *err, size_t errlen)
 {
+    const struct num_opt *o = find_num_opt(id);
+
+    if (o != NULL)
+        return set_num(c, o, label, value, err, errlen);
     switch (id) {
+    case OPT_SOCKET_GROUP:
+        if (*value == '\0' ||
+            copy_str(c->socket_group, sizeof(c->socket_group), value) < 0)
+            return fail(err, errlen, "%s: '%s' is not a group name", label,
+                        value);
+        return 0;
+    case OPT_ALLOW_FROM:
+        return add_allow(c, label, value, err, errlen);
     case OPT_FASTCGI:
         return add_listener(c, SL_PROTO_FASTCGI, label, value, err, errlen);
     case OPT_SCGI:
         return add_listener(c, SL_PROTO_SCGI, label, value, err, errlen);
-    case OPT_WORKERS:
-        if (parse_int(value, 1, MAX_WORKERS, &c->workers) < 0)
-            return fail(err, errlen, "%s: '%s' is not a number between 1 "
-                        "and %d", label, value, MAX_WORKERS);
-        return 0;
-    case OPT_THREADS:
-        if (parse_int(value, 1, MAX_THREADS, &c->threads) < 0)
-            return fail(err, errlen, "%s: '%s' is not a number between 1 "
-                        "and %d", label, value, MAX_THREADS);
-        return 0;
-    case OPT_GRACEFUL:
-        if (parse_int(value, 0, MAX_GRACEFUL, &c->graceful_timeout) < 0)
-            return fail(err, errlen, "%s: '%s' is not a number of seconds "
-                        "between 0 and %d", label, value, MAX_GRACEFUL);
-        return 0;
     case OPT_LOGLEVEL:
         if ((c->log_level = parse_level(value)) < 0)
             return fail(err, errlen, "%s: '%s' is not one of error, warn, "
@@ -331,6 +544,14 @@ void sl_config_defaults(sl_config *c)
     c->threads = 4;
     c->graceful_timeout = 30;
     c->log_level = SL_LOG_INFO;
+    c->max_params_size = 128 * 1024;
+    c->max_body_size = 32 * 1024 * 1024;
+    c->max_conn_requests = 128;
+    c->max_connections = 4096;
+    c->read_timeout = 30;
+    c->keepalive_timeout = 75;
+    c->backlog = 1024;
+    c->socket_mode = 0660;
 }
 
 /* ---- the config file ---------------------------------------------------- */
@@ -522,23 +743,49 @@ static int parse_argv(sl_config *ov, int argc, char **argv, char *err,
     return 0;
 }
 
+static int is_loopback(const char *host)
+{
+    return strcmp(host, "localhost") == 0 || strncmp(host, "127.", 4) == 0 ||
+           strcmp(host, "::1") == 0;
+}
+
+/*
+ * FastCGI has no authentication: whoever connects runs requests with any
+ * parameters it likes.  A TCP listener beyond loopback must therefore name
+ * the web servers that may connect.
+ */
+static int check_exposure(const sl_config *c, char *err, size_t errlen)
+{
+    for (int i = 0; i < c->nlisteners; i++) {
+        const sl_listen_spec *l = &c->listeners[i];
+        if (l->kind == SL_ADDR_TCP && !is_loopback(l->host) && c->nallow == 0)
+            return fail(err, errlen, "%s: a listener beyond loopback needs "
+                        "--allow-from with the web servers' addresses",
+                        l->text);
+    }
+    return 0;
+}
+
 /* The overlay wins wherever the command line set something. */
-static void apply_overlay(sl_config *c, const sl_config *ov)
+static void apply_overlay(sl_config *c, sl_config *ov)
 {
     if (ov->nlisteners > 0) {
         memcpy(c->listeners, ov->listeners, sizeof(c->listeners));
         c->nlisteners = ov->nlisteners;
     }
-    if (ov->workers >= 0)
-        c->workers = ov->workers;
-    if (ov->threads >= 0)
-        c->threads = ov->threads;
-    if (ov->graceful_timeout >= 0)
-        c->graceful_timeout = ov->graceful_timeout;
+    for (size_t i = 0; i < NUM_OPTS; i++)
+        if (*num_field(ov, &num_opts[i]) >= 0)
+            *num_field(c, &num_opts[i]) = *num_field(ov, &num_opts[i]);
     if (ov->log_level >= 0)
         c->log_level = ov->log_level;
     if (ov->app_path[0] != '\0')
         memcpy(c->app_path, ov->app_path, sizeof(c->app_path));
+    if (ov->socket_group[0] != '\0')
+        memcpy(c->socket_group, ov->socket_group, sizeof(c->socket_group));
+    if (ov->nallow > 0) {
+        memcpy(c->allow, ov->allow, sizeof(c->allow));
+        c->nallow = ov->nallow;
+    }
 }
 
 int sl_config_parse(sl_config *c, int argc, char **argv, char *err,
@@ -555,7 +802,9 @@ int sl_config_parse(sl_config *c, int argc, char **argv, char *err,
     ov = calloc(1, sizeof(*ov));
     if (ov == NULL)
         return fail(err, errlen, "out of memory");
-    ov->workers = ov->threads = ov->graceful_timeout = ov->log_level = -1;
+    for (size_t i = 0; i < NUM_OPTS; i++)
+        *num_field(ov, &num_opts[i]) = -1;
+    ov->log_level = -1;
 
     if (parse_argv(ov, argc, argv, err, errlen) < 0)
         goto out;
@@ -579,10 +828,17 @@ int sl_config_parse(sl_config *c, int argc, char **argv, char *err,
             goto out;
     }
     apply_overlay(c, ov);
+    /* FastCGI's own way to name the web servers allowed to connect. */
+    if (getenv("FCGI_WEB_SERVER_ADDRS") != NULL &&
+        add_allow(c, "FCGI_WEB_SERVER_ADDRS", getenv("FCGI_WEB_SERVER_ADDRS"),
+                  err, errlen) < 0)
+        goto out;
     if (c->app_path[0] == '\0') {
         fail(err, errlen, "missing APP.so argument (see --help)");
         goto out;
     }
+    if (check_exposure(c, err, errlen) < 0)
+        goto out;
     if (c->nlisteners == 0 &&
         add_listener(c, SL_PROTO_FASTCGI, "default", default_listener, err,
                      errlen) < 0)

@@ -27,6 +27,15 @@ typedef struct sl_listen_spec {
 
 enum sl_log_level { SL_LOG_ERROR = 0, SL_LOG_WARN, SL_LOG_INFO, SL_LOG_DEBUG };
 
+#define SL_MAX_ALLOW 32
+
+/* An --allow-from entry: an address and the number of leading bits. */
+typedef struct sl_cidr {
+    int family;             /* AF_INET or AF_INET6 */
+    unsigned char addr[16];
+    int bits;
+} sl_cidr;
+
 typedef struct sl_config {
     sl_listen_spec listeners[SL_MAX_LISTENERS];
     int nlisteners;
@@ -34,6 +43,19 @@ typedef struct sl_config {
     int threads;            /* default: 4 */
     int graceful_timeout;   /* seconds, default 30 */
     int log_level;          /* enum sl_log_level, default SL_LOG_INFO */
+    /* Bounds on what one peer can make a worker hold (see sluice(1)). */
+    int max_params_size;    /* bytes of CGI parameters per request */
+    int max_body_size;      /* bytes of request body: 413 beyond */
+    int max_conn_requests;  /* requests in progress on one connection */
+    int max_connections;    /* connections per worker; beyond, accept pauses */
+    int read_timeout;       /* seconds a started request may take to arrive */
+    int keepalive_timeout;  /* seconds an idle connection is kept */
+    int backlog;            /* listen queue */
+    /* Who may connect. */
+    int socket_mode;        /* unix socket permissions, default 0660 */
+    char socket_group[64];  /* "" : the process's group */
+    sl_cidr allow[SL_MAX_ALLOW]; /* TCP peers allowed; none: any */
+    int nallow;
     char config_file[4096]; /* "" when none */
     char app_path[4096];    /* the APP.so argument */
     int show_help;          /* --help was given */

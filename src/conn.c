@@ -2,9 +2,15 @@
 /*
  * conn.c: a connection from the web server (see conn.h).
  *
- * Bytes are read into c->in and decoded in place; the codec hands out
- * slices of c->in, which stay valid until the read callback returns and
- * the decoded bytes are dropped.
+ * Bytes are read into the worker's shared read buffer and decoded in
+ * place; the codec hands out slices of it, valid until the read callback
+ * returns.  Only what does not make a whole record is copied into the
+ * connection's own buffer (c->in), and decoding resumes there on the next
+ * read.  An idle connection so holds no buffer at all.
+ *
+ * One timer per connection: while a request is arriving it is the read
+ * timeout, started once and not pushed back by each byte (a peer trickling
+ * one byte a second is still closed); while idle, the keep-alive timeout.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -17,7 +23,7 @@
 #include "scgi.h"
 #include "worker.h"
 
-#define READ_CHUNK 65536
+static void conn_arm_timer(sl_conn *c);
 
 typedef struct write_req {
     uv_write_t req;
@@ -27,11 +33,19 @@ typedef struct write_req {
 static void on_close(uv_handle_t *h)
 {
     sl_conn *c = h->data;
+    if (--c->handles_open > 0)
+        return;
     sl_worker *w = c->worker;
     sl_buf_free(&c->in);
     sl_buf_free(&c->mgmt);
     free(c);
     sl_worker_conn_gone(w);
+}
+
+static void close_handles(sl_conn *c)
+{
+    uv_close((uv_handle_t *)&c->timer, on_close);
+    uv_close(&c->u.handle, on_close);
 }
 
 static void unlink_conn(sl_conn *c)
@@ -72,7 +86,7 @@ void sl_conn_close(sl_conn *c, const char *reason)
         sl_warn("closing connection from %s: %s", c->peer, reason);
     release_requests(c);
     unlink_conn(c);
-    uv_close(&c->u.handle, on_close);
+    close_handles(c);
 }
 
 static void on_shutdown(uv_shutdown_t *s, int status)
@@ -80,7 +94,7 @@ static void on_shutdown(uv_shutdown_t *s, int status)
     (void)status;
     sl_conn *c = s->handle->data;
     free(s);
-    uv_close(&c->u.handle, on_close);
+    close_handles(c);
 }
 
 /* Close after the queued writes are out. */
@@ -92,10 +106,11 @@ static void close_after_writes(sl_conn *c)
     release_requests(c);
     unlink_conn(c);
     uv_read_stop(&c->u.stream);
+    uv_timer_stop(&c->timer);
     uv_shutdown_t *s = malloc(sizeof *s);
     if (s == NULL || uv_shutdown(s, &c->u.stream, on_shutdown) < 0) {
         free(s);
-        uv_close(&c->u.handle, on_close);
+        close_handles(c);
     }
 }
 
@@ -153,6 +168,8 @@ void sl_conn_request_done(sl_conn *c, sl_req *req)
     req->conn = NULL;
     if (c->nreqs == 0 && (!c->keep || c->worker->draining))
         close_after_writes(c);
+    else
+        conn_arm_timer(c);
 }
 
 void sl_conn_drain(sl_conn *c)
@@ -213,6 +230,25 @@ static void fcgi_begin(sl_conn *c, const fcgi_event *ev)
     c->nreqs++;
 }
 
+/*
+ * CONTENT_LENGTH as CGI defines it: absent or empty means no body; anything
+ * but plain digits is malformed.  Returns 0, or -1.
+ */
+static int parse_content_length(const char *s, unsigned long long *out)
+{
+    unsigned long long v = 0;
+    *out = 0;
+    if (s == NULL)
+        return 0;
+    for (; *s != '\0'; s++) {
+        if (*s < '0' || *s > '9' || v > (~0ULL - 9) / 10)
+            return -1;
+        v = v * 10 + (unsigned)(*s - '0');
+    }
+    *out = v;
+    return 0;
+}
+
 /* The PARAMS stream is complete: split it into name-value pairs. */
 static const char *fcgi_params_done(sl_req *r)
 {
@@ -231,10 +267,29 @@ static const char *fcgi_params_done(sl_req *r)
     if (sl_req_index_params(r) < 0)
         return "out of memory";
     sl_buf_free(&r->raw_params);
-    const char *cl = sl_req_param(r, "CONTENT_LENGTH");
-    r->content_length = cl ? strtoull(cl, NULL, 10) : 0;
     r->state = SL_REQ_BODY;
     return NULL;
+}
+
+/*
+ * The parameters are in: refuse what cannot be served before its body is
+ * read.  Returns 1 when the request was answered.
+ */
+static int check_request_head(sl_conn *c, sl_req *r)
+{
+    if (r->params_dropped) {
+        sl_worker_reject(c->worker, r, 431, "the request's parameters exceed --max-params-size");
+        return 1;
+    }
+    if (parse_content_length(sl_req_param(r, "CONTENT_LENGTH"), &r->content_length) < 0) {
+        sl_worker_reject(c->worker, r, 400, "CONTENT_LENGTH is not a number");
+        return 1;
+    }
+    if (r->content_length > c->worker->max_body) {
+        sl_worker_reject(c->worker, r, 413, "the request body exceeds --max-body-size");
+        return 1;
+    }
+    return 0;
 }
 
 static void fcgi_params(sl_conn *c, const fcgi_event *ev)
@@ -246,20 +301,28 @@ static void fcgi_params(sl_conn *c, const fcgi_event *ev)
         sl_conn_close(c, "PARAMS after the end of the parameters");
         return;
     }
-    if (ev->len > c->worker->max_params - r->raw_params.len ||
-        r->raw_params.len > c->worker->max_params) {
-        sl_conn_close(c, "parameters exceed the limit");
-        return;
+    /*
+     * Past the limit the parameters are counted and dropped, not stored, so
+     * the request can still get its 431 once they end.
+     */
+    if (!r->params_dropped && ev->len > c->worker->max_params - r->raw_params.len) {
+        r->params_dropped = 1;
+        sl_buf_free(&r->raw_params);
     }
-    if (sl_buf_append(&r->raw_params, ev->data, ev->len) < 0) {
+    if (!r->params_dropped && sl_buf_append(&r->raw_params, ev->data, ev->len) < 0) {
         sl_conn_close(c, "out of memory");
         return;
     }
-    if (ev->end) {
+    if (!ev->end)
+        return;
+    if (!r->params_dropped) {
         const char *err = fcgi_params_done(r);
-        if (err != NULL)
+        if (err != NULL) {
             sl_conn_close(c, err);
+            return;
+        }
     }
+    check_request_head(c, r);
 }
 
 static void fcgi_stdin(sl_conn *c, const fcgi_event *ev)
@@ -272,20 +335,21 @@ static void fcgi_stdin(sl_conn *c, const fcgi_event *ev)
                                                    : "STDIN after the end of the body");
         return;
     }
-    if (ev->len > c->worker->max_body - r->body.len) {
-        sl_conn_close(c, "request body exceeds the limit");
+    if (ev->len > r->content_length - r->body.len) {
+        sl_conn_close(c, "STDIN longer than CONTENT_LENGTH");
         return;
     }
     if (sl_buf_append(&r->body, ev->data, ev->len) < 0) {
         sl_conn_close(c, "out of memory");
         return;
     }
-    if (r->body.len > r->content_length) {
-        sl_conn_close(c, "STDIN longer than CONTENT_LENGTH");
+    if (!ev->end)
+        return;
+    if (r->body.len < r->content_length) {
+        sl_conn_close(c, "STDIN shorter than CONTENT_LENGTH");
         return;
     }
-    if (ev->end)
-        sl_worker_dispatch(c->worker, r);
+    sl_worker_dispatch(c->worker, r);
 }
 
 static void fcgi_abort(sl_conn *c, const fcgi_event *ev)
@@ -366,12 +430,12 @@ static void fcgi_event_dispatch(sl_conn *c, const fcgi_event *ev)
     }
 }
 
-static size_t fcgi_feed(sl_conn *c)
+static size_t fcgi_feed(sl_conn *c, const char *data, size_t len)
 {
     size_t off = 0;
     while (!c->closing) {
         fcgi_event ev;
-        size_t n = fcgi_decode(&c->dec, c->in.data + off, c->in.len - off, &ev);
+        size_t n = fcgi_decode(&c->dec, data + off, len - off, &ev);
         off += n;
         if (ev.type == FCGI_EV_NONE && n == 0)
             break;
@@ -392,9 +456,6 @@ static const char *scgi_start(sl_conn *c, const scgi_header *h)
     c->reqs = r;
     c->nreqs = 1;
     c->scgi_req_started = 1;
-    if (h->content_length > c->worker->max_body)
-        return "request body exceeds the limit";
-    r->content_length = h->content_length;
     size_t off = 0;
     const char *name, *value;
     while (scgi_pairs_next(h, &off, &name, &value) == 1)
@@ -403,16 +464,18 @@ static const char *scgi_start(sl_conn *c, const scgi_header *h)
     if (sl_req_index_params(r) < 0)
         return "out of memory";
     r->state = SL_REQ_BODY;
+    c->keep = 0;
+    check_request_head(c, r);
     return NULL;
 }
 
-static size_t scgi_feed(sl_conn *c)
+static size_t scgi_feed(sl_conn *c, const char *data, size_t len)
 {
     size_t off = 0;
     if (!c->scgi_req_started) {
         scgi_header h;
         const char *reason = NULL;
-        int rc = scgi_parse_header(c->in.data, c->in.len, c->worker->max_params, &h, &reason);
+        int rc = scgi_parse_header(data, len, c->worker->max_params, &h, &reason);
         if (rc == SCGI_NEED_MORE)
             return 0;
         if (rc == SCGI_ERROR) {
@@ -428,29 +491,85 @@ static size_t scgi_feed(sl_conn *c)
     }
     sl_req *r = c->reqs;
     if (r == NULL || r->state != SL_REQ_BODY)
-        return c->in.len;   /* bytes past the body: nothing may follow */
+        return len;     /* bytes past the body: nothing may follow */
     size_t want = (size_t)(r->content_length - r->body.len);
-    size_t have = c->in.len - off;
+    size_t have = len - off;
     size_t take = have < want ? have : want;
-    if (sl_buf_append(&r->body, c->in.data + off, take) < 0) {
+    if (sl_buf_append(&r->body, data + off, take) < 0) {
         sl_conn_close(c, "out of memory");
         return 0;
     }
     off += take;
-    if (r->body.len == r->content_length) {
-        c->keep = 0;
+    if (r->body.len == r->content_length)
         sl_worker_dispatch(c->worker, r);
-    }
-    return off;
+    return len;
 }
 
-/* ---- reading ---------------------------------------------------------- */
+/* ---- reading and timeouts --------------------------------------------- */
 
+static int conn_receiving(const sl_conn *c)
+{
+    if (c->in.len > 0 || !fcgi_decoder_between_records(&c->dec))
+        return 1;
+    for (const sl_req *r = c->reqs; r != NULL; r = r->next)
+        if (r->state == SL_REQ_PARAMS || r->state == SL_REQ_BODY)
+            return 1;
+    return 0;
+}
+
+static void on_timeout(uv_timer_t *t)
+{
+    sl_conn *c = t->data;
+    if (c->receiving) {
+        char why[96];
+        snprintf(why, sizeof why, "read timeout: request not complete after %d s",
+                 c->worker->cfg->read_timeout);
+        sl_conn_close(c, why);
+    } else {
+        sl_debug("closing idle connection from %s", c->peer);
+        sl_conn_close(c, NULL);
+    }
+}
+
+/*
+ * After every read and every finished request: the read timeout runs from
+ * the first byte of a request until all of it is in; the keep-alive
+ * timeout runs while nothing is in progress; neither while handlers run.
+ */
+static void conn_arm_timer(sl_conn *c)
+{
+    if (c->closing)
+        return;
+    const sl_config *cfg = c->worker->cfg;
+    if (conn_receiving(c)) {
+        if (!c->receiving) {
+            c->receiving = 1;
+            uv_timer_start(&c->timer, on_timeout, (uint64_t)cfg->read_timeout * 1000, 0);
+        }
+        return;
+    }
+    c->receiving = 0;
+    if (c->nreqs == 0)
+        uv_timer_start(&c->timer, on_timeout, (uint64_t)cfg->keepalive_timeout * 1000, 0);
+    else
+        uv_timer_stop(&c->timer);
+}
+
+/*
+ * A connection with partial bytes pending reads into its own buffer, after
+ * them; every other read goes to the worker's shared buffer.
+ */
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     (void)suggested;
     sl_conn *c = h->data;
-    if (sl_buf_reserve(&c->in, READ_CHUNK) < 0) {
+    sl_worker *w = c->worker;
+    if (c->in.len == 0) {
+        buf->base = w->rbuf;
+        buf->len = w->rbuf_size;
+        return;
+    }
+    if (sl_buf_reserve(&c->in, w->rbuf_size) < 0) {
         buf->base = NULL;
         buf->len = 0;
         return;
@@ -459,9 +578,14 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
     buf->len = c->in.cap - c->in.len;
 }
 
+static size_t feed(sl_conn *c, const char *data, size_t len)
+{
+    return c->proto == SL_PROTO_FASTCGI ? fcgi_feed(c, data, len)
+                                        : scgi_feed(c, data, len);
+}
+
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 {
-    (void)buf;
     sl_conn *c = s->data;
     if (n == UV_ENOBUFS) {
         sl_conn_close(c, "out of memory");
@@ -469,13 +593,28 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
     }
     if (n < 0) {
         /* EOF between requests is the normal end of a kept connection. */
-        sl_conn_close(c, n == UV_EOF || c->nreqs == 0 ? NULL : uv_strerror((int)n));
+        int quiet = n == UV_EOF && !conn_receiving(c);
+        sl_conn_close(c, quiet ? NULL : n == UV_EOF ? "connection closed mid-request"
+                                                    : uv_strerror((int)n));
         return;
     }
-    c->in.len += (size_t)n;
-    size_t used = c->proto == SL_PROTO_FASTCGI ? fcgi_feed(c) : scgi_feed(c);
-    if (!c->closing)
-        sl_buf_consume(&c->in, used);
+    if (n == 0)
+        return;
+    if (buf->base == c->worker->rbuf) {
+        size_t used = feed(c, buf->base, (size_t)n);
+        if (!c->closing && used < (size_t)n &&
+            sl_buf_append(&c->in, buf->base + used, (size_t)n - used) < 0)
+            sl_conn_close(c, "out of memory");
+    } else {
+        c->in.len += (size_t)n;
+        size_t used = feed(c, c->in.data, c->in.len);
+        if (!c->closing)
+            sl_buf_consume(&c->in, used);
+        /* Nothing pending: give the storage back until it is needed. */
+        if (c->in.len == 0)
+            sl_buf_free(&c->in);
+    }
+    conn_arm_timer(c);
 }
 
 static void describe_peer(sl_conn *c)
@@ -508,11 +647,50 @@ static void describe_peer(sl_conn *c)
         snprintf(c->peer, sizeof c->peer, "unix socket peer pid %ld", (long)cred.pid);
 }
 
-void sl_conn_accept(sl_worker *w, uv_stream_t *server, enum sl_proto proto)
+/* Is this TCP peer in --allow-from (or FCGI_WEB_SERVER_ADDRS)? */
+static int peer_allowed(const sl_conn *c)
+{
+    const sl_config *cfg = c->worker->cfg;
+    struct sockaddr_storage ss;
+    int len = sizeof ss;
+    if (c->u.handle.type != UV_TCP || cfg->nallow == 0)
+        return 1;
+    if (uv_tcp_getpeername(&c->u.tcp, (struct sockaddr *)&ss, &len) < 0)
+        return 0;
+    unsigned char addr[16];
+    int family = ss.ss_family;
+    if (family == AF_INET) {
+        memcpy(addr, &((struct sockaddr_in *)&ss)->sin_addr, 4);
+    } else {
+        const unsigned char *a6 = (const unsigned char *)&((struct sockaddr_in6 *)&ss)->sin6_addr;
+        static const unsigned char v4mapped[12] = {0,0,0,0,0,0,0,0,0,0,0xff,0xff};
+        /* An IPv4 peer on a dual-stack socket is compared as IPv4. */
+        if (memcmp(a6, v4mapped, 12) == 0) {
+            family = AF_INET;
+            memcpy(addr, a6 + 12, 4);
+        } else {
+            memcpy(addr, a6, 16);
+        }
+    }
+    for (int i = 0; i < cfg->nallow; i++) {
+        const sl_cidr *r = &cfg->allow[i];
+        if (r->family != family)
+            continue;
+        int full = r->bits / 8, rest = r->bits % 8;
+        if (memcmp(addr, r->addr, (size_t)full) != 0)
+            continue;
+        unsigned char mask = (unsigned char)(0xff << (8 - rest));
+        if (rest == 0 || (addr[full] & mask) == (r->addr[full] & mask))
+            return 1;
+    }
+    return 0;
+}
+
+int sl_conn_accept(sl_worker *w, uv_stream_t *server, enum sl_proto proto)
 {
     sl_conn *c = calloc(1, sizeof *c);
     if (c == NULL)
-        return;
+        return -ENOMEM;
     c->worker = w;
     c->proto = proto;
     sl_buf_init(&c->in);
@@ -522,7 +700,10 @@ void sl_conn_accept(sl_worker *w, uv_stream_t *server, enum sl_proto proto)
         uv_tcp_init(&w->loop, &c->u.tcp);
     else
         uv_pipe_init(&w->loop, &c->u.pipe, 0);
+    uv_timer_init(&w->loop, &c->timer);
+    c->handles_open = 2;
     c->u.handle.data = c;
+    c->timer.data = c;
     c->next = w->conns;
     if (w->conns != NULL)
         w->conns->prev = c;
@@ -530,11 +711,19 @@ void sl_conn_accept(sl_worker *w, uv_stream_t *server, enum sl_proto proto)
     w->nconns++;
     if (uv_accept(server, &c->u.stream) < 0) {
         sl_conn_close(c, NULL);
-        return;
+        return 0;
+    }
+    describe_peer(c);
+    if (!peer_allowed(c)) {
+        sl_conn_close(c, "refused: not in --allow-from");
+        return 0;
     }
     if (server->type == UV_TCP)
         uv_tcp_nodelay(&c->u.tcp, 1);
-    describe_peer(c);
-    if (uv_read_start(&c->u.stream, on_alloc, on_read) < 0)
+    if (uv_read_start(&c->u.stream, on_alloc, on_read) < 0) {
         sl_conn_close(c, "cannot read");
+        return 0;
+    }
+    conn_arm_timer(c);
+    return 0;
 }

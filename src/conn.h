@@ -21,6 +21,9 @@ typedef struct sl_conn {
         uv_pipe_t pipe;
         uv_tcp_t tcp;
     } u;
+    uv_timer_t timer;               /* read and keep-alive timeouts */
+    int handles_open;               /* stream and timer, until both close */
+    int receiving;                  /* the read timeout is running */
     struct sl_worker *worker;
     struct sl_conn *prev, *next;    /* the worker's list */
     enum sl_proto proto;
@@ -36,8 +39,9 @@ typedef struct sl_conn {
     char peer[64];                  /* for log lines */
 } sl_conn;
 
-/* Accept a connection on `server` (a listener of `proto`). */
-void sl_conn_accept(struct sl_worker *w, uv_stream_t *server, enum sl_proto proto);
+/* Accept a connection on `server` (a listener of `proto`).  0, or -ENOMEM
+ * when the connection was left waiting on the listener. */
+int sl_conn_accept(struct sl_worker *w, uv_stream_t *server, enum sl_proto proto);
 
 /* Queue encoded bytes for writing; takes the buffer's storage (b is left
  * empty).  Ignored once the connection is closing. */

@@ -219,6 +219,11 @@ static size_t take_content(fcgi_decoder *d, const char *in, size_t len,
     return n;
 }
 
+int fcgi_decoder_between_records(const fcgi_decoder *d)
+{
+    return d->state == ST_HEADER && d->hdr_len == 0;
+}
+
 size_t fcgi_decode(fcgi_decoder *d, const char *in, size_t len, fcgi_event *ev)
 {
     size_t off = 0;

@@ -75,6 +75,9 @@ typedef struct fcgi_decoder {
 
 void fcgi_decoder_init(fcgi_decoder *d);
 
+/* 1 when the decoder is at a record boundary (no partial record pending). */
+int fcgi_decoder_between_records(const fcgi_decoder *d);
+
 /*
  * Decode from `in[0..len)`.  Returns the number of bytes consumed (possibly 0)
  * and fills *ev.  Call again while it consumes bytes or yields an event;

@@ -1,6 +1,7 @@
 /* listen.c: binding the listening sockets (see listen.h). */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <string.h>
@@ -9,8 +10,6 @@
 #include <sys/un.h>
 #include <unistd.h>
 #include "listen.h"
-
-#define BACKLOG 1024
 
 static int fail(char *err, size_t errlen, const char *what, const char *addr, int e)
 {
@@ -29,7 +28,31 @@ static int unix_in_use(const struct sockaddr_un *sa)
     return rc == 0;
 }
 
-static int open_unix(const sl_listen_spec *l, char *err, size_t errlen)
+/*
+ * Who may connect to a unix socket is decided by its permissions: 0660 and
+ * the web server's group by default, so nobody else on the host can talk
+ * FastCGI to us.
+ */
+static int set_socket_access(const sl_listen_spec *l, const sl_config *cfg,
+                             char *err, size_t errlen)
+{
+    if (cfg->socket_group[0] != '\0') {
+        struct group *g = getgrnam(cfg->socket_group);
+        if (g == NULL) {
+            snprintf(err, errlen, "%s: --socket-group: no group '%s'", l->text,
+                     cfg->socket_group);
+            return -1;
+        }
+        if (chown(l->path, (uid_t)-1, g->gr_gid) < 0)
+            return fail(err, errlen, "chown", l->text, errno);
+    }
+    if (chmod(l->path, (mode_t)cfg->socket_mode) < 0)
+        return fail(err, errlen, "chmod", l->text, errno);
+    return 0;
+}
+
+static int open_unix(const sl_listen_spec *l, const sl_config *cfg, char *err,
+                     size_t errlen)
 {
     struct sockaddr_un sa;
     memset(&sa, 0, sizeof sa);
@@ -64,12 +87,12 @@ static int open_unix(const sl_listen_spec *l, char *err, size_t errlen)
         close(fd);
         return fail(err, errlen, "bind", l->text, e);
     }
-    /*
-     * The web server usually runs as another user (www-data) and needs
-     * write permission on the socket to connect.
-     */
-    chmod(l->path, 0666);
-    if (listen(fd, BACKLOG) < 0) {
+    if (set_socket_access(l, cfg, err, errlen) < 0) {
+        close(fd);
+        unlink(l->path);
+        return -1;
+    }
+    if (listen(fd, cfg->backlog) < 0) {
         int e = errno;
         close(fd);
         unlink(l->path);
@@ -78,7 +101,8 @@ static int open_unix(const sl_listen_spec *l, char *err, size_t errlen)
     return fd;
 }
 
-static int open_tcp(const sl_listen_spec *l, char *err, size_t errlen)
+static int open_tcp(const sl_listen_spec *l, const sl_config *cfg, char *err,
+                    size_t errlen)
 {
     char port[8];
     struct addrinfo hints, *res = NULL;
@@ -97,7 +121,8 @@ static int open_tcp(const sl_listen_spec *l, char *err, size_t errlen)
     if (fd < 0)
         e = errno;
     else if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
-             bind(fd, res->ai_addr, res->ai_addrlen) < 0 || listen(fd, BACKLOG) < 0)
+             bind(fd, res->ai_addr, res->ai_addrlen) < 0 ||
+             listen(fd, cfg->backlog) < 0)
         e = errno;
     freeaddrinfo(res);
     if (e != 0) {
@@ -123,11 +148,12 @@ static int check_fd(const sl_listen_spec *l, char *err, size_t errlen)
     return l->fd;
 }
 
-int sl_listen_open(const sl_listen_spec *l, char *err, size_t errlen)
+int sl_listen_open(const sl_listen_spec *l, const sl_config *cfg, char *err,
+                   size_t errlen)
 {
     switch (l->kind) {
-    case SL_ADDR_UNIX: return open_unix(l, err, errlen);
-    case SL_ADDR_TCP: return open_tcp(l, err, errlen);
+    case SL_ADDR_UNIX: return open_unix(l, cfg, err, errlen);
+    case SL_ADDR_TCP: return open_tcp(l, cfg, err, errlen);
     case SL_ADDR_FD: return check_fd(l, err, errlen);
     }
     snprintf(err, errlen, "%s: unknown address kind", l->text);

@@ -11,10 +11,12 @@
 /*
  * Open a listening socket for `l`.  A unix socket path held by a live
  * server is refused; a stale socket file (nothing accepts on it) is
- * replaced.  fd:N is checked to be a listening stream socket.  Returns the
+ * replaced; its mode and group come from --socket-mode and --socket-group.
+ * fd:N is checked to be a listening stream socket.  Returns the
  * fd, or -1 with a one-line reason in err.
  */
-int sl_listen_open(const sl_listen_spec *l, char *err, size_t errlen);
+int sl_listen_open(const sl_listen_spec *l, const sl_config *cfg, char *err,
+                   size_t errlen);
 
 /* Close `fd`, and remove the socket file of a unix listener we created. */
 void sl_listen_close(const sl_listen_spec *l, int fd);

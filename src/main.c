@@ -1,5 +1,6 @@
 /* main.c: the sluice program: options, then the master. */
 #include <stdio.h>
+#include <sys/resource.h>
 #include "../include/sluice.h"
 #include "config.h"
 #include "log.h"
@@ -22,5 +23,11 @@ int main(int argc, char **argv)
         return 0;
     }
     sl_log_set_level(cfg.log_level);
+    /* Every connection is a descriptor: take all the kernel allows us. */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
     return sl_master_run(&cfg);
 }

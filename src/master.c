@@ -279,7 +279,7 @@ int sl_master_run(const sl_config *cfg)
         goto out;
     for (m->nfds = 0; m->nfds < cfg->nlisteners; m->nfds++) {
         char err[512];
-        int fd = sl_listen_open(&cfg->listeners[m->nfds], err, sizeof err);
+        int fd = sl_listen_open(&cfg->listeners[m->nfds], cfg, err, sizeof err);
         if (fd < 0) {
             sl_error("%s", err);
             goto out;

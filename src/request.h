@@ -46,6 +46,7 @@ struct sl_req {
 
     /* Input */
     sl_buf raw_params;              /* FastCGI PARAMS stream, until complete */
+    int params_dropped;             /* past --max-params-size: 431 */
     sl_buf pstore;                  /* "name\0value\0" ... */
     sl_param *params;
     size_t nparams;
@@ -72,6 +73,7 @@ struct sl_req {
     int has_ctype;
     sl_buf out;                     /* body not yet encoded */
     int head_sent;                  /* status and headers flushed */
+    const char *resp_error;         /* an invalid status or header was set */
     uint64_t bytes_out;
 };
 

@@ -54,10 +54,22 @@ const char *sl_status_text(int status)
 
 /* Responses are only built by the thread that owns the request; once the
  * head is flushed, the status and headers are fixed. */
+/*
+ * An invalid status or header is not only refused: the response is marked,
+ * and ends as a 500 whatever the handler does next, so a handler that
+ * ignores the error cannot send a response other than the one it meant.
+ */
+static int refuse(sl_req *req, const char *why)
+{
+    if (req->resp_error == NULL)
+        req->resp_error = why;
+    return -EINVAL;
+}
+
 int sl_resp_status(sl_req *req, int status)
 {
-    if (status < 100 || status > 999)
-        return -EINVAL;
+    if (status < 100 || status > 599)
+        return refuse(req, "status outside 100-599");
     if (req->head_sent)
         return -EALREADY;
     req->status = status;
@@ -69,11 +81,21 @@ static int has_crlf(const char *s)
     return strpbrk(s, "\r\n") != NULL;
 }
 
+/* Header names are HTTP tokens. */
+static int bad_name(const char *s)
+{
+    for (; *s != '\0'; s++)
+        if (*s <= ' ' || *s >= 127 || strchr("\"(),/:;<=>?@[\\]{}", *s) != NULL)
+            return 1;
+    return 0;
+}
+
 int sl_resp_header(sl_req *req, const char *name, const char *value)
 {
-    if (name == NULL || value == NULL || name[0] == '\0' || has_crlf(name) ||
-        has_crlf(value) || strchr(name, ':') != NULL)
-        return -EINVAL;
+    if (name == NULL || value == NULL || name[0] == '\0')
+        return refuse(req, "empty header name or value");
+    if (bad_name(name) || has_crlf(value))
+        return refuse(req, "a header name that is not a token, or CR or LF in a value");
     if (req->head_sent)
         return -EALREADY;
     if (strcasecmp(name, "Content-Type") == 0)
@@ -131,6 +153,7 @@ int sl_resp_problem(sl_req *req, int status, const char *detail)
 {
     if (req->head_sent)
         return -EALREADY;
+    req->resp_error = NULL;
     req->headers.len = 0;
     req->out.len = 0;
     req->has_ctype = 0;
@@ -217,6 +240,8 @@ int sl_resp_encode(sl_req *req, sl_buf *out, int final)
 int sl_resp_flush(sl_req *req)
 {
     sl_worker *w = req->worker;
+    if (req->resp_error != NULL && !req->head_sent)
+        return -EINVAL;     /* it will end as a 500 */
     sl_buf bytes;
     sl_buf_init(&bytes);
     int rc = sl_resp_encode(req, &bytes, 0);
@@ -237,6 +262,6 @@ int sl_resp_end(sl_req *req)
 {
     if (!req->later || !sl_worker_on_loop(req->worker))
         return -EINVAL;
-    sl_worker_finish(req->worker, req);
+    sl_worker_complete(req->worker, req, SL_OK);
     return 0;
 }

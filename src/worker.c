@@ -50,13 +50,16 @@ void sl_worker_finish(sl_worker *w, sl_req *req)
     maybe_done(w);
 }
 
-/* A handler has returned `rc`: turn errors into a 500 and end. */
-static void finish_rc(sl_worker *w, sl_req *req, int rc)
+void sl_worker_complete(sl_worker *w, sl_req *req, int rc)
 {
     if (rc != SL_OK) {
         log_handler_error(req, rc);
         if (!req->head_sent)
             sl_resp_problem(req, 500, NULL);
+    } else if (req->resp_error != NULL && !req->head_sent) {
+        sl_error("handler for %s %s set an invalid response (%s): sending 500",
+                 sl_req_method(req), sl_req_route(req), req->resp_error);
+        sl_resp_problem(req, 500, NULL);
     }
     sl_worker_finish(w, req);
 }
@@ -127,7 +130,7 @@ static void after_work_cb(uv_work_t *work, int status)
     int rc = status < 0 ? status : req->handler_rc;
     if (rc == SL_LATER)
         rc = -EINVAL;   /* only loop handlers may answer later */
-    finish_rc(w, req, rc);
+    sl_worker_complete(w, req, rc);
 }
 
 /* Answer from the route table's verdict when no handler is to run. */
@@ -174,13 +177,25 @@ void sl_worker_dispatch(sl_worker *w, sl_req *req)
             req->later = 1;
             return;
         }
-        finish_rc(w, req, rc);
+        sl_worker_complete(w, req, rc);
         return;
     }
     req->work.data = req;
     rc = uv_queue_work(&w->loop, &req->work, work_cb, after_work_cb);
     if (rc < 0)
-        finish_rc(w, req, rc);
+        sl_worker_complete(w, req, rc);
+}
+
+void sl_worker_reject(sl_worker *w, sl_req *req, int status, const char *detail)
+{
+    req->state = SL_REQ_RUNNING;
+    req->app = w->app;
+    req->worker = w;
+    w->inflight++;
+    sl_info("refused request from %s: %d %s", req->conn ? req->conn->peer : "?",
+            status, detail);
+    sl_resp_problem(req, status, detail);
+    sl_worker_finish(w, req);
 }
 
 void sl_worker_cancel(sl_worker *w, sl_req *req)
@@ -209,8 +224,21 @@ static void maybe_done(sl_worker *w)
     close_handle((uv_handle_t *)&w->flush_async);
 }
 
+/* Connections that waited on a paused listener are taken now. */
+static void resume_accepting(sl_worker *w)
+{
+    for (int i = 0; i < w->nlisteners; i++) {
+        sl_listener *l = &w->listeners[i];
+        if (!l->paused || w->draining || w->nconns >= (unsigned)w->cfg->max_connections)
+            continue;
+        if (sl_conn_accept(w, &l->u.stream, l->proto) == 0)
+            l->paused = 0;
+    }
+}
+
 void sl_worker_conn_gone(sl_worker *w)
 {
+    resume_accepting(w);
     maybe_done(w);
 }
 
@@ -247,9 +275,20 @@ static void on_connection(uv_stream_t *server, int status)
         sl_warn("accept: %s", uv_strerror(status));
         return;
     }
-    if (l->worker->draining)
+    sl_worker *w = l->worker;
+    if (w->draining)
         return;
-    sl_conn_accept(l->worker, server, l->proto);
+    /*
+     * At the connection limit the connection is left unaccepted: libuv then
+     * stops watching this listener until uv_accept() is called, and the
+     * kernel's queue holds the rest (or hands them to another worker).
+     */
+    if (w->nconns >= (unsigned)w->cfg->max_connections ||
+        sl_conn_accept(w, server, l->proto) < 0) {
+        if (!l->paused)
+            sl_warn("%u connections: accepting paused", w->nconns);
+        l->paused = 1;
+    }
 }
 
 static int open_listener(sl_worker *w, sl_listener *l, int fd, enum sl_proto proto)
@@ -269,9 +308,8 @@ static int open_listener(sl_worker *w, sl_listener *l, int fd, enum sl_proto pro
         rc = uv_tcp_open(&l->u.tcp, fd);
     }
     l->u.handle.data = l;
-    l->open = 1;
     if (rc == 0)
-        rc = uv_listen(&l->u.stream, SOMAXCONN, on_connection);
+        rc = uv_listen(&l->u.stream, w->cfg->backlog, on_connection);
     return rc;
 }
 
@@ -294,12 +332,16 @@ static int worker_init(sl_worker *w, const sl_config *cfg, const int *fds)
     char err[512];
     w->cfg = cfg;
     w->loop_thread = uv_thread_self();
-    w->limits.max_conns = 1024;
-    w->limits.max_reqs = 1024 * 16;
+    w->limits.max_conns = (unsigned)cfg->max_connections;
+    w->limits.max_reqs = (unsigned)cfg->max_connections * (unsigned)cfg->max_conn_requests;
     w->limits.mpxs_conns = 1;
-    w->max_params = 1024 * 1024;
-    w->max_body = 64u * 1024 * 1024;
-    w->max_reqs_per_conn = 1024;
+    w->max_params = (size_t)cfg->max_params_size;
+    w->max_body = (size_t)cfg->max_body_size;
+    w->max_reqs_per_conn = (unsigned)cfg->max_conn_requests;
+    w->rbuf_size = 64 * 1024;
+    w->rbuf = malloc(w->rbuf_size);
+    if (w->rbuf == NULL)
+        return -ENOMEM;
     int rc = uv_mutex_init(&w->flush_lock);
     if (rc == 0)
         rc = uv_async_init(&w->loop, &w->flush_async, on_flush_async);
@@ -354,6 +396,7 @@ int sl_worker_main(const sl_config *cfg, const int *fds)
     uv_loop_close(&w->loop);
     uv_mutex_destroy(&w->flush_lock);
     sl_app_free(w->app);
+    free(w->rbuf);
     free(w);
     return rc == 0 ? 0 : 3;
 }

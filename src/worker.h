@@ -21,7 +21,7 @@ typedef struct sl_listener {
     } u;
     struct sl_worker *worker;
     enum sl_proto proto;
-    int open;
+    int paused;                     /* a connection waits for uv_accept() */
 } sl_listener;
 
 /* Bytes a pool thread flushed, waiting for the loop to write them. */
@@ -52,6 +52,10 @@ typedef struct sl_worker {
     size_t max_params;
     size_t max_body;
     unsigned max_reqs_per_conn;
+    /* One read buffer for every connection: bytes that do not make a whole
+     * record are copied to the connection's own buffer. */
+    char *rbuf;
+    size_t rbuf_size;
 } sl_worker;
 
 /*
@@ -67,8 +71,13 @@ void sl_worker_dispatch(sl_worker *w, sl_req *req);
  * it: mark it cancelled and tell the application. */
 void sl_worker_cancel(sl_worker *w, sl_req *req);
 
-/* A connection was closed and freed: maybe the drain is complete. */
+/* A connection was closed and freed: resume accepting, or maybe the drain
+ * is complete. */
 void sl_worker_conn_gone(sl_worker *w);
+
+/* Answer a request whose input is refused (413, 431, 400) at once, without
+ * reading the rest of it. */
+void sl_worker_reject(sl_worker *w, sl_req *req, int status, const char *detail);
 
 /* True on the worker's loop thread. */
 int sl_worker_on_loop(const sl_worker *w);
@@ -78,5 +87,9 @@ int sl_worker_queue_flush(sl_worker *w, sl_req *req, sl_buf *bytes);
 
 /* End a running request (loop thread): encode, send, free. */
 void sl_worker_finish(sl_worker *w, sl_req *req);
+
+/* A handler is done with `rc`: an error, or an invalid status or header,
+ * becomes a 500 (while nothing was flushed yet); then finish. */
+void sl_worker_complete(sl_worker *w, sl_req *req, int rc);
 
 #endif

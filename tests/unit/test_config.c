@@ -762,6 +762,122 @@ START_TEST(test_repeated_parse)
 }
 END_TEST
 
+/* ---- limits and access -------------------------------------------------- */
+
+START_TEST(test_limit_defaults)
+{
+    PARSE_OK("app.so");
+    ck_assert_int_eq(cfg.max_params_size, 128 * 1024);
+    ck_assert_int_eq(cfg.max_body_size, 32 * 1024 * 1024);
+    ck_assert_int_eq(cfg.max_conn_requests, 128);
+    ck_assert_int_eq(cfg.max_connections, 4096);
+    ck_assert_int_eq(cfg.read_timeout, 30);
+    ck_assert_int_eq(cfg.keepalive_timeout, 75);
+    ck_assert_int_eq(cfg.backlog, 1024);
+    ck_assert_int_eq(cfg.socket_mode, 0660);
+    ck_assert_str_eq(cfg.socket_group, "");
+    ck_assert_int_eq(cfg.nallow, 0);
+}
+END_TEST
+
+START_TEST(test_sizes)
+{
+    PARSE_OK("--max-body-size", "1k", "--max-params-size", "2M", "app.so");
+    ck_assert_int_eq(cfg.max_body_size, 1024);
+    ck_assert_int_eq(cfg.max_params_size, 2 * 1024 * 1024);
+    PARSE_OK("--max-body-size", "1g", "app.so");
+    ck_assert_int_eq(cfg.max_body_size, 1024 * 1024 * 1024);
+    PARSE_OK("--max-body-size", "0", "app.so");
+    ck_assert_int_eq(cfg.max_body_size, 0);
+    PARSE_FAIL("--max-body-size", "2g", "app.so");
+    ck_assert_err("--max-body-size: '2g' is not a size");
+    PARSE_FAIL("--max-body-size", "1kb", "app.so");
+    PARSE_FAIL("--max-body-size", "-1", "app.so");
+    PARSE_FAIL("--max-body-size", "k", "app.so");
+    PARSE_FAIL("--max-body-size", "99999999999999999999", "app.so");
+    PARSE_FAIL("--max-params-size", "100", "app.so");
+}
+END_TEST
+
+START_TEST(test_limit_counts)
+{
+    PARSE_OK("--max-conn-requests", "7", "--max-connections", "9", "--read-timeout", "3",
+             "--keepalive-timeout", "4", "--backlog", "16", "app.so");
+    ck_assert_int_eq(cfg.max_conn_requests, 7);
+    ck_assert_int_eq(cfg.max_connections, 9);
+    ck_assert_int_eq(cfg.read_timeout, 3);
+    ck_assert_int_eq(cfg.keepalive_timeout, 4);
+    ck_assert_int_eq(cfg.backlog, 16);
+    PARSE_FAIL("--read-timeout", "0", "app.so");
+    ck_assert_err("--read-timeout: '0' is not a number of seconds");
+    PARSE_FAIL("--max-connections", "0", "app.so");
+    PARSE_FAIL("--max-conn-requests", "65536", "app.so");
+}
+END_TEST
+
+START_TEST(test_socket_access)
+{
+    PARSE_OK("--socket-mode", "0600", "--socket-group", "www-data", "app.so");
+    ck_assert_int_eq(cfg.socket_mode, 0600);
+    ck_assert_str_eq(cfg.socket_group, "www-data");
+    PARSE_OK("--socket-mode", "666", "app.so");
+    ck_assert_int_eq(cfg.socket_mode, 0666);
+    PARSE_FAIL("--socket-mode", "0800", "app.so");
+    ck_assert_err("not an octal mode");
+    PARSE_FAIL("--socket-mode", "1777", "app.so");
+    PARSE_FAIL("--socket-group", "", "app.so");
+}
+END_TEST
+
+START_TEST(test_allow_from)
+{
+    PARSE_OK("--allow-from", "10.0.0.0/8, 192.0.2.7", "--allow-from", "::1,2001:db8::/32",
+             "app.so");
+    ck_assert_int_eq(cfg.nallow, 4);
+    ck_assert_int_eq(cfg.allow[0].bits, 8);
+    ck_assert_int_eq(cfg.allow[0].addr[0], 10);
+    ck_assert_int_eq(cfg.allow[1].bits, 32);
+    ck_assert_int_eq(cfg.allow[2].bits, 128);
+    ck_assert_int_eq(cfg.allow[3].bits, 32);
+    PARSE_FAIL("--allow-from", "10.0.0.0/33", "app.so");
+    ck_assert_err("'10.0.0.0/33' is not an IP address or CIDR range");
+    PARSE_FAIL("--allow-from", "example.com", "app.so");
+    PARSE_FAIL("--allow-from", "10.0.0.1/", "app.so");
+}
+END_TEST
+
+START_TEST(test_exposure)
+{
+    PARSE_OK("--fastcgi", "127.0.0.1:9000", "app.so");
+    PARSE_OK("--fastcgi", "[::1]:9000", "app.so");
+    PARSE_OK("--fastcgi", "localhost:9000", "app.so");
+    PARSE_FAIL("--fastcgi", "0.0.0.0:9000", "app.so");
+    ck_assert_err("needs --allow-from");
+    PARSE_FAIL("--scgi", "[::]:9000", "app.so");
+    PARSE_OK("--fastcgi", "0.0.0.0:9000", "--allow-from", "192.0.2.1", "app.so");
+    setenv("FCGI_WEB_SERVER_ADDRS", "192.0.2.1,192.0.2.2", 1);
+    PARSE_OK("--fastcgi", "0.0.0.0:9000", "app.so");
+    ck_assert_int_eq(cfg.nallow, 2);
+    setenv("FCGI_WEB_SERVER_ADDRS", "nonsense", 1);
+    PARSE_FAIL("app.so");
+    ck_assert_err("FCGI_WEB_SERVER_ADDRS");
+    unsetenv("FCGI_WEB_SERVER_ADDRS");
+}
+END_TEST
+
+START_TEST(test_file_limits)
+{
+    const char *path = write_file("max-body-size = 2m\nsocket-mode = 0640\n"
+                                  "allow-from = 127.0.0.1\nread-timeout = 5\n");
+    PARSE_OK("-c", path, "--read-timeout", "7", "app.so");
+    unlink(path);
+    ck_assert_int_eq(cfg.max_body_size, 2 * 1024 * 1024);
+    ck_assert_int_eq(cfg.socket_mode, 0640);
+    ck_assert_int_eq(cfg.nallow, 1);
+    ck_assert_int_eq(cfg.read_timeout, 7);
+}
+END_TEST
+
 static Suite *config_suite(void)
 {
     Suite *s = suite_create("config");
@@ -822,6 +938,16 @@ static Suite *config_suite(void)
     tcase_add_test(tc, test_cli_overrides_file);
     tcase_add_test(tc, test_cli_listeners_replace_file);
     tcase_add_test(tc, test_file_missing_app);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("limits");
+    tcase_add_test(tc, test_limit_defaults);
+    tcase_add_test(tc, test_sizes);
+    tcase_add_test(tc, test_limit_counts);
+    tcase_add_test(tc, test_socket_access);
+    tcase_add_test(tc, test_allow_from);
+    tcase_add_test(tc, test_exposure);
+    tcase_add_test(tc, test_file_limits);
     suite_add_tcase(s, tc);
     return s;
 }
