@@ -241,9 +241,10 @@ static int parse_content_length(const char *s, unsigned long long *out)
     if (s == NULL)
         return 0;
     for (; *s != '\0'; s++) {
-        if (*s < '0' || *s > '9' || v > (~0ULL - 9) / 10)
+        unsigned d = (unsigned)(*s - '0');
+        if (*s < '0' || *s > '9' || v > (~0ULL - d) / 10)
             return -1;
-        v = v * 10 + (unsigned)(*s - '0');
+        v = v * 10 + d;
     }
     *out = v;
     return 0;
