@@ -123,6 +123,10 @@ const char *sl_req_header(const sl_req *req, const char *name);
 const void *sl_req_body(const sl_req *req, size_t *len);
 /* The body parsed as JSON, owned by the request; NULL when it is not JSON. */
 json_object *sl_req_json(sl_req *req);
+/* The request id: the web server's X-Request-ID when it sent a sane one,
+ * otherwise one made up by sluice; also sent back as X-Request-ID and
+ * written in the logs. */
+const char *sl_req_id(const sl_req *req);
 /* The application, and through it the worker's loop. */
 sl_app *sl_req_app(const sl_req *req);
 /* A per-request pointer for the handler's own use. */

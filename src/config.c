@@ -52,6 +52,25 @@ enum {
     OPT_SOCKET_MODE,
     OPT_SOCKET_GROUP,
     OPT_ALLOW_FROM,
+    OPT_SOCKET_OWNER,
+    OPT_TIMEOUT,
+    OPT_MAX_REQUESTS,
+    OPT_MAX_REQUESTS_JITTER,
+    OPT_MAX_WORKER_MEMORY,
+    OPT_LIMIT_CONCURRENCY,
+    OPT_USER,
+    OPT_GROUP,
+    OPT_PIDFILE,
+    OPT_CHDIR,
+    OPT_CHECK_CONFIG,
+    OPT_HEALTH_PATH,
+    OPT_STATUS_PATH,
+    OPT_METRICS_PATH,
+    OPT_ERROR_LOG,
+    OPT_LOG_FORMAT,
+    OPT_ACCESS_LOG,
+    OPT_ACCESS_LOG_FORMAT,
+    OPT_SLOW_REQUEST_MS,
 };
 
 /* Leading ':' makes getopt return ':' for a missing value, silently. */
@@ -75,6 +94,25 @@ static const struct option long_options[] = {
     { "socket-mode",      required_argument, NULL, OPT_SOCKET_MODE },
     { "socket-group",     required_argument, NULL, OPT_SOCKET_GROUP },
     { "allow-from",       required_argument, NULL, OPT_ALLOW_FROM },
+    { "socket-owner",     required_argument, NULL, OPT_SOCKET_OWNER },
+    { "timeout",          required_argument, NULL, OPT_TIMEOUT },
+    { "max-requests",     required_argument, NULL, OPT_MAX_REQUESTS },
+    { "max-requests-jitter", required_argument, NULL, OPT_MAX_REQUESTS_JITTER },
+    { "max-worker-memory", required_argument, NULL, OPT_MAX_WORKER_MEMORY },
+    { "limit-concurrency", required_argument, NULL, OPT_LIMIT_CONCURRENCY },
+    { "user",             required_argument, NULL, OPT_USER },
+    { "group",            required_argument, NULL, OPT_GROUP },
+    { "pidfile",          required_argument, NULL, OPT_PIDFILE },
+    { "chdir",            required_argument, NULL, OPT_CHDIR },
+    { "check-config",     no_argument,       NULL, OPT_CHECK_CONFIG },
+    { "health-path",      required_argument, NULL, OPT_HEALTH_PATH },
+    { "status-path",      required_argument, NULL, OPT_STATUS_PATH },
+    { "metrics-path",     required_argument, NULL, OPT_METRICS_PATH },
+    { "error-log",        required_argument, NULL, OPT_ERROR_LOG },
+    { "log-format",       required_argument, NULL, OPT_LOG_FORMAT },
+    { "access-log",       required_argument, NULL, OPT_ACCESS_LOG },
+    { "access-log-format", required_argument, NULL, OPT_ACCESS_LOG_FORMAT },
+    { "slow-request-ms",  required_argument, NULL, OPT_SLOW_REQUEST_MS },
     { "version",          no_argument,       NULL, OPT_VERSION },
     { "help",             no_argument,       NULL, OPT_HELP },
     { NULL, 0, NULL, 0 }
@@ -120,6 +158,32 @@ static const char usage_text[] =
     " ranges,\n"
     "                             comma-separated (repeatable; also"
     " FCGI_WEB_SERVER_ADDRS)\n"
+    "  --socket-owner USER        unix socket owner\n"
+    "\n"
+    "Process manager (0 turns a limit off):\n"
+    "  --timeout SECONDS          per request: 504; also the heartbeat"
+    " (default 30)\n"
+    "  --max-requests N           a worker retires after N requests\n"
+    "  --max-requests-jitter J    plus a random 0..J\n"
+    "  --max-worker-memory MB     a worker past this RSS retires\n"
+    "  --limit-concurrency N      requests in flight per worker: 503"
+    " beyond\n"
+    "  --user USER, --group GROUP run workers as them\n"
+    "  --pidfile FILE, --chdir DIR\n"
+    "  --check-config             load the config and the app, print the"
+    " settings\n"
+    "\n"
+    "Observability:\n"
+    "  --health-path PATH, --status-path PATH, --metrics-path PATH\n"
+    "  --error-log FILE|-         (default stderr)\n"
+    "  --log-format text|json\n"
+    "  --access-log FILE|-        (default off)\n"
+    "  --access-log-format FMT    fields like {remote} {method} {uri}"
+    " {status},\n"
+    "                             or json\n"
+    "  --slow-request-ms N        log requests running longer, with a"
+    " backtrace\n"
+    "\n"
     "  --version, --help\n";
 
 const char *sl_config_usage(void)
@@ -168,6 +232,8 @@ static int parse_int(const char *s, long min, long max, int *out)
     *out = (int)v;
     return 0;
 }
+
+static int copy_str(char *dst, size_t size, const char *src);
 
 /* A size in bytes with an optional k, m or g suffix (powers of 1024). */
 static int parse_size(const char *s, long min, long max, int *out)
@@ -238,7 +304,68 @@ static const struct num_opt {
       NUM_SECONDS, 1, MAX_GRACEFUL },
     { OPT_BACKLOG, offsetof(sl_config, backlog), NUM_COUNT, 1, 65535 },
     { OPT_SOCKET_MODE, offsetof(sl_config, socket_mode), NUM_MODE, 0, 0777 },
+    { OPT_TIMEOUT, offsetof(sl_config, timeout), NUM_SECONDS, 0, MAX_GRACEFUL },
+    { OPT_MAX_REQUESTS, offsetof(sl_config, max_requests), NUM_COUNT, 0,
+      INT_MAX },
+    { OPT_MAX_REQUESTS_JITTER, offsetof(sl_config, max_requests_jitter),
+      NUM_COUNT, 0, INT_MAX },
+    { OPT_MAX_WORKER_MEMORY, offsetof(sl_config, max_worker_memory), NUM_COUNT,
+      0, 1024 * 1024 },
+    { OPT_LIMIT_CONCURRENCY, offsetof(sl_config, limit_concurrency), NUM_COUNT,
+      0, 1000000 },
+    { OPT_SLOW_REQUEST_MS, offsetof(sl_config, slow_request_ms), NUM_COUNT, 0,
+      86400 * 1000 },
 };
+
+/* The free-text options: where each lives, and its capacity. */
+static const struct str_opt {
+    int id;
+    size_t off;
+    size_t size;
+    char first;     /* required first character, or 0 */
+} str_opts[] = {
+    { OPT_SOCKET_GROUP, offsetof(sl_config, socket_group), 64, 0 },
+    { OPT_SOCKET_OWNER, offsetof(sl_config, socket_owner), 64, 0 },
+    { OPT_USER, offsetof(sl_config, user), 64, 0 },
+    { OPT_GROUP, offsetof(sl_config, group), 64, 0 },
+    { OPT_PIDFILE, offsetof(sl_config, pidfile), 4096, 0 },
+    { OPT_CHDIR, offsetof(sl_config, chdir), 4096, 0 },
+    { OPT_HEALTH_PATH, offsetof(sl_config, health_path), 256, '/' },
+    { OPT_STATUS_PATH, offsetof(sl_config, status_path), 256, '/' },
+    { OPT_METRICS_PATH, offsetof(sl_config, metrics_path), 256, '/' },
+    { OPT_ERROR_LOG, offsetof(sl_config, error_log), 4096, 0 },
+    { OPT_ACCESS_LOG, offsetof(sl_config, access_log), 4096, 0 },
+    { OPT_ACCESS_LOG_FORMAT, offsetof(sl_config, access_log_format), 512, 0 },
+};
+
+#define STR_OPTS (sizeof(str_opts) / sizeof(str_opts[0]))
+
+static const struct str_opt *find_str_opt(int id)
+{
+    for (size_t i = 0; i < STR_OPTS; i++)
+        if (str_opts[i].id == id)
+            return &str_opts[i];
+    return NULL;
+}
+
+static char *str_field(sl_config *c, const struct str_opt *o)
+{
+    return (char *)c + o->off;
+}
+
+static int set_str(sl_config *c, const struct str_opt *o, const char *label,
+                   const char *value, char *err, size_t errlen)
+{
+    if (*value == '\0')
+        return fail(err, errlen, "%s: empty value", label);
+    if (o->first != 0 && value[0] != o->first)
+        return fail(err, errlen, "%s: '%s' must start with '%c'", label, value,
+                    o->first);
+    if (copy_str(str_field(c, o), o->size, value) < 0)
+        return fail(err, errlen, "%s: longer than %zu bytes", label,
+                    o->size - 1);
+    return 0;
+}
 
 #define NUM_OPTS (sizeof(num_opts) / sizeof(num_opts[0]))
 
@@ -489,15 +616,21 @@ static int set_option(sl_config *c, int id, const char *label,
                       const char *value, char *err, size_t errlen)
 {
     const struct num_opt *o = find_num_opt(id);
+    const struct str_opt *so = find_str_opt(id);
 
     if (o != NULL)
         return set_num(c, o, label, value, err, errlen);
+    if (so != NULL)
+        return set_str(c, so, label, value, err, errlen);
     switch (id) {
-    case OPT_SOCKET_GROUP:
-        if (*value == '\0' ||
-            copy_str(c->socket_group, sizeof(c->socket_group), value) < 0)
-            return fail(err, errlen, "%s: '%s' is not a group name", label,
-                        value);
+    case OPT_LOG_FORMAT:
+        if (strcmp(value, "text") == 0)
+            c->log_json = 0;
+        else if (strcmp(value, "json") == 0)
+            c->log_json = 1;
+        else
+            return fail(err, errlen, "%s: '%s' is not one of text, json",
+                        label, value);
         return 0;
     case OPT_ALLOW_FROM:
         return add_allow(c, label, value, err, errlen);
@@ -552,6 +685,7 @@ void sl_config_defaults(sl_config *c)
     c->keepalive_timeout = 75;
     c->backlog = 1024;
     c->socket_mode = 0660;
+    c->timeout = 30;
 }
 
 /* ---- the config file ---------------------------------------------------- */
@@ -569,7 +703,22 @@ struct ini_ctx {
     int long_line;   /* line that did not fit inih's buffer, 0 if none */
     int max_line;    /* longest line inih can take, for the message */
     char msg[640];   /* the handler error, without "FILE:LINE: " */
+    char first_msg[640];
+    const char *file;
+    int nerrors;     /* every error, for --check-config */
+    char all[4096];
 };
+
+/* Remember "FILE:LINE: msg" for --check-config, which reports them all. */
+static void note_error(struct ini_ctx *x, int line, const char *msg)
+{
+    size_t n = strlen(x->all);
+
+    x->nerrors++;
+    if (n < sizeof(x->all) - 1)
+        snprintf(x->all + n, sizeof(x->all) - n, "%s%s:%d: %s",
+                 n ? "\n" : "", x->file, line, msg);
+}
 
 /*
  * fgets for inih.  inih's line buffer is fixed (200 bytes); a longer line
@@ -606,8 +755,6 @@ static int file_handler(void *user, const char *section, const char *name,
     const struct option *o;
     int r = 0;
 
-    if (x->err_line != 0)
-        return 1;   /* only the first error is reported */
     if (*section != '\0' && strcmp(section, "sluice") != 0) {
         snprintf(x->msg, sizeof(x->msg), "unknown key '%s' in section [%s] "
                  "(use [sluice] or no section)", name, section);
@@ -629,9 +776,15 @@ static int file_handler(void *user, const char *section, const char *name,
             r = -1;
         }
     }
-    if (r < 0)
-        x->err_line = x->lineno;
-    return r == 0;
+    if (r < 0) {
+        note_error(x, x->lineno, x->msg);
+        /* The first error is the one reported; later ones are collected. */
+        if (x->err_line == 0) {
+            x->err_line = x->lineno;
+            memcpy(x->first_msg, x->msg, sizeof(x->msg));
+        }
+    }
+    return 1;   /* go on, so --check-config sees every error */
 }
 
 static int parse_file(sl_config *c, const char *file, char *err,
@@ -642,6 +795,7 @@ static int parse_file(sl_config *c, const char *file, char *err,
 
     memset(&x, 0, sizeof(x));
     x.c = c;
+    x.file = file;
     /* Opened here rather than by ini_parse() so that errno is ours. */
     x.fp = fopen(file, "r");
     if (x.fp == NULL)
@@ -654,18 +808,29 @@ static int parse_file(sl_config *c, const char *file, char *err,
                     strerror(errno));
     }
     fclose(x.fp);
-    /* inih returns the first bad line; a handler error or a syntax error. */
-    if (r > 0 && r == x.err_line)
-        return fail(err, errlen, "%s:%d: %s", file, r, x.msg);
-    if (r > 0)
-        return fail(err, errlen, "%s:%d: syntax error (expected "
-                    "'key = value' or '[sluice]')", file, r);
     if (r < 0)
         return fail(err, errlen, "%s: cannot parse (out of memory)", file);
-    if (x.long_line != 0)
-        return fail(err, errlen, "%s:%d: line longer than %d characters",
-                    file, x.long_line, x.max_line);
-    return 0;
+    /* inih returns the first syntax error's line; handlers never fail. */
+    if (r > 0 && (x.err_line == 0 || r < x.err_line)) {
+        x.err_line = r;
+        snprintf(x.first_msg, sizeof(x.first_msg), "syntax error (expected "
+                 "'key = value' or '[sluice]')");
+        note_error(&x, r, x.first_msg);
+    }
+    if (x.long_line != 0 && x.err_line == 0) {
+        x.err_line = x.long_line;
+        snprintf(x.first_msg, sizeof(x.first_msg), "line longer than %d "
+                 "characters", x.max_line);
+        note_error(&x, x.long_line, x.first_msg);
+    }
+    if (x.err_line == 0)
+        return 0;
+    /* --check-config lists every error, one per line. */
+    if (c->check_config && x.nerrors > 1) {
+        snprintf(err, errlen, "%s", x.all);
+        return -1;
+    }
+    return fail(err, errlen, "%s:%d: %s", file, x.err_line, x.first_msg);
 }
 
 /* ---- the command line --------------------------------------------------- */
@@ -728,6 +893,9 @@ static int parse_argv(sl_config *ov, int argc, char **argv, char *err,
         case OPT_VERSION:
             ov->show_version = 1;
             break;
+        case OPT_CHECK_CONFIG:
+            ov->check_config = 1;
+            break;
         case ':':
             option_label(label, sizeof(label), optopt, argv[optind - 1]);
             return fail(err, errlen, "option '%s' requires a value", label);
@@ -780,8 +948,14 @@ static void apply_overlay(sl_config *c, sl_config *ov)
         c->log_level = ov->log_level;
     if (ov->app_path[0] != '\0')
         memcpy(c->app_path, ov->app_path, sizeof(c->app_path));
-    if (ov->socket_group[0] != '\0')
-        memcpy(c->socket_group, ov->socket_group, sizeof(c->socket_group));
+    for (size_t i = 0; i < STR_OPTS; i++)
+        if (str_field(ov, &str_opts[i])[0] != '\0')
+            memcpy(str_field(c, &str_opts[i]), str_field(ov, &str_opts[i]),
+                   str_opts[i].size);
+    if (ov->log_json >= 0)
+        c->log_json = ov->log_json;
+    if (ov->check_config)
+        c->check_config = 1;
     if (ov->nallow > 0) {
         memcpy(c->allow, ov->allow, sizeof(c->allow));
         c->nallow = ov->nallow;
@@ -805,6 +979,7 @@ int sl_config_parse(sl_config *c, int argc, char **argv, char *err,
     for (size_t i = 0; i < NUM_OPTS; i++)
         *num_field(ov, &num_opts[i]) = -1;
     ov->log_level = -1;
+    ov->log_json = -1;
 
     if (parse_argv(ov, argc, argv, err, errlen) < 0)
         goto out;
@@ -823,6 +998,7 @@ int sl_config_parse(sl_config *c, int argc, char **argv, char *err,
         goto out;
     }
     if (ov->config_file[0] != '\0') {
+        c->check_config = ov->check_config;
         memcpy(c->config_file, ov->config_file, sizeof(c->config_file));
         if (parse_file(c, c->config_file, err, errlen) < 0)
             goto out;
@@ -847,4 +1023,47 @@ int sl_config_parse(sl_config *c, int argc, char **argv, char *err,
 out:
     free(ov);
     return r;
+}
+
+/* ---- --check-config ------------------------------------------------------ */
+
+static const char *option_name(int id)
+{
+    for (const struct option *o = long_options; o->name != NULL; o++)
+        if (o->val == id)
+            return o->name;
+    return "?";
+}
+
+void sl_config_print(const sl_config *c, FILE *f)
+{
+    sl_config *cc = (sl_config *)c;   /* the field helpers take non-const */
+
+    fprintf(f, "app = %s\n", c->app_path);
+    if (c->config_file[0] != '\0')
+        fprintf(f, "; config file %s\n", c->config_file);
+    for (int i = 0; i < c->nlisteners; i++) {
+        const char *t = c->listeners[i].text;
+        const char *sp = strchr(t, ' ');
+        fprintf(f, "%.*s = %s\n", (int)(sp - t), t, sp + 1);
+    }
+    for (size_t i = 0; i < NUM_OPTS; i++) {
+        int v = *num_field(cc, &num_opts[i]);
+        if (num_opts[i].kind == NUM_MODE)
+            fprintf(f, "%s = %04o\n", option_name(num_opts[i].id), v);
+        else
+            fprintf(f, "%s = %d\n", option_name(num_opts[i].id), v);
+    }
+    for (size_t i = 0; i < STR_OPTS; i++) {
+        const char *v = str_field(cc, &str_opts[i]);
+        if (*v != '\0')
+            fprintf(f, "%s = %s\n", option_name(str_opts[i].id), v);
+    }
+    fprintf(f, "log-level = %s\n", log_levels[c->log_level]);
+    fprintf(f, "log-format = %s\n", c->log_json ? "json" : "text");
+    for (int i = 0; i < c->nallow; i++) {
+        char a[INET6_ADDRSTRLEN];
+        inet_ntop(c->allow[i].family, c->allow[i].addr, a, sizeof(a));
+        fprintf(f, "allow-from = %s/%d\n", a, c->allow[i].bits);
+    }
 }

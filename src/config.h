@@ -9,6 +9,7 @@
 #define SLUICE_CONFIG_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #define SL_MAX_LISTENERS 16
 
@@ -56,6 +57,28 @@ typedef struct sl_config {
     char socket_group[64];  /* "" : the process's group */
     sl_cidr allow[SL_MAX_ALLOW]; /* TCP peers allowed; none: any */
     int nallow;
+    char socket_owner[64];  /* "" : the process's user */
+    /* The process manager (0 turns each off). */
+    int timeout;            /* seconds per request: 504, and the heartbeat */
+    int max_requests;       /* a worker retires after this many */
+    int max_requests_jitter;/* plus a random 0..this */
+    int max_worker_memory;  /* MiB of RSS; past it the worker retires */
+    int limit_concurrency;  /* requests in flight per worker: 503 beyond */
+    /* Running as a service. */
+    char user[64];          /* workers run as this user ("" : unchanged) */
+    char group[64];
+    char pidfile[4096];
+    char chdir[4096];
+    int check_config;       /* --check-config: validate, print, exit */
+    /* Observability (issue: status, metrics, logs). */
+    char health_path[256];  /* "" : off */
+    char status_path[256];
+    char metrics_path[256];
+    char error_log[4096];   /* "" or "-": stderr */
+    int log_json;           /* --log-format json */
+    char access_log[4096];  /* "" : off; "-": stderr */
+    char access_log_format[512]; /* "" : the default text format; "json" */
+    int slow_request_ms;    /* 0 : off */
     char config_file[4096]; /* "" when none */
     char app_path[4096];    /* the APP.so argument */
     int show_help;          /* --help was given */
@@ -81,6 +104,9 @@ int sl_config_parse(sl_config *c, int argc, char **argv, char *err, size_t errle
  */
 int sl_listen_parse(sl_listen_spec *l, enum sl_proto proto, const char *text,
                     char *err, size_t errlen);
+
+/* Print the effective settings as config-file lines (--check-config). */
+void sl_config_print(const sl_config *c, FILE *f);
 
 /* The --help text. */
 const char *sl_config_usage(void);

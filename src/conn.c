@@ -28,6 +28,8 @@ static void conn_arm_timer(sl_conn *c);
 typedef struct write_req {
     uv_write_t req;
     sl_buf buf;
+    void (*done)(void *arg, size_t len);    /* NULL, or told when written */
+    void *arg;
 } write_req;
 
 static void on_close(uv_handle_t *h)
@@ -118,6 +120,8 @@ static void on_write(uv_write_t *wr, int status)
 {
     write_req *w = (write_req *)wr;
     sl_conn *c = wr->handle->data;
+    if (w->done != NULL)
+        w->done(w->arg, w->buf.len);
     sl_buf_free(&w->buf);
     free(w);
     c->pending_writes--;
@@ -125,19 +129,21 @@ static void on_write(uv_write_t *wr, int status)
         sl_conn_close(c, uv_strerror(status));
 }
 
-void sl_conn_send(sl_conn *c, sl_buf *b)
+void sl_conn_send_cb(sl_conn *c, sl_buf *b, void (*done)(void *, size_t), void *arg)
 {
-    if (c->closing || b->len == 0) {
-        sl_buf_free(b);
-        return;
-    }
-    write_req *w = malloc(sizeof *w);
+    size_t len = b->len;
+    write_req *w = c->closing || len == 0 ? NULL : malloc(sizeof *w);
     if (w == NULL) {
         sl_buf_free(b);
-        sl_conn_close(c, "out of memory");
+        if (!c->closing && len > 0)
+            sl_conn_close(c, "out of memory");
+        if (done != NULL)
+            done(arg, len);
         return;
     }
     w->buf = *b;
+    w->done = done;
+    w->arg = arg;
     sl_buf_init(b);
     uv_buf_t ub = uv_buf_init(w->buf.data, (unsigned)w->buf.len);
     int rc = uv_write(&w->req, &c->u.stream, &ub, 1, on_write);
@@ -145,9 +151,16 @@ void sl_conn_send(sl_conn *c, sl_buf *b)
         sl_buf_free(&w->buf);
         free(w);
         sl_conn_close(c, uv_strerror(rc));
+        if (done != NULL)
+            done(arg, len);
         return;
     }
     c->pending_writes++;
+}
+
+void sl_conn_send(sl_conn *c, sl_buf *b)
+{
+    sl_conn_send_cb(c, b, NULL, NULL);
 }
 
 static void unlink_req(sl_conn *c, sl_req *req)

@@ -46,6 +46,8 @@ int sl_conn_accept(struct sl_worker *w, uv_stream_t *server, enum sl_proto proto
 /* Queue encoded bytes for writing; takes the buffer's storage (b is left
  * empty).  Ignored once the connection is closing. */
 void sl_conn_send(sl_conn *c, sl_buf *b);
+/* The same, and done(arg, bytes) once the bytes are written or dropped. */
+void sl_conn_send_cb(sl_conn *c, sl_buf *b, void (*done)(void *, size_t), void *arg);
 
 /* A request of this connection has ended: unlink it, and close the
  * connection when it is not kept and nothing else is in progress. */

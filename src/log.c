@@ -1,21 +1,39 @@
 /* log.c: the error log (see log.h). */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
+#include <json-c/json.h>
 #include "log.h"
 
 /*
- * Process-wide by nature: stderr is one file per process, and every worker
- * is its own process, so nothing is shared between workers here.
+ * Process-wide by nature: the log is one file per process, and every worker
+ * is its own process, so nothing here is shared between workers.
  */
 static int log_level = SL_LOG_INFO;
 static const char *log_role = "master";
+static int log_fd = STDERR_FILENO;
+static int log_json;
 
 void sl_log_set_level(int level) { log_level = level; }
 int sl_log_get_level(void) { return log_level; }
 void sl_log_set_role(const char *role) { log_role = role; }
+void sl_log_set_fd(int fd) { log_fd = fd; }
+void sl_log_set_json(int json) { log_json = json; }
+
+int sl_log_reopen(const char *path, int fd)
+{
+    int nfd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    if (nfd < 0)
+        return -errno;
+    int rc = dup2(nfd, fd) < 0 ? -errno : 0;
+    close(nfd);
+    return rc;
+}
 
 static const char *level_name(int level)
 {
@@ -23,29 +41,61 @@ static const char *level_name(int level)
     return level >= 0 && level <= SL_LOG_DEBUG ? names[level] : "?";
 }
 
-void sl_log(int level, const char *fmt, ...)
+static void timestamp(char *buf, size_t size)
 {
-    if (level > log_level)
-        return;
     struct timeval tv;
     struct tm tm;
     gettimeofday(&tv, NULL);
     gmtime_r(&tv.tv_sec, &tm);
-    char line[2048];
-    int n = snprintf(line, sizeof line,
-                     "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ sluice[%ld] %s %s: ",
-                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-                     tm.tm_min, tm.tm_sec, (long)tv.tv_usec / 1000,
-                     (long)getpid(), log_role, level_name(level));
+    snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+             (long)(tv.tv_usec / 1000) % 1000);
+}
+
+/* JSON lines are built with json-c, so every message is escaped. */
+static size_t format_json(char *line, size_t size, const char *ts, int level,
+                          const char *msg)
+{
+    json_object *o = json_object_new_object();
+    if (o == NULL)
+        return 0;
+    json_object_object_add(o, "time", json_object_new_string(ts));
+    json_object_object_add(o, "level", json_object_new_string(level_name(level)));
+    json_object_object_add(o, "pid", json_object_new_int((int)getpid()));
+    json_object_object_add(o, "role", json_object_new_string(log_role));
+    json_object_object_add(o, "msg", json_object_new_string(msg));
+    size_t n = (size_t)snprintf(line, size, "%s",
+                                json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+    json_object_put(o);
+    return n < size ? n : size - 1;
+}
+
+void sl_log(int level, const char *fmt, ...)
+{
+    if (level > log_level)
+        return;
+    int saved = errno;
+    char ts[64], msg[2048], line[4200];
+    timestamp(ts, sizeof ts);
     va_list ap;
     va_start(ap, fmt);
-    int m = vsnprintf(line + n, sizeof line - n - 1, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    if (m < 0)
-        m = 0;
-    size_t len = (size_t)n + ((size_t)m < sizeof line - n - 1 ? (size_t)m : sizeof line - n - 2);
+    size_t len;
+    if (log_json) {
+        len = format_json(line, sizeof line - 1, ts, level, msg);
+    } else {
+        /* A message may quote what a peer sent: keep it on one line. */
+        for (char *p = msg; *p != '\0'; p++)
+            if ((unsigned char)*p < 0x20 || *p == 0x7f)
+                *p = '?';
+        int n = snprintf(line, sizeof line - 1, "%s sluice[%ld] %s %s: %s", ts,
+                         (long)getpid(), log_role, level_name(level), msg);
+        len = n < 0 ? 0 : (size_t)n < sizeof line - 1 ? (size_t)n : sizeof line - 2;
+    }
     line[len++] = '\n';
     /* One write per line, so lines from several workers do not interleave. */
-    ssize_t w = write(STDERR_FILENO, line, len);
+    ssize_t w = write(log_fd, line, len);
     (void)w;
+    errno = saved;
 }

@@ -1,6 +1,8 @@
 /*
- * log.h: the error log.  One line per event on stderr:
- *   2026-11-23T18:40:00.123Z sluice[1234] info: message
+ * log.h: the error log.  One line per event:
+ *   2026-11-23T18:40:00.123Z sluice[1234] worker info: message
+ * or with --log-format json, one JSON object per line:
+ *   {"time":"...","level":"info","pid":1234,"role":"worker","msg":"..."}
  */
 #ifndef SLUICE_LOG_H
 #define SLUICE_LOG_H
@@ -12,6 +14,12 @@ void sl_log_set_level(int level);
 int sl_log_get_level(void);
 /* Tag lines with "master" or "worker" after the pid. */
 void sl_log_set_role(const char *role);
+/* Where lines go (default: standard error), and in which format. */
+void sl_log_set_fd(int fd);
+void sl_log_set_json(int json);
+/* Open `path` for appending and put it in place of `fd` (dup2), so every
+ * holder of `fd` writes to the new file.  0, or -errno. */
+int sl_log_reopen(const char *path, int fd);
 void sl_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define sl_error(...) sl_log(SL_LOG_ERROR, __VA_ARGS__)

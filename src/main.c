@@ -1,17 +1,79 @@
 /* main.c: the sluice program: options, then the master. */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include "../include/sluice.h"
+#include "accesslog.h"
+#include "app.h"
 #include "config.h"
 #include "log.h"
 #include "master.h"
 
+/* --check-config: the app is loaded in a child, as the master would. */
+static int check_config(const sl_config *cfg)
+{
+    char err[512];
+    if (cfg->access_log_format[0] &&
+        sl_access_format_check(cfg->access_log_format, err, sizeof err) < 0) {
+        fprintf(stderr, "sluice: %s\n", err);
+        return 1;
+    }
+    pid_t pid = fork();
+    if (pid == 0) {
+        sl_app *app = sl_app_load(cfg->app_path, NULL, err, sizeof err);
+        if (app == NULL) {
+            fprintf(stderr, "sluice: %s\n", err);
+            _exit(1);
+        }
+        fprintf(stderr, "sluice: %s: %d routes\n", cfg->app_path, app->nroutes);
+        _exit(0);
+    }
+    int status = 0;
+    if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
+        WEXITSTATUS(status) != 0)
+        return 1;
+    sl_config_print(cfg, stdout);
+    return 0;
+}
+
+/* --error-log FILE: standard error itself becomes the file, so the master,
+ * the workers and anything they start write there. */
+static int open_error_log(const sl_config *cfg)
+{
+    if (cfg->error_log[0] == '\0' || strcmp(cfg->error_log, "-") == 0)
+        return 0;
+    if (sl_log_reopen(cfg->error_log, STDERR_FILENO) < 0) {
+        fprintf(stderr, "sluice: --error-log %s: %s\n", cfg->error_log, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static void raise_fd_limit(void)
+{
+    /* Every connection is a descriptor: take all the kernel allows us. */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
 int main(int argc, char **argv)
 {
     static sl_config cfg;
-    char err[512];
+    char err[4096];
     if (sl_config_parse(&cfg, argc, argv, err, sizeof err) < 0) {
         fprintf(stderr, "sluice: %s\n", err);
+        /* --check-config reports every error and exits 1, as it promises. */
+        for (int i = 1; i < argc; i++)
+            if (strcmp(argv[i], "--check-config") == 0)
+                return 1;
         return 2;
     }
     if (cfg.show_help) {
@@ -22,12 +84,21 @@ int main(int argc, char **argv)
         printf("sluice %s\n", SLUICE_VERSION);
         return 0;
     }
-    sl_log_set_level(cfg.log_level);
-    /* Every connection is a descriptor: take all the kernel allows us. */
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
+    if (cfg.chdir[0] && chdir(cfg.chdir) < 0) {
+        fprintf(stderr, "sluice: --chdir %s: %s\n", cfg.chdir, strerror(errno));
+        return 1;
     }
-    return sl_master_run(&cfg);
+    if (cfg.access_log_format[0] &&
+        sl_access_format_check(cfg.access_log_format, err, sizeof err) < 0) {
+        fprintf(stderr, "sluice: %s\n", err);
+        return 2;
+    }
+    if (cfg.check_config)
+        return check_config(&cfg);
+    if (open_error_log(&cfg) < 0)
+        return 1;
+    sl_log_set_level(cfg.log_level);
+    sl_log_set_json(cfg.log_json);
+    raise_fd_limit();
+    return sl_master_run(&cfg, argc, argv);
 }

@@ -3,7 +3,14 @@
  *
  * The master has no event loop: it blocks every signal it cares about and
  * takes them one at a time with sigtimedwait(), so no handler ever runs in
- * the middle of its bookkeeping.
+ * the middle of its bookkeeping.  Between signals, a tick every 200 ms
+ * reaps, respawns, watches heartbeats and retire requests in the
+ * scoreboard, and moves a reload along.
+ *
+ * Workers belong to a generation.  A reload (SIGHUP) starts a whole new
+ * generation and drains the old one only once every new worker is ready; a
+ * worker that asks to retire gets its replacement ready before it is told
+ * to drain.  So the listeners always have a ready worker behind them.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -12,57 +19,116 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include "app.h"
+#include "backtrace.h"
 #include "listen.h"
 #include "log.h"
 #include "master.h"
+#include "scoreboard.h"
+#include "systemd.h"
 #include "worker.h"
 
 #define MAX_WORKERS 1024
 /* Crash storm: this many deaths within STORM_WINDOW seconds slow respawns. */
 #define STORM_DEATHS 5
-#define STORM_WINDOW 10
+#define STORM_WINDOW_MS 10000
+#define STORM_PAUSE_MS 2000
+/* A stuck worker gets this long to write its stacks before SIGKILL. */
+#define DUMP_GRACE_MS 1000
+/* A new generation must be ready within this, or the reload is abandoned. */
+#define RELOAD_TIMEOUT_MS 60000
+
+typedef struct worker_rec {
+    pid_t pid;                  /* 0: a free record */
+    int slot;                   /* its scoreboard slot */
+    unsigned generation;
+    int leaving;                /* told to drain */
+    int reason;                 /* why it leaves (enum sl_sb_reason), -1: stop */
+    pid_t replacement;          /* started to replace it (a retire request) */
+    uint64_t kill_at;           /* heartbeat lost: SIGKILL at this time */
+} worker_rec;
 
 typedef struct sl_master {
-    const sl_config *cfg;
+    sl_config *cfg;             /* owned; replaced by a reload */
+    int argc;
+    char **argv;
     int fds[SL_MAX_LISTENERS];
     int nfds;
-    pid_t pids[MAX_WORKERS];
-    int want;                   /* workers to keep running */
+    worker_rec w[MAX_WORKERS];
+    int want;                   /* workers of the current generation */
+    unsigned gen;
+    sl_scoreboard *sb;
+    /* A reload in progress: the new generation and its config. */
+    sl_config *new_cfg;
+    unsigned new_gen;
+    uint64_t reload_deadline;
     int stopping;
-    time_t stop_deadline;
+    uint64_t stop_deadline;
     int killed;                 /* SIGKILL sent after the deadline */
-    time_t deaths[STORM_DEATHS];/* ring of recent unexpected deaths */
+    uint64_t deaths[STORM_DEATHS];  /* ring of recent unexpected deaths */
     int ndeaths;
-    time_t respawn_at;
+    uint64_t respawn_at;
+    int ready_notified;
     sigset_t oldmask;
 } sl_master;
 
-static const int master_signals[] = {SIGCHLD, SIGTERM, SIGINT, SIGQUIT,
-                                     SIGHUP, SIGTTIN, SIGTTOU};
+static const int master_signals[] = {SIGCHLD, SIGTERM, SIGINT, SIGQUIT, SIGHUP,
+                                     SIGTTIN, SIGTTOU, SIGUSR1};
+#define NSIGNALS (sizeof master_signals / sizeof *master_signals)
 
-static time_t now(void)
+static const char *const reason_names[SL_SB_REASONS] = {
+    "crash", "heartbeat", "max-requests", "max-worker-memory", "stuck thread",
+    "reload", "scale down"
+};
+
+static uint64_t now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec;
+    return sl_sb_mono_ms();
 }
 
-static int count_workers(const sl_master *m)
+static sl_sb_slot *slot_of(const sl_master *m, const worker_rec *r)
+{
+    return &m->sb->slots[r->slot];
+}
+
+static uint32_t slot_state(const sl_master *m, const worker_rec *r)
+{
+    return __atomic_load_n(&slot_of(m, r)->state, __ATOMIC_ACQUIRE);
+}
+
+static worker_rec *find_pid(sl_master *m, pid_t pid)
+{
+    for (int i = 0; i < MAX_WORKERS; i++)
+        if (m->w[i].pid == pid && pid > 0)
+            return &m->w[i];
+    return NULL;
+}
+
+/* Workers of generation `gen` that are not leaving. */
+static int count_active(const sl_master *m, unsigned gen)
 {
     int n = 0;
     for (int i = 0; i < MAX_WORKERS; i++)
-        n += m->pids[i] > 0;
+        n += m->w[i].pid > 0 && m->w[i].generation == gen && !m->w[i].leaving;
+    return n;
+}
+
+static int count_live(const sl_master *m)
+{
+    int n = 0;
+    for (int i = 0; i < MAX_WORKERS; i++)
+        n += m->w[i].pid > 0;
     return n;
 }
 
 /* In the child: undo the master's signal setup before anything else. */
 static void child_signals(const sl_master *m)
 {
-    for (size_t i = 0; i < sizeof master_signals / sizeof *master_signals; i++)
+    for (size_t i = 0; i < NSIGNALS; i++)
         signal(master_signals[i], SIG_DFL);
     sigprocmask(SIG_SETMASK, &m->oldmask, NULL);
     /* A worker must not outlive a master killed with SIGKILL. */
@@ -71,9 +137,10 @@ static void child_signals(const sl_master *m)
 
 /*
  * Load the application once in a throwaway child, so a bad APP is reported
- * before anything is bound, and the master itself runs no app code.
+ * before anything is bound (or before a reload is begun), and the master
+ * itself runs no app code.
  */
-static int check_app(sl_master *m)
+static int check_app(sl_master *m, const sl_config *cfg)
 {
     pid_t pid = fork();
     if (pid < 0) {
@@ -83,64 +150,106 @@ static int check_app(sl_master *m)
     if (pid == 0) {
         char err[512];
         child_signals(m);
-        sl_app *app = sl_app_load(m->cfg->app_path, NULL, err, sizeof err);
+        sl_app *app = sl_app_load(cfg->app_path, NULL, err, sizeof err);
         if (app == NULL) {
             sl_error("%s", err);
             _exit(1);
         }
         _exit(0);
     }
-    int status;
+    int status = 0;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
         ;
     return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
 }
 
-static void spawn_one(sl_master *m)
+static pid_t spawn(sl_master *m, const sl_config *cfg, unsigned gen)
 {
-    int slot = 0;
-    while (slot < MAX_WORKERS && m->pids[slot] > 0)
-        slot++;
-    if (slot == MAX_WORKERS)
-        return;
+    worker_rec *r = NULL;
+    for (int i = 0; r == NULL && i < MAX_WORKERS; i++)
+        if (m->w[i].pid == 0)
+            r = &m->w[i];
+    int slot = r ? sl_sb_slot_claim(m->sb, 0, gen) : -1;
+    if (slot < 0) {
+        sl_error("no free worker slot: not starting a worker");
+        return -1;
+    }
     pid_t pid = fork();
     if (pid < 0) {
         sl_error("fork: %s", strerror(errno));
-        return;
+        sl_sb_slot_release(m->sb, slot, -1);
+        return -1;
     }
     if (pid == 0) {
         child_signals(m);
+        sl_worker_args args = {cfg, m->fds, m->sb, slot, STDERR_FILENO};
         /* exit(), not _exit(): LeakSanitizer checks the worker at exit. */
-        exit(sl_worker_main(m->cfg, m->fds));
+        exit(sl_worker_main(&args));
     }
-    m->pids[slot] = pid;
-    sl_info("started worker %ld", (long)pid);
+    __atomic_store_n(&m->sb->slots[slot].pid, pid, __ATOMIC_RELEASE);
+    memset(r, 0, sizeof *r);
+    r->pid = pid;
+    r->slot = slot;
+    r->generation = gen;
+    r->reason = -1;
+    sl_info("started worker %ld (generation %u)", (long)pid, gen);
+    return pid;
 }
 
-static void log_exit(pid_t pid, int status, int expected)
+/* Tell a worker to drain and exit, for `reason` (-1: the pool stops). */
+static void retire(sl_master *m, worker_rec *r, int reason)
+{
+    (void)m;
+    if (r->leaving)
+        return;
+    r->leaving = 1;
+    r->reason = reason;
+    kill(r->pid, SIGTERM);
+}
+
+static void log_exit(const worker_rec *r, int status, int expected)
 {
     int level = expected ? SL_LOG_INFO : SL_LOG_ERROR;
+    const char *why = r->reason >= 0 ? reason_names[r->reason] : "stop";
     if (WIFSIGNALED(status))
-        sl_log(level, "worker %ld killed by signal %d (%s)", (long)pid,
-               WTERMSIG(status), strsignal(WTERMSIG(status)));
+        sl_log(level, "worker %ld killed by signal %d (%s)%s%s", (long)r->pid,
+               WTERMSIG(status), strsignal(WTERMSIG(status)),
+               expected ? "; it was leaving: " : "", expected ? why : "");
     else
-        sl_log(level, "worker %ld exited with status %d", (long)pid,
-               WEXITSTATUS(status));
+        sl_log(level, "worker %ld exited with status %d%s%s", (long)r->pid,
+               WEXITSTATUS(status), expected ? "; it was leaving: " : "",
+               expected ? why : "");
 }
 
 /* Remember an unexpected death; past the storm threshold, back off. */
 static void note_death(sl_master *m)
 {
-    time_t t = now();
+    uint64_t t = now_ms();
     memmove(m->deaths + 1, m->deaths, sizeof m->deaths - sizeof *m->deaths);
     m->deaths[0] = t;
     if (m->ndeaths < STORM_DEATHS)
         m->ndeaths++;
-    if (m->ndeaths == STORM_DEATHS && t - m->deaths[STORM_DEATHS - 1] < STORM_WINDOW) {
-        m->respawn_at = t + 2;
-        sl_warn("%d workers died within %d s: slowing respawns down",
-                STORM_DEATHS, STORM_WINDOW);
+    if (m->ndeaths == STORM_DEATHS && t - m->deaths[STORM_DEATHS - 1] < STORM_WINDOW_MS) {
+        m->respawn_at = t + STORM_PAUSE_MS;
+        sl_warn("%d workers died within %d s: waiting %d s before the next respawn",
+                STORM_DEATHS, STORM_WINDOW_MS / 1000, STORM_PAUSE_MS / 1000);
     }
+}
+
+static void reaped(sl_master *m, worker_rec *r, int status)
+{
+    int clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    int expected = r->leaving || m->stopping || (clean && r->kill_at == 0);
+    log_exit(r, status, expected);
+    int reason = r->reason;
+    if (!expected) {
+        reason = SL_SB_R_CRASH;
+        note_death(m);
+    }
+    if (r->kill_at != 0)
+        reason = SL_SB_R_HEARTBEAT;
+    sl_sb_slot_release(m->sb, r->slot, m->stopping ? -1 : reason);
+    memset(r, 0, sizeof *r);
 }
 
 static void reap(sl_master *m)
@@ -148,38 +257,217 @@ static void reap(sl_master *m)
     int status;
     pid_t pid;
     while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-        int slot = 0;
-        while (slot < MAX_WORKERS && m->pids[slot] != pid && m->pids[slot] != -pid)
-            slot++;
-        if (slot == MAX_WORKERS)
-            continue;
-        int leaving = m->pids[slot] < 0;
-        m->pids[slot] = 0;
-        int expected = m->stopping || leaving ||
-                       (WIFEXITED(status) && WEXITSTATUS(status) == 0);
-        log_exit(pid, status, expected);
-        if (!expected)
-            note_death(m);
+        worker_rec *r = find_pid(m, pid);
+        if (r != NULL)
+            reaped(m, r, status);
     }
 }
 
-static void signal_workers(sl_master *m, int sig)
+/* ---- heartbeats and retire requests ------------------------------------- */
+
+static void describe_current(const sl_master *m, const sl_sb_slot *s, char *buf, size_t size)
 {
-    for (int i = 0; i < MAX_WORKERS; i++)
-        if (m->pids[i] > 0)
-            kill(m->pids[i], sig);
+    uint32_t route = __atomic_load_n(&s->current_route, __ATOMIC_RELAXED);
+    uint64_t start = __atomic_load_n(&s->current_start_ms, __ATOMIC_RELAXED);
+    const sl_sb_route_name *n = &m->sb->route_names[route < SL_SB_ROUTES ? route : 0];
+    if (start == 0)
+        snprintf(buf, size, "no request");
+    else
+        snprintf(buf, size, "%s %s for %llu ms", n->method[0] ? n->method : "?",
+                 n->pattern[0] ? n->pattern : "(unmatched)",
+                 (unsigned long long)(now_ms() - start));
 }
 
-/* One worker fewer: the newest one drains and exits. */
-static void retire_one(sl_master *m)
+/*
+ * A worker whose loop has not turned for --timeout is stuck: it is asked to
+ * write its stack (to the error log, from a signal handler) and killed a
+ * moment later.
+ */
+static void watch_heartbeat(sl_master *m, worker_rec *r)
+{
+    uint64_t now = now_ms();
+    if (r->kill_at != 0) {
+        if (now >= r->kill_at) {
+            kill(r->pid, SIGKILL);
+            r->kill_at = UINT64_MAX;
+        }
+        return;
+    }
+    uint32_t st = slot_state(m, r);
+    if (m->cfg->timeout == 0 || (st != SL_SB_READY && st != SL_SB_DRAINING))
+        return;
+    uint64_t beat = __atomic_load_n(&slot_of(m, r)->heartbeat_ms, __ATOMIC_RELAXED);
+    if (now < beat || now - beat < (uint64_t)m->cfg->timeout * 1000)
+        return;
+    char cur[256];
+    describe_current(m, slot_of(m, r), cur, sizeof cur);
+    sl_error("worker %ld: its loop has not turned for %llu ms (running %s): "
+             "writing its stack, then killing it", (long)r->pid,
+             (unsigned long long)(now - beat), cur);
+    syscall(SYS_tgkill, r->pid, r->pid, SL_BT_SIGNAL);
+    r->kill_at = now + DUMP_GRACE_MS;
+}
+
+/* A worker asked to retire: start its replacement, and once that is ready,
+ * drain the old one. */
+static void watch_retire(sl_master *m, worker_rec *r)
+{
+    uint32_t want = __atomic_load_n(&slot_of(m, r)->retire, __ATOMIC_ACQUIRE);
+    if (want == 0 || r->leaving || r->generation != m->gen || m->stopping)
+        return;
+    int reason = (int)want - 1;
+    if (r->replacement == 0) {
+        sl_info("worker %ld asks to retire (%s): starting its replacement first",
+                (long)r->pid, reason < SL_SB_REASONS ? reason_names[reason] : "?");
+        r->replacement = spawn(m, m->cfg, m->gen);
+        if (r->replacement < 0)
+            r->replacement = 0;
+        return;
+    }
+    worker_rec *n = find_pid(m, r->replacement);
+    if (n == NULL) {
+        r->replacement = 0;     /* it died: try again next tick */
+        return;
+    }
+    if (slot_state(m, n) == SL_SB_READY)
+        retire(m, r, reason < SL_SB_REASONS ? reason : SL_SB_R_CRASH);
+}
+
+/* ---- reload -------------------------------------------------------------- */
+
+static int same_listeners(const sl_config *a, const sl_config *b)
+{
+    if (a->nlisteners != b->nlisteners)
+        return 0;
+    for (int i = 0; i < a->nlisteners; i++)
+        if (strcmp(a->listeners[i].text, b->listeners[i].text) != 0)
+            return 0;
+    return 1;
+}
+
+static void begin_reload(sl_master *m)
+{
+    char err[512];
+    if (m->new_cfg != NULL || m->stopping) {
+        sl_warn("SIGHUP: a reload is already under way; ignored");
+        return;
+    }
+    sl_systemd_notify("RELOADING=1");
+    sl_config *c = calloc(1, sizeof *c);
+    if (c == NULL || sl_config_parse(c, m->argc, m->argv, err, sizeof err) < 0) {
+        sl_error("reload: %s; the current workers keep serving", c ? err : "out of memory");
+        free(c);
+        sl_systemd_notify("READY=1");
+        return;
+    }
+    sl_systemd_listeners(c);
+    if (!same_listeners(c, m->cfg)) {
+        sl_warn("reload: listener changes take a restart; keeping the current listeners");
+        memcpy(c->listeners, m->cfg->listeners, sizeof c->listeners);
+        c->nlisteners = m->cfg->nlisteners;
+    }
+    if (check_app(m, c) < 0) {
+        sl_error("reload: the application cannot be loaded; the current workers keep serving");
+        free(c);
+        sl_systemd_notify("READY=1");
+        return;
+    }
+    m->new_cfg = c;
+    m->new_gen = m->gen + 1;
+    m->reload_deadline = now_ms() + RELOAD_TIMEOUT_MS;
+    sl_log_set_level(c->log_level);
+    sl_info("reload: starting generation %u (%d workers)", m->new_gen, c->workers);
+    for (int i = 0; i < c->workers; i++)
+        spawn(m, c, m->new_gen);
+}
+
+static void abandon_reload(sl_master *m, const char *why)
+{
+    sl_error("reload failed: %s; generation %u keeps serving", why, m->gen);
+    for (int i = 0; i < MAX_WORKERS; i++)
+        if (m->w[i].pid > 0 && m->w[i].generation == m->new_gen)
+            retire(m, &m->w[i], -1);
+    sl_log_set_level(m->cfg->log_level);
+    free(m->new_cfg);
+    m->new_cfg = NULL;
+    sl_systemd_notify("READY=1");
+}
+
+/* Once every worker of the new generation is ready, the old one drains. */
+static void watch_reload(sl_master *m)
+{
+    if (m->new_cfg == NULL)
+        return;
+    int ready = 0, live = 0;
+    for (int i = 0; i < MAX_WORKERS; i++) {
+        worker_rec *r = &m->w[i];
+        if (r->pid <= 0 || r->generation != m->new_gen || r->leaving)
+            continue;
+        live++;
+        ready += slot_state(m, r) == SL_SB_READY;
+    }
+    if (live < m->new_cfg->workers) {
+        abandon_reload(m, "a worker of the new generation died while starting");
+        return;
+    }
+    if (ready < m->new_cfg->workers) {
+        if (now_ms() > m->reload_deadline)
+            abandon_reload(m, "the new generation did not get ready in time");
+        return;
+    }
+    for (int i = 0; i < MAX_WORKERS; i++)
+        if (m->w[i].pid > 0 && m->w[i].generation == m->gen)
+            retire(m, &m->w[i], SL_SB_R_RELOAD);
+    sl_info("reload: generation %u is serving; generation %u drains", m->new_gen, m->gen);
+    free(m->cfg);
+    m->cfg = m->new_cfg;
+    m->new_cfg = NULL;
+    m->gen = m->new_gen;
+    m->want = m->cfg->workers;
+    __atomic_store_n(&m->sb->pool.generation, m->gen, __ATOMIC_RELAXED);
+    sl_systemd_notify("READY=1");
+}
+
+/* ---- signals ------------------------------------------------------------- */
+
+static void start_stop(sl_master *m, int sig)
+{
+    if (m->stopping)
+        return;
+    sl_info("%s: stopping workers (graceful timeout %d s)", strsignal(sig),
+            m->cfg->graceful_timeout);
+    sl_systemd_notify("STOPPING=1");
+    m->stopping = 1;
+    m->stop_deadline = now_ms() + (uint64_t)m->cfg->graceful_timeout * 1000;
+    __atomic_store_n(&m->sb->pool.draining, 1, __ATOMIC_RELAXED);
+    for (int i = 0; i < MAX_WORKERS; i++)
+        if (m->w[i].pid > 0) {
+            m->w[i].leaving = 1;
+            kill(m->w[i].pid, SIGTERM);
+        }
+}
+
+/* SIGTTOU: the newest worker of the current generation drains. */
+static void scale_down(sl_master *m)
 {
     for (int i = MAX_WORKERS - 1; i >= 0; i--) {
-        if (m->pids[i] > 0) {
-            kill(m->pids[i], SIGTERM);
-            m->pids[i] = -m->pids[i];   /* leaving: not counted, still reaped */
+        worker_rec *r = &m->w[i];
+        if (r->pid > 0 && r->generation == m->gen && !r->leaving) {
+            retire(m, r, SL_SB_R_SCALE);
             return;
         }
     }
+}
+
+static void reopen_logs(sl_master *m)
+{
+    if (m->cfg->error_log[0] && strcmp(m->cfg->error_log, "-") != 0 &&
+        sl_log_reopen(m->cfg->error_log, STDERR_FILENO) < 0)
+        sl_error("SIGUSR1: cannot reopen %s: %s", m->cfg->error_log, strerror(errno));
+    for (int i = 0; i < MAX_WORKERS; i++)
+        if (m->w[i].pid > 0)
+            kill(m->w[i].pid, SIGUSR1);
+    sl_info("SIGUSR1: log files reopened");
 }
 
 static void handle_signal(sl_master *m, int sig)
@@ -191,47 +479,62 @@ static void handle_signal(sl_master *m, int sig)
     case SIGTERM:
     case SIGINT:
     case SIGQUIT:
-        if (!m->stopping) {
-            sl_info("%s: stopping workers (graceful timeout %d s)", strsignal(sig),
-                    m->cfg->graceful_timeout);
-            m->stopping = 1;
-            m->stop_deadline = now() + m->cfg->graceful_timeout;
-            signal_workers(m, SIGTERM);
-        }
+        start_stop(m, sig);
         break;
     case SIGTTIN:
-        if (m->want < MAX_WORKERS)
+        if (m->want < MAX_WORKERS / 2)
             m->want++;
         sl_info("SIGTTIN: %d workers", m->want);
         break;
     case SIGTTOU:
         if (m->want > 1) {
             m->want--;
-            retire_one(m);
+            scale_down(m);
         }
         sl_info("SIGTTOU: %d workers", m->want);
         break;
     case SIGHUP:
-        sl_warn("SIGHUP: reload is not supported yet; ignored");
+        begin_reload(m);
+        break;
+    case SIGUSR1:
+        reopen_logs(m);
         break;
     }
 }
 
-static int all_gone(const sl_master *m)
-{
-    for (int i = 0; i < MAX_WORKERS; i++)
-        if (m->pids[i] != 0)
-            return 0;
-    return 1;
-}
+/* ---- the supervision loop ------------------------------------------------ */
 
-static void reap_leaving(sl_master *m)
+static void tick(sl_master *m)
 {
+    reap(m);
     for (int i = 0; i < MAX_WORKERS; i++) {
-        int status;
-        if (m->pids[i] < 0 && waitpid(-m->pids[i], &status, WNOHANG) == -m->pids[i]) {
-            log_exit(-m->pids[i], status, 1);
-            m->pids[i] = 0;
+        if (m->w[i].pid <= 0)
+            continue;
+        watch_heartbeat(m, &m->w[i]);
+        if (m->w[i].pid > 0)
+            watch_retire(m, &m->w[i]);
+    }
+    watch_reload(m);
+    if (m->stopping) {
+        if (!m->killed && now_ms() >= m->stop_deadline && count_live(m) > 0) {
+            sl_warn("graceful timeout: killing the remaining workers");
+            for (int i = 0; i < MAX_WORKERS; i++)
+                if (m->w[i].pid > 0)
+                    kill(m->w[i].pid, SIGKILL);
+            m->killed = 1;
+        }
+        return;
+    }
+    while (m->new_cfg == NULL && count_active(m, m->gen) < m->want && now_ms() >= m->respawn_at)
+        if (spawn(m, m->cfg, m->gen) < 0)
+            break;
+    if (!m->ready_notified && count_active(m, m->gen) >= m->want) {
+        int ready = 0;
+        for (int i = 0; i < MAX_WORKERS; i++)
+            ready += m->w[i].pid > 0 && slot_state(m, &m->w[i]) == SL_SB_READY;
+        if (ready >= m->want) {
+            m->ready_notified = 1;
+            sl_systemd_notify("READY=1");
         }
     }
 }
@@ -240,60 +543,95 @@ static void supervise(sl_master *m)
 {
     sigset_t set;
     sigemptyset(&set);
-    for (size_t i = 0; i < sizeof master_signals / sizeof *master_signals; i++)
+    for (size_t i = 0; i < NSIGNALS; i++)
         sigaddset(&set, master_signals[i]);
     for (;;) {
-        reap_leaving(m);
-        if (m->stopping && all_gone(m))
+        tick(m);
+        if (m->stopping && count_live(m) == 0)
             return;
-        if (m->stopping && !m->killed && now() >= m->stop_deadline) {
-            sl_warn("graceful timeout: killing the remaining workers");
-            for (int i = 0; i < MAX_WORKERS; i++)
-                if (m->pids[i] != 0)
-                    kill(m->pids[i] > 0 ? m->pids[i] : -m->pids[i], SIGKILL);
-            m->killed = 1;
-        }
-        while (!m->stopping && count_workers(m) < m->want && now() >= m->respawn_at)
-            spawn_one(m);
-        struct timespec tick = {0, 200 * 1000 * 1000};
-        int sig = sigtimedwait(&set, NULL, &tick);
+        struct timespec t = {0, 200 * 1000 * 1000};
+        int sig = sigtimedwait(&set, NULL, &t);
         if (sig > 0)
             handle_signal(m, sig);
     }
 }
 
-int sl_master_run(const sl_config *cfg)
+/* ---- start and end ------------------------------------------------------- */
+
+static int write_pidfile(const char *path)
 {
-    sl_master *m = calloc(1, sizeof *m);
-    if (m == NULL)
-        return 1;
-    m->cfg = cfg;
-    m->want = cfg->workers;
-    sigset_t set;
-    sigemptyset(&set);
-    for (size_t i = 0; i < sizeof master_signals / sizeof *master_signals; i++)
-        sigaddset(&set, master_signals[i]);
-    sigprocmask(SIG_BLOCK, &set, &m->oldmask);
-    int rc = 1;
-    if (check_app(m) < 0)
-        goto out;
+    FILE *f = fopen(path, "w");
+    if (f == NULL || fprintf(f, "%ld\n", (long)getpid()) < 0 || fclose(f) != 0) {
+        sl_error("--pidfile %s: %s", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static int bind_listeners(sl_master *m)
+{
+    const sl_config *cfg = m->cfg;
     for (m->nfds = 0; m->nfds < cfg->nlisteners; m->nfds++) {
         char err[512];
         int fd = sl_listen_open(&cfg->listeners[m->nfds], cfg, err, sizeof err);
         if (fd < 0) {
             sl_error("%s", err);
-            goto out;
+            return -1;
         }
         m->fds[m->nfds] = fd;
         sl_info("listening: %s", cfg->listeners[m->nfds].text);
     }
+    return 0;
+}
+
+int sl_master_run(const sl_config *config, int argc, char **argv)
+{
+    sl_master *m = calloc(1, sizeof *m);
+    sl_config *cfg = malloc(sizeof *cfg);
+    if (m == NULL || cfg == NULL) {
+        free(m);
+        free(cfg);
+        return 1;
+    }
+    /* The master's own copy: a reload replaces it. */
+    memcpy(cfg, config, sizeof *cfg);
+    m->cfg = cfg;
+    m->argc = argc;
+    m->argv = argv;
+    m->want = cfg->workers;
+    m->gen = 1;
+    sigset_t set;
+    sigemptyset(&set);
+    for (size_t i = 0; i < NSIGNALS; i++)
+        sigaddset(&set, master_signals[i]);
+    sigprocmask(SIG_BLOCK, &set, &m->oldmask);
+    int rc = 1;
+    sl_systemd_listeners(cfg);
+    /* Room for a whole second generation during a reload, and scaling. */
+    unsigned nslots = (unsigned)cfg->workers * 2 + 16;
+    m->sb = sl_sb_create(nslots < 64 ? 64 : nslots);
+    if (m->sb == NULL) {
+        sl_error("cannot map the scoreboard: %s", strerror(errno));
+        goto out;
+    }
+    m->sb->pool.generation = m->gen;
+    if (check_app(m, cfg) < 0 || bind_listeners(m) < 0)
+        goto out;
+    if (cfg->pidfile[0] && write_pidfile(cfg->pidfile) < 0)
+        goto out;
     sl_info("sluice %s: %d workers, app %s", SLUICE_VERSION, cfg->workers, cfg->app_path);
     supervise(m);
     sl_info("stopped");
     rc = 0;
 out:
     for (int i = 0; i < m->nfds; i++)
-        sl_listen_close(&cfg->listeners[i], m->fds[i]);
+        sl_listen_close(&m->cfg->listeners[i], m->fds[i]);
+    if (m->cfg->pidfile[0] && rc == 0)
+        unlink(m->cfg->pidfile);
+    free(m->new_cfg);
+    if (m->sb != NULL)
+        sl_sb_destroy(m->sb);
+    free(m->cfg);
     free(m);
     return rc;
 }

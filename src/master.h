@@ -8,7 +8,8 @@
 
 #include "config.h"
 
-/* Run until stopped.  Returns the process exit status. */
-int sl_master_run(const sl_config *cfg);
+/* Run until stopped.  argv is kept to read the configuration again on
+ * SIGHUP.  Returns the process exit status. */
+int sl_master_run(const sl_config *cfg, int argc, char **argv);
 
 #endif

@@ -5,6 +5,7 @@
 #include <strings.h>
 #include "request.h"
 #include "router.h"
+#include "worker.h"
 
 sl_req *sl_req_new(struct sl_conn *conn, enum sl_proto proto, uint16_t id)
 {
@@ -45,6 +46,8 @@ void sl_req_free(sl_req *req)
     }
     if (req->json != NULL)
         json_object_put(req->json);
+    if (req->flow != NULL)
+        sl_worker_flow_release(req->worker, req->flow);
     free(req);
 }
 
@@ -270,6 +273,7 @@ json_object *sl_req_json(sl_req *req)
     return req->json;
 }
 
+const char *sl_req_id(const sl_req *req) { return req->request_id; }
 sl_app *sl_req_app(const sl_req *req) { return req->app; }
 void sl_req_set_data(sl_req *req, void *data) { req->data = data; }
 void *sl_req_data(const sl_req *req) { return req->data; }

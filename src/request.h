@@ -5,6 +5,7 @@
 #ifndef SLUICE_REQUEST_H
 #define SLUICE_REQUEST_H
 
+#include <pthread.h>
 #include <stdint.h>
 #include <uv.h>
 #include "../include/sluice.h"
@@ -58,6 +59,19 @@ struct sl_req {
     sl_qcache *qcache;
     json_object *json;
     int json_tried;
+
+    /* In flight: on the worker's running list from dispatch to finish. */
+    struct sl_req *wprev, *wnext;
+    uint64_t start_ns;              /* uv_hrtime() when dispatched */
+    uint64_t handler_ns;            /* when its handler started (queue time) */
+    unsigned route_id;              /* scoreboard route index */
+    pthread_t thread;               /* the pool thread running it */
+    int on_thread;                  /* 1 while a pool thread runs it */
+    int timed_out;                  /* answered 504; the handler's result is
+                                       discarded */
+    int slow_logged;
+    char request_id[64];
+    struct sl_flow *flow;           /* streaming from a pool thread */
 
     /* Handler */
     uv_work_t work;

@@ -187,6 +187,10 @@ static int encode_head(sl_req *req, sl_buf *head)
         return -ENOMEM;
     if (!req->has_ctype && sl_buf_append_str(head, "Content-Type: " DEFAULT_CTYPE "\r\n") < 0)
         return -ENOMEM;
+    if (req->request_id[0] != '\0' &&
+        (sl_buf_append_str(head, "X-Request-ID: ") < 0 ||
+         sl_buf_append_str(head, req->request_id) < 0 || sl_buf_append(head, "\r\n", 2) < 0))
+        return -ENOMEM;
     return sl_buf_append(head, "\r\n", 2);
 }
 
@@ -222,7 +226,8 @@ int sl_resp_encode(sl_req *req, sl_buf *out, int final)
     int rc = 0;
     if (!req->head_sent) {
         rc = encode_head(req, &head);
-        req->head_sent = 1;
+        /* Read by the loop when it times the request out. */
+        __atomic_store_n(&req->head_sent, 1, __ATOMIC_RELEASE);
     }
     if (rc == 0 && req->proto == SL_PROTO_FASTCGI)
         rc = encode_fcgi(req, out, &head, final);

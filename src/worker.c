@@ -1,227 +1,43 @@
 /*
- * worker.c: a worker process (see worker.h).
- *
- * Requests reach sl_worker_dispatch() with all their input.  Loop handlers
- * run right there; pool handlers go to libuv's thread pool, sized by
- * --threads through UV_THREADPOOL_SIZE (each worker is its own process, so
- * the pool is the worker's own).  Every request ends in sl_worker_finish()
- * on the loop thread.
+ * worker.c: a worker process (see worker.h): setting it up on the inherited
+ * listeners, accepting, and stopping.  A request's own life is dispatch.c's;
+ * the heartbeat and deadlines are watch.c's.
  */
+#define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <unistd.h>
+#include "backtrace.h"
 #include "log.h"
 #include "worker.h"
 
-static void maybe_done(sl_worker *w);
-
-int sl_worker_on_loop(const sl_worker *w)
-{
-    uv_thread_t self = uv_thread_self();
-    return uv_thread_equal(&self, &w->loop_thread);
-}
-
-static void log_handler_error(sl_req *req, int rc)
-{
-    sl_error("handler for %s %s failed: %s", sl_req_method(req),
-             sl_req_route(req), rc < 0 ? strerror(-rc) : "invalid return value");
-}
-
-void sl_worker_finish(sl_worker *w, sl_req *req)
-{
-    req->state = SL_REQ_DONE;
-    if (req->conn != NULL && !req->cancelled) {
-        sl_buf bytes;
-        sl_buf_init(&bytes);
-        if (sl_resp_encode(req, &bytes, 1) < 0) {
-            sl_buf_free(&bytes);
-            sl_conn_close(req->conn, "out of memory");
-        } else {
-            sl_conn *c = req->conn;
-            sl_conn_send(c, &bytes);
-            sl_conn_request_done(c, req);
-        }
-    }
-    sl_req_free(req);
-    w->inflight--;
-    maybe_done(w);
-}
-
-void sl_worker_complete(sl_worker *w, sl_req *req, int rc)
-{
-    if (rc != SL_OK) {
-        log_handler_error(req, rc);
-        if (!req->head_sent)
-            sl_resp_problem(req, 500, NULL);
-    } else if (req->resp_error != NULL && !req->head_sent) {
-        sl_error("handler for %s %s set an invalid response (%s): sending 500",
-                 sl_req_method(req), sl_req_route(req), req->resp_error);
-        sl_resp_problem(req, 500, NULL);
-    }
-    sl_worker_finish(w, req);
-}
-
-/* Flushed bytes from pool threads, written in the order they came. */
-static void drain_flushes(sl_worker *w)
-{
-    uv_mutex_lock(&w->flush_lock);
-    sl_flush *f = w->flush_head;
-    w->flush_head = w->flush_tail = NULL;
-    uv_mutex_unlock(&w->flush_lock);
-    while (f != NULL) {
-        sl_flush *next = f->next;
-        if (f->req->conn != NULL && !f->req->cancelled)
-            sl_conn_send(f->req->conn, &f->bytes);
-        sl_buf_free(&f->bytes);
-        free(f);
-        f = next;
-    }
-}
-
-static void on_flush_async(uv_async_t *a)
-{
-    drain_flushes(a->data);
-}
-
-int sl_worker_queue_flush(sl_worker *w, sl_req *req, sl_buf *bytes)
-{
-    sl_flush *f = malloc(sizeof *f);
-    if (f == NULL) {
-        sl_buf_free(bytes);
-        return -ENOMEM;
-    }
-    f->next = NULL;
-    f->req = req;
-    f->bytes = *bytes;
-    sl_buf_init(bytes);
-    uv_mutex_lock(&w->flush_lock);
-    if (w->flush_tail != NULL)
-        w->flush_tail->next = f;
-    else
-        w->flush_head = f;
-    w->flush_tail = f;
-    uv_mutex_unlock(&w->flush_lock);
-    uv_async_send(&w->flush_async);
-    return 0;
-}
-
-static sl_handler req_handler(const sl_req *req)
-{
-    sl_handler h;
-    memcpy(&h, &req->match.target->handler, sizeof h);
-    return h;
-}
-
-static void work_cb(uv_work_t *work)
-{
-    sl_req *req = work->data;
-    req->handler_rc = req_handler(req)(req);
-}
-
-static void after_work_cb(uv_work_t *work, int status)
-{
-    sl_req *req = work->data;
-    sl_worker *w = req->worker;
-    /* Bytes the handler flushed must go out before its final ones. */
-    drain_flushes(w);
-    int rc = status < 0 ? status : req->handler_rc;
-    if (rc == SL_LATER)
-        rc = -EINVAL;   /* only loop handlers may answer later */
-    sl_worker_complete(w, req, rc);
-}
-
-/* Answer from the route table's verdict when no handler is to run. */
-static int route_error(sl_req *req, int m)
-{
-    char detail[160];
-    switch (m) {
-    case SL_MATCH_NOT_FOUND:
-        return sl_resp_problem(req, 404, NULL);
-    case SL_MATCH_BAD_METHOD:
-        sl_resp_problem(req, 405, NULL);
-        return sl_resp_header(req, "Allow", req->match.allow);
-    default:
-        snprintf(detail, sizeof detail, "path parameter '%s': %s",
-                 req->match.bad_param ? req->match.bad_param : "?",
-                 req->match.bad_reason ? req->match.bad_reason : "invalid");
-        return sl_resp_problem(req, 422, detail);
-    }
-}
-
-void sl_worker_dispatch(sl_worker *w, sl_req *req)
-{
-    req->state = SL_REQ_RUNNING;
-    req->app = w->app;
-    req->worker = w;
-    w->inflight++;
-    int rc = sl_req_resolve_path(req);
-    if (rc < 0) {
-        sl_resp_problem(req, rc == -EINVAL ? 400 : 500,
-                        rc == -EINVAL ? "malformed percent-encoding in the path" : NULL);
-        sl_worker_finish(w, req);
-        return;
-    }
-    int m = sl_router_match(w->app->router, sl_req_method(req), req->path,
-                            strlen(req->path), &req->match);
-    if (m != SL_MATCH_OK) {
-        route_error(req, m);
-        sl_worker_finish(w, req);
-        return;
-    }
-    if (req->match.target->flags & SL_LOOP) {
-        rc = req_handler(req)(req);
-        if (rc == SL_LATER) {
-            req->later = 1;
-            return;
-        }
-        sl_worker_complete(w, req, rc);
-        return;
-    }
-    req->work.data = req;
-    rc = uv_queue_work(&w->loop, &req->work, work_cb, after_work_cb);
-    if (rc < 0)
-        sl_worker_complete(w, req, rc);
-}
-
-void sl_worker_reject(sl_worker *w, sl_req *req, int status, const char *detail)
-{
-    req->state = SL_REQ_RUNNING;
-    req->app = w->app;
-    req->worker = w;
-    w->inflight++;
-    sl_info("refused request from %s: %d %s", req->conn ? req->conn->peer : "?",
-            status, detail);
-    sl_resp_problem(req, status, detail);
-    sl_worker_finish(w, req);
-}
-
-void sl_worker_cancel(sl_worker *w, sl_req *req)
-{
-    (void)w;
-    __atomic_store_n(&req->cancelled, 1, __ATOMIC_RELAXED);
-    if (req->later && req->on_cancel != NULL)
-        req->on_cancel(req);
-}
-
 /* ---- stopping --------------------------------------------------------- */
 
+/* Handles are zeroed until initialized: those are skipped. */
 static void close_handle(uv_handle_t *h)
 {
-    if (!uv_is_closing(h))
+    if (h->loop != NULL && !uv_is_closing(h))
         uv_close(h, NULL);
 }
 
 /* Drained: close what keeps the loop alive, so uv_run() returns. */
-static void maybe_done(sl_worker *w)
+void sl_worker_maybe_done(sl_worker *w)
 {
     if (!w->draining || w->nconns > 0 || w->inflight > 0)
         return;
     for (int i = 0; i < w->nsignals; i++)
         close_handle((uv_handle_t *)&w->signals[i]);
     close_handle((uv_handle_t *)&w->flush_async);
+    close_handle((uv_handle_t *)&w->watch);
+    if (w->app_stderr_open)
+        close_handle((uv_handle_t *)&w->app_stderr);
 }
 
 /* Connections that waited on a paused listener are taken now. */
@@ -239,7 +55,7 @@ static void resume_accepting(sl_worker *w)
 void sl_worker_conn_gone(sl_worker *w)
 {
     resume_accepting(w);
-    maybe_done(w);
+    sl_worker_maybe_done(w);
 }
 
 static void start_drain(sl_worker *w)
@@ -247,6 +63,8 @@ static void start_drain(sl_worker *w)
     if (w->draining)
         return;
     w->draining = 1;
+    if (w->slot != NULL)
+        sl_sb_set_state(w->slot, SL_SB_DRAINING);
     sl_info("stopping: draining %u connections, %u requests in flight",
             w->nconns, w->inflight);
     for (int i = 0; i < w->nlisteners; i++)
@@ -257,13 +75,25 @@ static void start_drain(sl_worker *w)
         sl_conn_drain(c);
         c = next;
     }
-    maybe_done(w);
+    sl_worker_maybe_done(w);
+}
+
+/* logrotate moved the files away: open them again under their names. */
+static void reopen_logs(sl_worker *w)
+{
+    const sl_config *cfg = w->cfg;
+    if (cfg->error_log[0] && strcmp(cfg->error_log, "-") != 0)
+        sl_log_reopen(cfg->error_log, w->log_fd);
+    if (w->access_fd >= 0 && cfg->access_log[0] && strcmp(cfg->access_log, "-") != 0)
+        sl_log_reopen(cfg->access_log, w->access_fd);
 }
 
 static void on_signal(uv_signal_t *s, int signum)
 {
-    (void)signum;
-    start_drain(s->data);
+    if (signum == SIGUSR1)
+        reopen_logs(s->data);
+    else
+        start_drain(s->data);
 }
 
 /* ---- starting --------------------------------------------------------- */
@@ -315,8 +145,8 @@ static int open_listener(sl_worker *w, sl_listener *l, int fd, enum sl_proto pro
 
 static int setup_signals(sl_worker *w)
 {
-    static const int sigs[] = {SIGTERM, SIGINT, SIGQUIT};
-    for (int i = 0; i < 3; i++) {
+    static const int sigs[] = {SIGTERM, SIGINT, SIGQUIT, SIGUSR1};
+    for (int i = 0; i < 4; i++) {
         uv_signal_init(&w->loop, &w->signals[i]);
         w->signals[i].data = w;
         w->nsignals++;
@@ -327,10 +157,135 @@ static int setup_signals(sl_worker *w)
     return 0;
 }
 
-static int worker_init(sl_worker *w, const sl_config *cfg, const int *fds)
+/* --user, --group: the master keeps root to bind and supervise; the code
+ * that handles requests never has it. */
+static int drop_privileges(const sl_config *cfg)
 {
-    char err[512];
-    w->cfg = cfg;
+    struct passwd *pw = NULL;
+    gid_t gid = (gid_t)-1;
+    if (cfg->user[0] && (pw = getpwnam(cfg->user)) == NULL) {
+        sl_error("--user: no user '%s'", cfg->user);
+        return -1;
+    }
+    if (cfg->group[0]) {
+        struct group *g = getgrnam(cfg->group);
+        if (g == NULL) {
+            sl_error("--group: no group '%s'", cfg->group);
+            return -1;
+        }
+        gid = g->gr_gid;
+    } else if (pw != NULL) {
+        gid = pw->pw_gid;
+    }
+    if (gid != (gid_t)-1 && (setgroups(0, NULL) < 0 || setgid(gid) < 0)) {
+        sl_error("cannot switch to group %ld: %s", (long)gid, strerror(errno));
+        return -1;
+    }
+    if (pw != NULL && (initgroups(pw->pw_name, gid) < 0 || setuid(pw->pw_uid) < 0)) {
+        sl_error("cannot switch to user %s: %s", pw->pw_name, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* What the app writes to stderr comes through a pipe and is logged a line at
+ * a time, tagged with this worker like every other line. */
+static void on_app_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    (void)suggested;
+    sl_worker *w = h->data;
+    buf->base = w->rbuf;
+    buf->len = w->rbuf_size;
+}
+
+static void log_app_lines(sl_worker *w, int flush_all)
+{
+    sl_buf *b = &w->app_line;
+    size_t start = 0;
+    for (size_t i = 0; i < b->len; i++) {
+        if (b->data[i] == '\n') {
+            sl_log(SL_LOG_WARN, "app: %.*s", (int)(i - start), b->data + start);
+            start = i + 1;
+        }
+    }
+    /* A line longer than a few KiB is logged in pieces. */
+    if ((flush_all || b->len - start > 4096) && start < b->len) {
+        sl_log(SL_LOG_WARN, "app: %.*s", (int)(b->len - start), b->data + start);
+        start = b->len;
+    }
+    sl_buf_consume(b, start);
+}
+
+static void on_app_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+    sl_worker *w = s->data;
+    if (n < 0) {
+        log_app_lines(w, 1);
+        uv_read_stop(s);
+        return;
+    }
+    sl_buf_append(&w->app_line, buf->base, (size_t)n);
+    log_app_lines(w, 0);
+}
+
+static int capture_app_stderr(sl_worker *w)
+{
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) < 0)
+        return -errno;
+    dup2(fds[1], STDERR_FILENO);
+    close(fds[1]);
+    uv_pipe_init(&w->loop, &w->app_stderr, 0);
+    w->app_stderr.data = w;
+    w->app_stderr_open = 1;
+    int rc = uv_pipe_open(&w->app_stderr, fds[0]);
+    if (rc == 0)
+        rc = uv_read_start((uv_stream_t *)&w->app_stderr, on_app_alloc, on_app_read);
+    /* The pipe alone must not keep a draining worker alive. */
+    uv_unref((uv_handle_t *)&w->app_stderr);
+    return rc;
+}
+
+static int open_access_log(sl_worker *w)
+{
+    const char *path = w->cfg->access_log;
+    w->access_fd = -1;
+    if (path[0] == '\0')
+        return 0;
+    if (strcmp(path, "-") == 0) {
+        w->access_fd = w->log_fd;
+        return 0;
+    }
+    w->access_fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    if (w->access_fd < 0) {
+        sl_error("--access-log %s: %s", path, strerror(errno));
+        return -errno;
+    }
+    return 0;
+}
+
+static void setup_ids(sl_worker *w)
+{
+    unsigned char r[4] = {0};
+    if (getrandom(r, sizeof r, GRND_NONBLOCK) != sizeof r) {
+        unsigned v = (unsigned)getpid() * 2654435761u ^ (unsigned)uv_hrtime();
+        memcpy(r, &v, sizeof r);
+    }
+    snprintf(w->id_prefix, sizeof w->id_prefix, "%02x%02x%02x%02x", r[0], r[1], r[2], r[3]);
+    if (w->cfg->max_requests > 0) {
+        uint64_t jitter = 0;
+        if (w->cfg->max_requests_jitter > 0) {
+            uint32_t x;
+            memcpy(&x, r, sizeof x);
+            jitter = x % ((uint64_t)w->cfg->max_requests_jitter + 1);
+        }
+        w->max_requests = (uint64_t)w->cfg->max_requests + jitter;
+    }
+}
+
+static int setup_loop(sl_worker *w)
+{
+    const sl_config *cfg = w->cfg;
     w->loop_thread = uv_thread_self();
     w->limits.max_conns = (unsigned)cfg->max_connections;
     w->limits.max_reqs = (unsigned)cfg->max_connections * (unsigned)cfg->max_conn_requests;
@@ -340,16 +295,35 @@ static int worker_init(sl_worker *w, const sl_config *cfg, const int *fds)
     w->max_reqs_per_conn = (unsigned)cfg->max_conn_requests;
     w->rbuf_size = 64 * 1024;
     w->rbuf = malloc(w->rbuf_size);
+    sl_buf_init(&w->app_line);
     if (w->rbuf == NULL)
         return -ENOMEM;
     int rc = uv_mutex_init(&w->flush_lock);
     if (rc == 0)
-        rc = uv_async_init(&w->loop, &w->flush_async, on_flush_async);
+        rc = uv_cond_init(&w->flush_cond);
+    if (rc == 0)
+        rc = uv_async_init(&w->loop, &w->flush_async, sl_worker_on_flush_async);
     if (rc < 0)
         return rc;
     w->flush_async.data = w;
+    setup_ids(w);
+    sl_watch_start(w);
     if ((rc = setup_signals(w)) < 0)
         return rc;
+    if ((rc = open_access_log(w)) < 0)
+        return rc;
+    return capture_app_stderr(w);
+}
+
+static int worker_init(sl_worker *w, const int *fds)
+{
+    const sl_config *cfg = w->cfg;
+    char err[512];
+    int rc = setup_loop(w);
+    if (rc < 0)
+        return rc;
+    if (drop_privileges(cfg) < 0)
+        return -EPERM;
     w->app = sl_app_load(cfg->app_path, &w->loop, err, sizeof err);
     if (w->app == NULL) {
         sl_error("%s", err);
@@ -360,7 +334,8 @@ static int worker_init(sl_worker *w, const sl_config *cfg, const int *fds)
         return -ECANCELED;
     }
     for (int i = 0; i < cfg->nlisteners; i++) {
-        rc = open_listener(w, &w->listeners[i], fds[i], cfg->listeners[i].proto);
+        w->listener_fds[i] = fds[i];
+        rc = open_listener(w, &w->listeners[i], dup(fds[i]), cfg->listeners[i].proto);
         w->nlisteners++;
         if (rc < 0) {
             sl_error("listen on %s: %s", cfg->listeners[i].text, uv_strerror(rc));
@@ -370,17 +345,47 @@ static int worker_init(sl_worker *w, const sl_config *cfg, const int *fds)
     return 0;
 }
 
-int sl_worker_main(const sl_config *cfg, const int *fds)
+static void worker_free(sl_worker *w)
 {
+    uv_loop_close(&w->loop);
+    uv_mutex_destroy(&w->flush_lock);
+    uv_cond_destroy(&w->flush_cond);
+    sl_app_free(w->app);
+    if (w->access_fd >= 0 && w->access_fd != w->log_fd)
+        close(w->access_fd);
+    sl_buf_free(&w->app_line);
+    free(w->rbuf);
+    free(w);
+}
+
+int sl_worker_main(const sl_worker_args *args)
+{
+    const sl_config *cfg = args->cfg;
     char n[16];
     snprintf(n, sizeof n, "%d", cfg->threads);
     setenv("UV_THREADPOOL_SIZE", n, 1);
     sl_log_set_role("worker");
+    /*
+     * Our own copy of the error log: standard error becomes the pipe that
+     * carries the app's writes, and our lines must not go through it.
+     */
+    int log_fd = fcntl(args->log_fd, F_DUPFD_CLOEXEC, 3);
+    if (log_fd < 0)
+        log_fd = args->log_fd;
+    sl_log_set_fd(log_fd);
+    sl_bt_install(log_fd);
     sl_worker *w = calloc(1, sizeof *w);
     if (w == NULL || uv_loop_init(&w->loop) < 0)
         return 1;
-    int rc = worker_init(w, cfg, fds);
+    w->cfg = cfg;
+    w->log_fd = log_fd;
+    w->access_fd = -1;
+    w->sb = args->sb;
+    w->slot = args->sb ? &args->sb->slots[args->slot] : NULL;
+    int rc = worker_init(w, args->fds);
     if (rc == 0) {
+        if (w->slot != NULL)
+            sl_sb_set_state(w->slot, SL_SB_READY);
         sl_info("worker ready: %d threads", cfg->threads);
         uv_run(&w->loop, UV_RUN_DEFAULT);
         if (w->app->on_stop != NULL)
@@ -390,13 +395,9 @@ int sl_worker_main(const sl_config *cfg, const int *fds)
         w->draining = 1;
         for (int i = 0; i < w->nlisteners; i++)
             close_handle(&w->listeners[i].u.handle);
-        maybe_done(w);
+        sl_worker_maybe_done(w);
         uv_run(&w->loop, UV_RUN_DEFAULT);
     }
-    uv_loop_close(&w->loop);
-    uv_mutex_destroy(&w->flush_lock);
-    sl_app_free(w->app);
-    free(w->rbuf);
-    free(w);
+    worker_free(w);
     return rc == 0 ? 0 : 3;
 }

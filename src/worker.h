@@ -11,6 +11,7 @@
 #include "conn.h"
 #include "fcgi.h"
 #include "request.h"
+#include "scoreboard.h"
 
 typedef struct sl_listener {
     union {
@@ -24,28 +25,45 @@ typedef struct sl_listener {
     int paused;                     /* a connection waits for uv_accept() */
 } sl_listener;
 
+/* How much of a streaming response is queued but not yet written. */
+typedef struct sl_flow sl_flow;
+
 /* Bytes a pool thread flushed, waiting for the loop to write them. */
 typedef struct sl_flush {
     struct sl_flush *next;
+    struct sl_worker *worker;
     sl_req *req;
+    sl_flow *flow;
     sl_buf bytes;
 } sl_flush;
+
+/* What the master hands a new worker. */
+typedef struct sl_worker_args {
+    const sl_config *cfg;
+    const int *fds;                 /* cfg->nlisteners listening sockets */
+    sl_scoreboard *sb;
+    int slot;
+    int log_fd;                     /* the error log itself */
+} sl_worker_args;
 
 typedef struct sl_worker {
     uv_loop_t loop;
     const sl_config *cfg;
     sl_app *app;
     sl_listener listeners[SL_MAX_LISTENERS];
+    int listener_fds[SL_MAX_LISTENERS];
     int nlisteners;
-    uv_signal_t signals[3];
+    uv_signal_t signals[4];
     int nsignals;
     uv_async_t flush_async;
     uv_mutex_t flush_lock;
+    uv_cond_t flush_cond;
     sl_flush *flush_head, *flush_tail;
     uv_thread_t loop_thread;
     sl_conn *conns;
     unsigned nconns;
     unsigned inflight;              /* requests handed to handlers */
+    sl_req *running;                /* those requests, newest first */
     int draining;
     fcgi_limits limits;
     /* Bounds on what one peer can make us hold. */
@@ -56,40 +74,79 @@ typedef struct sl_worker {
      * record are copied to the connection's own buffer. */
     char *rbuf;
     size_t rbuf_size;
+    /* The scoreboard and this worker's slot in it. */
+    sl_scoreboard *sb;
+    sl_sb_slot *slot;
+    uv_timer_t watch;
+    uint64_t ticks;
+    uint64_t rss;
+    uint64_t served;
+    uint64_t max_requests;          /* --max-requests plus jitter; 0: off */
+    int retiring;                   /* asked the master for a replacement */
+    /* Request ids: a per-worker random prefix and a counter. */
+    char id_prefix[16];
+    uint64_t id_counter;
+    /* Logs. */
+    int log_fd;
+    int access_fd;                  /* -1: no access log */
+    uv_pipe_t app_stderr;           /* what the app writes to stderr */
+    int app_stderr_open;
+    sl_buf app_line;
 } sl_worker;
 
 /*
- * Run a worker on the listening sockets fds[0..cfg->nlisteners) until it is
- * told to stop and has drained.  Returns the process exit status.
+ * Run a worker until it is told to stop and has drained.  Returns the
+ * process exit status.
  */
-int sl_worker_main(const sl_config *cfg, const int *fds);
+int sl_worker_main(const sl_worker_args *args);
+
+/* ---- dispatch.c ---------------------------------------------------------- */
 
 /* A request has all its input: route it and run its handler. */
 void sl_worker_dispatch(sl_worker *w, sl_req *req);
-
-/* The connection of a running request went away or the web server aborted
- * it: mark it cancelled and tell the application. */
-void sl_worker_cancel(sl_worker *w, sl_req *req);
-
-/* A connection was closed and freed: resume accepting, or maybe the drain
- * is complete. */
-void sl_worker_conn_gone(sl_worker *w);
 
 /* Answer a request whose input is refused (413, 431, 400) at once, without
  * reading the rest of it. */
 void sl_worker_reject(sl_worker *w, sl_req *req, int status, const char *detail);
 
+/* The connection of a running request went away or the web server aborted
+ * it: mark it cancelled and tell the application. */
+void sl_worker_cancel(sl_worker *w, sl_req *req);
+
+/* Past --timeout: answer 504 now and discard the handler's result. */
+void sl_worker_time_out(sl_worker *w, sl_req *req);
+
 /* True on the worker's loop thread. */
 int sl_worker_on_loop(const sl_worker *w);
 
-/* sl_resp_flush() from a pool thread: hand the bytes to the loop. */
+/* sl_resp_flush() from a pool thread: hand the bytes to the loop, waiting
+ * while too much of the response is still unwritten. */
 int sl_worker_queue_flush(sl_worker *w, sl_req *req, sl_buf *bytes);
+void sl_worker_on_flush_async(uv_async_t *a);
+/* A request with a flow is freed: drop its reference. */
+void sl_worker_flow_release(sl_worker *w, sl_flow *f);
 
-/* End a running request (loop thread): encode, send, free. */
+/* End a running request (loop thread): encode, send, count, log, free. */
 void sl_worker_finish(sl_worker *w, sl_req *req);
 
 /* A handler is done with `rc`: an error, or an invalid status or header,
  * becomes a 500 (while nothing was flushed yet); then finish. */
 void sl_worker_complete(sl_worker *w, sl_req *req, int rc);
+
+/* ---- worker.c ------------------------------------------------------------ */
+
+/* A connection was closed and freed: resume accepting, or maybe the drain
+ * is complete. */
+void sl_worker_conn_gone(sl_worker *w);
+/* If draining and nothing is left, let the loop end. */
+void sl_worker_maybe_done(sl_worker *w);
+
+/* ---- watch.c ------------------------------------------------------------- */
+
+void sl_watch_start(sl_worker *w);
+/* After each request: retire past --max-requests. */
+void sl_worker_check_recycle(sl_worker *w);
+/* Ask the master, once, to replace this worker (enum sl_sb_reason). */
+void sl_worker_retire(sl_worker *w, int reason, const char *why);
 
 #endif

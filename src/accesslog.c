@@ -1,0 +1,169 @@
+/* accesslog.c: the access log (see accesslog.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+#include <json-c/json.h>
+#include "accesslog.h"
+#include "buf.h"
+#include "worker.h"
+
+#define DEFAULT_FORMAT "{remote} - [{time}] \"{method} {uri}\" {status} {bytes} " \
+    "{duration_us}us queue={queue_us}us route=\"{route}\" pid={pid} id={request_id}"
+
+static const char *const fields[] = {
+    "remote", "method", "uri", "status", "bytes", "duration_us", "queue_us",
+    "route", "pid", "request_id", "time", NULL
+};
+
+/* The values of one line, as text. */
+typedef struct line_values {
+    const char *v[11];
+    char status[8], bytes[24], duration[24], queue[24], pid[16], time[80];
+} line_values;
+
+static int field_index(const char *name, size_t n)
+{
+    for (int i = 0; fields[i] != NULL; i++)
+        if (strlen(fields[i]) == n && memcmp(fields[i], name, n) == 0)
+            return i;
+    return -1;
+}
+
+int sl_access_format_check(const char *fmt, char *err, size_t errlen)
+{
+    if (strcmp(fmt, "json") == 0)
+        return 0;
+    for (const char *p = strchr(fmt, '{'); p != NULL; p = strchr(p + 1, '{')) {
+        const char *end = strchr(p, '}');
+        if (end == NULL || field_index(p + 1, (size_t)(end - p - 1)) < 0) {
+            snprintf(err, errlen, "--access-log-format: unknown field at '%.20s'", p);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void fill(line_values *lv, const sl_req *req, int status, uint64_t us)
+{
+    const char *remote = sl_req_param(req, "REMOTE_ADDR");
+    const char *uri = sl_req_param(req, "REQUEST_URI");
+    uint64_t queue = req->handler_ns > req->start_ns ? (req->handler_ns - req->start_ns) / 1000 : 0;
+    struct timeval tv;
+    struct tm tm;
+    gettimeofday(&tv, NULL);
+    gmtime_r(&tv.tv_sec, &tm);
+    snprintf(lv->time, sizeof lv->time, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
+             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+             tm.tm_sec, (long)(tv.tv_usec / 1000) % 1000);
+    snprintf(lv->status, sizeof lv->status, "%d", status);
+    snprintf(lv->bytes, sizeof lv->bytes, "%llu", (unsigned long long)req->bytes_out);
+    snprintf(lv->duration, sizeof lv->duration, "%llu", (unsigned long long)us);
+    snprintf(lv->queue, sizeof lv->queue, "%llu", (unsigned long long)queue);
+    snprintf(lv->pid, sizeof lv->pid, "%d", (int)getpid());
+    lv->v[0] = remote ? remote : "-";
+    lv->v[1] = sl_req_method(req);
+    lv->v[2] = uri ? uri : (req->path ? req->path : "-");
+    lv->v[3] = lv->status;
+    lv->v[4] = lv->bytes;
+    lv->v[5] = lv->duration;
+    lv->v[6] = lv->queue;
+    lv->v[7] = sl_req_route(req)[0] ? sl_req_route(req) : "-";
+    lv->v[8] = lv->pid;
+    lv->v[9] = req->request_id[0] ? req->request_id : "-";
+    lv->v[10] = lv->time;
+}
+
+/* Length of the valid UTF-8 sequence at s (1..4), or 0. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+    size_t len = s[0] < 0x80 ? 1 : (s[0] & 0xE0) == 0xC0 ? 2 : (s[0] & 0xF0) == 0xE0 ? 3
+               : (s[0] & 0xF8) == 0xF0 ? 4 : 0;
+    if (len == 0 || len > n || (len == 2 && s[0] < 0xC2))
+        return 0;
+    for (size_t i = 1; i < len; i++)
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+    return len;
+}
+
+/* Append s with every unsafe byte as \xHH; `utf8` keeps valid UTF-8 text. */
+static void append_escaped(sl_buf *b, const char *s, int utf8)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *p = (const unsigned char *)s;
+    size_t n = strlen(s);
+    for (size_t i = 0; i < n;) {
+        size_t u = utf8 ? utf8_len(p + i, n - i) : 0;
+        if (u > 1 || (u == 1 && utf8)) {
+            sl_buf_append(b, p + i, u);
+            i += u;
+            continue;
+        }
+        unsigned char c = p[i++];
+        if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') {
+            char esc[4] = {'\\', 'x', hex[c >> 4], hex[c & 15]};
+            sl_buf_append(b, esc, 4);
+        } else {
+            sl_buf_append(b, &c, 1);
+        }
+    }
+}
+
+static void format_text(sl_buf *b, const char *fmt, const line_values *lv)
+{
+    for (const char *p = fmt; *p != '\0';) {
+        const char *end;
+        int f;
+        if (*p == '{' && (end = strchr(p, '}')) != NULL &&
+            (f = field_index(p + 1, (size_t)(end - p - 1))) >= 0) {
+            append_escaped(b, lv->v[f], 0);
+            p = end + 1;
+        } else {
+            sl_buf_append(b, p++, 1);
+        }
+    }
+}
+
+static void format_json(sl_buf *b, const line_values *lv)
+{
+    json_object *o = json_object_new_object();
+    if (o == NULL)
+        return;
+    for (int i = 0; fields[i] != NULL; i++) {
+        if (i == 3 || i == 4 || i == 5 || i == 6 || i == 8) {
+            json_object_object_add(o, fields[i], json_object_new_int64(atoll(lv->v[i])));
+            continue;
+        }
+        /* JSON strings must be UTF-8: other bytes become \xHH text. */
+        sl_buf t;
+        sl_buf_init(&t);
+        append_escaped(&t, lv->v[i], 1);
+        json_object_object_add(o, fields[i], json_object_new_string_len(t.data ? t.data : "", (int)t.len));
+        sl_buf_free(&t);
+    }
+    sl_buf_append_str(b, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+    json_object_put(o);
+}
+
+void sl_access_log(sl_worker *w, const sl_req *req, int status, uint64_t us)
+{
+    if (w->access_fd < 0)
+        return;
+    line_values lv;
+    fill(&lv, req, status, us);
+    sl_buf b;
+    sl_buf_init(&b);
+    const char *fmt = w->cfg->access_log_format;
+    if (strcmp(fmt, "json") == 0)
+        format_json(&b, &lv);
+    else
+        format_text(&b, fmt[0] ? fmt : DEFAULT_FORMAT, &lv);
+    sl_buf_append(&b, "\n", 1);
+    /* One write per line: lines of several workers never interleave. */
+    ssize_t n = write(w->access_fd, b.data, b.len);
+    (void)n;
+    sl_buf_free(&b);
+}

@@ -1,0 +1,29 @@
+/*
+ * accesslog.h: one line per request (--access-log, --access-log-format).
+ *
+ * Fields: {remote} {method} {uri} {status} {bytes} {duration_us} {queue_us}
+ * {route} {pid} {request_id} {time}.  The default format is
+ *
+ *   {remote} - [{time}] "{method} {uri}" {status} {bytes} {duration_us}us
+ *   queue={queue_us}us route="{route}" pid={pid} id={request_id}
+ *
+ * (one line), with every byte that could break the line or the quoting
+ * (control characters, '"', '\', bytes past ASCII) written as \xHH.  The
+ * format "json" writes one JSON object per line, built with json-c, with
+ * every value escaped and the URI made valid UTF-8 the same \xHH way.
+ */
+#ifndef SLUICE_ACCESSLOG_H
+#define SLUICE_ACCESSLOG_H
+
+#include <stdint.h>
+#include "request.h"
+
+struct sl_worker;
+
+/* Write the line for `req`, answered with `status` after `us` µs. */
+void sl_access_log(struct sl_worker *w, const sl_req *req, int status, uint64_t us);
+
+/* Check a format: 0, or -1 with the unknown field named in err. */
+int sl_access_format_check(const char *fmt, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,24 @@
+/*
+ * backtrace.h: stacks written to the error log from inside the process, with
+ * no ptrace, so it works in containers: the slow-request log, the master's
+ * heartbeat kill, and a crashing handler.
+ */
+#ifndef SLUICE_BACKTRACE_H
+#define SLUICE_BACKTRACE_H
+
+/* The signal that makes a thread write its own stack. */
+#define SL_BT_SIGNAL SIGUSR2
+
+/*
+ * Install the handlers: SL_BT_SIGNAL writes the receiving thread's stack;
+ * SIGSEGV, SIGBUS, SIGFPE, SIGILL and SIGABRT write what the thread was
+ * running and its stack, then die as the signal would.  `fd` is where they
+ * write (the error log itself, never a pipe the loop must drain).
+ */
+void sl_bt_install(int fd);
+
+/* What the calling thread is running, for the crash report ("GET
+ * /items/{id:int}"); NULL when idle.  The string must outlive the call. */
+void sl_bt_set_current(const char *what);
+
+#endif

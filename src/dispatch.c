@@ -1,0 +1,401 @@
+/*
+ * dispatch.c: a request's life in a worker, from the moment all its input
+ * is in (sl_worker_dispatch) to the moment its last byte is queued
+ * (sl_worker_finish).
+ *
+ * Loop handlers run right in sl_worker_dispatch(); pool handlers go to
+ * libuv's thread pool, sized by --threads through UV_THREADPOOL_SIZE (each
+ * worker is its own process, so the pool is the worker's own).  Every
+ * request ends in sl_worker_finish() on the loop thread, also one that timed
+ * out or was cancelled: there its result is discarded.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "accesslog.h"
+#include "endpoints.h"
+#include "log.h"
+#include "worker.h"
+
+/* A pool handler streaming faster than its peer reads waits past this. */
+#define FLOW_LIMIT (256 * 1024)
+
+int sl_worker_on_loop(const sl_worker *w)
+{
+    uv_thread_t self = uv_thread_self();
+    return uv_thread_equal(&self, &w->loop_thread);
+}
+
+/* ---- the running list and the scoreboard ----------------------------- */
+
+static void running_add(sl_worker *w, sl_req *req)
+{
+    req->wprev = NULL;
+    req->wnext = w->running;
+    if (w->running != NULL)
+        w->running->wprev = req;
+    w->running = req;
+}
+
+static void running_del(sl_worker *w, sl_req *req)
+{
+    if (req->wprev != NULL)
+        req->wprev->wnext = req->wnext;
+    else if (w->running == req)
+        w->running = req->wnext;
+    if (req->wnext != NULL)
+        req->wnext->wprev = req->wprev;
+    req->wprev = req->wnext = NULL;
+}
+
+/* X-Request-ID from the web server when it is short and plain, so it can go
+ * into logs and headers as is; otherwise one of ours. */
+static void set_request_id(sl_worker *w, sl_req *req)
+{
+    const char *id = sl_req_param(req, "HTTP_X_REQUEST_ID");
+    size_t n = id ? strlen(id) : 0;
+    if (n > 0 && n < sizeof req->request_id &&
+        strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                   "0123456789._:-") == n) {
+        memcpy(req->request_id, id, n + 1);
+        return;
+    }
+    snprintf(req->request_id, sizeof req->request_id, "%s-%llx", w->id_prefix,
+             (unsigned long long)++w->id_counter);
+}
+
+static uint64_t request_bytes_in(const sl_req *req)
+{
+    return req->pstore.len + req->body.len;
+}
+
+/* Every request is counted once: begin when its input is in, end when it
+ * is answered (or times out). */
+static void begin(sl_worker *w, sl_req *req)
+{
+    req->state = SL_REQ_RUNNING;
+    req->app = w->app;
+    req->worker = w;
+    req->start_ns = uv_hrtime();
+    w->inflight++;
+    running_add(w, req);
+    set_request_id(w, req);
+    if (w->sb != NULL)
+        sl_sb_request_begin(w->sb, w->slot);
+}
+
+static void account(sl_worker *w, sl_req *req, int status)
+{
+    uint64_t us = (uv_hrtime() - req->start_ns) / 1000;
+    if (w->sb != NULL)
+        sl_sb_request_end(w->sb, w->slot, req->route_id, status, us,
+                          request_bytes_in(req), req->bytes_out);
+    sl_access_log(w, req, status, us);
+}
+
+/* ---- ending ------------------------------------------------------------ */
+
+void sl_worker_finish(sl_worker *w, sl_req *req)
+{
+    req->state = SL_REQ_DONE;
+    running_del(w, req);
+    if (req->conn != NULL && !req->cancelled) {
+        sl_buf bytes;
+        sl_buf_init(&bytes);
+        if (sl_resp_encode(req, &bytes, 1) < 0) {
+            sl_buf_free(&bytes);
+            sl_conn_close(req->conn, "out of memory");
+        } else {
+            sl_conn *c = req->conn;
+            sl_conn_send(c, &bytes);
+            sl_conn_request_done(c, req);
+        }
+    }
+    /* A timed-out request was counted and logged when it timed out. */
+    if (!req->timed_out)
+        account(w, req, req->cancelled ? 499 : req->status);
+    sl_req_free(req);
+    w->inflight--;
+    w->served++;
+    sl_worker_check_recycle(w);
+    sl_worker_maybe_done(w);
+}
+
+void sl_worker_complete(sl_worker *w, sl_req *req, int rc)
+{
+    if (rc != SL_OK) {
+        sl_error("handler for %s %s failed: %s", sl_req_method(req), sl_req_route(req),
+                 rc < 0 ? strerror(-rc) : "invalid return value");
+        if (!req->head_sent)
+            sl_resp_problem(req, 500, NULL);
+    } else if (req->resp_error != NULL && !req->head_sent) {
+        sl_error("handler for %s %s set an invalid response (%s): sending 500",
+                 sl_req_method(req), sl_req_route(req), req->resp_error);
+        sl_resp_problem(req, 500, NULL);
+    }
+    sl_worker_finish(w, req);
+}
+
+/* ---- streaming from pool threads --------------------------------------- */
+
+/*
+ * Bytes a pool handler flushed are written by the loop.  The handler's
+ * thread waits once FLOW_LIMIT bytes of its response are queued but not yet
+ * written, so a web server that stops reading stops the producer instead of
+ * growing our memory.  The count lives in a small shared object, since the
+ * request may be gone before its last write completes.
+ */
+struct sl_flow {
+    unsigned refs;
+    size_t unsent;
+};
+
+static void flow_put_locked(sl_flow *f)
+{
+    if (--f->refs == 0)
+        free(f);
+}
+
+void sl_worker_flow_release(sl_worker *w, sl_flow *f)
+{
+    uv_mutex_lock(&w->flush_lock);
+    flow_put_locked(f);
+    uv_mutex_unlock(&w->flush_lock);
+}
+
+static void flow_written(void *arg, size_t len)
+{
+    sl_flush *f = arg;
+    sl_worker *w = f->worker;
+    uv_mutex_lock(&w->flush_lock);
+    f->flow->unsent -= len;
+    flow_put_locked(f->flow);
+    uv_cond_broadcast(&w->flush_cond);
+    uv_mutex_unlock(&w->flush_lock);
+    free(f);
+}
+
+/* Flushed bytes from pool threads, written in the order they came. */
+static void drain_flushes(sl_worker *w)
+{
+    uv_mutex_lock(&w->flush_lock);
+    sl_flush *f = w->flush_head;
+    w->flush_head = w->flush_tail = NULL;
+    uv_mutex_unlock(&w->flush_lock);
+    while (f != NULL) {
+        sl_flush *next = f->next;
+        size_t len = f->bytes.len;
+        if (f->req->conn != NULL && !f->req->cancelled) {
+            sl_conn_send_cb(f->req->conn, &f->bytes, flow_written, f);
+        } else {
+            sl_buf_free(&f->bytes);
+            flow_written(f, len);
+        }
+        f = next;
+    }
+}
+
+void sl_worker_on_flush_async(uv_async_t *a)
+{
+    drain_flushes(a->data);
+}
+
+int sl_worker_queue_flush(sl_worker *w, sl_req *req, sl_buf *bytes)
+{
+    sl_flush *f = malloc(sizeof *f);
+    if (f == NULL) {
+        sl_buf_free(bytes);
+        return -ENOMEM;
+    }
+    f->next = NULL;
+    f->req = req;
+    f->worker = w;
+    f->bytes = *bytes;
+    sl_buf_init(bytes);
+    uv_mutex_lock(&w->flush_lock);
+    if (req->flow == NULL && (req->flow = calloc(1, sizeof *req->flow)) != NULL)
+        req->flow->refs = 1;
+    if (req->flow == NULL) {
+        uv_mutex_unlock(&w->flush_lock);
+        sl_buf_free(&f->bytes);
+        free(f);
+        return -ENOMEM;
+    }
+    while (req->flow->unsent > FLOW_LIMIT && !__atomic_load_n(&req->cancelled, __ATOMIC_RELAXED))
+        uv_cond_wait(&w->flush_cond, &w->flush_lock);
+    f->flow = req->flow;
+    f->flow->refs++;
+    f->flow->unsent += f->bytes.len;
+    if (w->flush_tail != NULL)
+        w->flush_tail->next = f;
+    else
+        w->flush_head = f;
+    w->flush_tail = f;
+    uv_mutex_unlock(&w->flush_lock);
+    uv_async_send(&w->flush_async);
+    return 0;
+}
+
+/* ---- running handlers ---------------------------------------------------- */
+
+static sl_handler req_handler(const sl_req *req)
+{
+    sl_handler h;
+    memcpy(&h, &req->match.target->handler, sizeof h);
+    return h;
+}
+
+static void work_cb(uv_work_t *work)
+{
+    sl_req *req = work->data;
+    req->thread = pthread_self();
+    req->handler_ns = uv_hrtime();
+    __atomic_store_n(&req->on_thread, 1, __ATOMIC_RELEASE);
+    req->handler_rc = req_handler(req)(req);
+    __atomic_store_n(&req->on_thread, 0, __ATOMIC_RELEASE);
+}
+
+static void after_work_cb(uv_work_t *work, int status)
+{
+    sl_req *req = work->data;
+    sl_worker *w = req->worker;
+    /* Bytes the handler flushed must go out before its final ones. */
+    drain_flushes(w);
+    int rc = status < 0 ? status : req->handler_rc;
+    if (rc == SL_LATER)
+        rc = -EINVAL;   /* only loop handlers may answer later */
+    sl_worker_complete(w, req, rc);
+}
+
+/* Answer from the route table's verdict when no handler is to run. */
+static void route_error(sl_req *req, int m)
+{
+    char detail[160];
+    switch (m) {
+    case SL_MATCH_NOT_FOUND:
+        sl_resp_problem(req, 404, NULL);
+        return;
+    case SL_MATCH_BAD_METHOD:
+        sl_resp_problem(req, 405, NULL);
+        sl_resp_header(req, "Allow", req->match.allow);
+        return;
+    default:
+        snprintf(detail, sizeof detail, "path parameter '%s': %s",
+                 req->match.bad_param ? req->match.bad_param : "?",
+                 req->match.bad_reason ? req->match.bad_reason : "invalid");
+        sl_resp_problem(req, 422, detail);
+    }
+}
+
+/* Past --limit-concurrency a request is refused at once, never queued out
+ * of sight: the web server passes the 503 on, with its Retry-After. */
+static int over_limit(sl_worker *w)
+{
+    return w->cfg->limit_concurrency > 0 &&
+           w->inflight > (unsigned)w->cfg->limit_concurrency;
+}
+
+void sl_worker_dispatch(sl_worker *w, sl_req *req)
+{
+    begin(w, req);
+    int rc = sl_req_resolve_path(req);
+    if (rc < 0) {
+        sl_resp_problem(req, rc == -EINVAL ? 400 : 500,
+                        rc == -EINVAL ? "malformed percent-encoding in the path" : NULL);
+        sl_worker_finish(w, req);
+        return;
+    }
+    if (sl_endpoint_answer(w, req)) {
+        sl_worker_finish(w, req);
+        return;
+    }
+    if (over_limit(w)) {
+        sl_resp_problem(req, 503, "the worker is at --limit-concurrency; retry shortly");
+        sl_resp_header(req, "Retry-After", "1");
+        sl_worker_finish(w, req);
+        return;
+    }
+    int m = sl_router_match(w->app->router, sl_req_method(req), req->path,
+                            strlen(req->path), &req->match);
+    if (m != SL_MATCH_OK) {
+        route_error(req, m);
+        sl_worker_finish(w, req);
+        return;
+    }
+    if (w->sb != NULL)
+        req->route_id = sl_sb_route_id(w->sb, sl_req_method(req), req->match.pattern);
+    if (req->match.target->flags & SL_LOOP) {
+        req->handler_ns = uv_hrtime();
+        rc = req_handler(req)(req);
+        if (rc == SL_LATER) {
+            req->later = 1;
+            return;
+        }
+        sl_worker_complete(w, req, rc);
+        return;
+    }
+    req->work.data = req;
+    rc = uv_queue_work(&w->loop, &req->work, work_cb, after_work_cb);
+    if (rc < 0)
+        sl_worker_complete(w, req, rc);
+}
+
+void sl_worker_reject(sl_worker *w, sl_req *req, int status, const char *detail)
+{
+    begin(w, req);
+    sl_info("refused request from %s: %d %s", req->conn ? req->conn->peer : "?",
+            status, detail);
+    sl_resp_problem(req, status, detail);
+    sl_worker_finish(w, req);
+}
+
+void sl_worker_cancel(sl_worker *w, sl_req *req)
+{
+    __atomic_store_n(&req->cancelled, 1, __ATOMIC_RELAXED);
+    /* A pool thread waiting to stream more must wake up and see it. */
+    uv_mutex_lock(&w->flush_lock);
+    uv_cond_broadcast(&w->flush_cond);
+    uv_mutex_unlock(&w->flush_lock);
+    if (req->later && req->on_cancel != NULL)
+        req->on_cancel(req);
+}
+
+/*
+ * Past --timeout: the web server gets a 504 now (or, when part of the
+ * response is already out, its end), the request is logged, and the
+ * handler's eventual result is discarded.  The request itself stays on the
+ * running list until its handler returns: a pool thread it holds is still
+ * held, and the watch retires the worker if that lasts.
+ */
+void sl_worker_time_out(sl_worker *w, sl_req *req)
+{
+    uint64_t ms = (uv_hrtime() - req->start_ns) / 1000000;
+    req->timed_out = 1;
+    sl_error("request %s %s (route %s, id %s) timed out after %llu ms in worker %d: 504",
+             sl_req_method(req), req->path ? req->path : "?", sl_req_route(req),
+             req->request_id, (unsigned long long)ms, (int)getpid());
+    sl_conn *c = req->conn;
+    if (c != NULL) {
+        sl_buf b;
+        sl_buf_init(&b);
+        if (!__atomic_load_n(&req->head_sent, __ATOMIC_ACQUIRE)) {
+            sl_req *tmp = sl_req_new(c, req->proto, req->id);
+            if (tmp != NULL) {
+                tmp->worker = w;
+                memcpy(tmp->request_id, req->request_id, sizeof tmp->request_id);
+                sl_resp_problem(tmp, 504, "the request took longer than --timeout");
+                sl_resp_encode(tmp, &b, 1);
+                sl_req_free(tmp);
+            }
+        } else if (req->proto == SL_PROTO_FASTCGI) {
+            fcgi_encode_stream_end(&b, FCGI_STDOUT, req->id);
+            fcgi_encode_end_request(&b, req->id, 0, FCGI_REQUEST_COMPLETE);
+        }
+        sl_conn_send(c, &b);
+        sl_conn_request_done(c, req);
+    }
+    account(w, req, 504);
+    sl_worker_cancel(w, req);
+}

@@ -1,0 +1,76 @@
+/* endpoints.c: health, status and metrics (see endpoints.h). */
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <string.h>
+#include <sys/socket.h>
+#include "endpoints.h"
+#include "scoreboard.h"
+#include "worker.h"
+
+/*
+ * The accept queue of the first TCP listener: Linux reports it for a
+ * listening socket in tcpi_unacked.  For unix sockets the kernel has no
+ * such call, so the status says null.
+ */
+static long listen_queue(const sl_worker *w)
+{
+    for (int i = 0; i < w->nlisteners; i++) {
+        struct tcp_info ti;
+        socklen_t len = sizeof ti;
+        if (w->listener_fds[i] >= 0 &&
+            getsockopt(w->listener_fds[i], IPPROTO_TCP, TCP_INFO, &ti, &len) == 0)
+            return (long)ti.tcpi_unacked;
+    }
+    return -1;
+}
+
+static void health(sl_worker *w, sl_req *req)
+{
+    int stopping = w->draining || (w->sb != NULL && w->sb->pool.draining);
+    sl_resp_status(req, stopping ? 503 : 200);
+    sl_resp_write(req, stopping ? "draining\n" : "ok\n", stopping ? 9 : 3);
+}
+
+static void status(sl_worker *w, sl_req *req)
+{
+    const char *qs = sl_req_query_string(req);
+    int full = strcmp(qs, "full") == 0 || strncmp(qs, "full&", 5) == 0 ||
+               sl_req_query(req, "full") != NULL;
+    sl_resp_header(req, "Content-Type", "application/json");
+    sl_resp_header(req, "Cache-Control", "no-store");
+    if (sl_sb_status_json(w->sb, full, listen_queue(w), &req->out) < 0)
+        sl_resp_problem(req, 500, NULL);
+}
+
+static void metrics(sl_worker *w, sl_req *req)
+{
+    sl_resp_header(req, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+    sl_resp_header(req, "Cache-Control", "no-store");
+    if (sl_sb_metrics_text(w->sb, &req->out) < 0)
+        sl_resp_problem(req, 500, NULL);
+}
+
+int sl_endpoint_answer(sl_worker *w, sl_req *req)
+{
+    const sl_config *cfg = w->cfg;
+    const char *path = req->path;
+    void (*answer)(sl_worker *, sl_req *) = NULL;
+    const char *pattern = NULL;
+    if (cfg->health_path[0] && strcmp(path, cfg->health_path) == 0) {
+        answer = health;
+        pattern = cfg->health_path;
+    } else if (cfg->status_path[0] && w->sb && strcmp(path, cfg->status_path) == 0) {
+        answer = status;
+        pattern = cfg->status_path;
+    } else if (cfg->metrics_path[0] && w->sb && strcmp(path, cfg->metrics_path) == 0) {
+        answer = metrics;
+        pattern = cfg->metrics_path;
+    }
+    if (answer == NULL)
+        return 0;
+    req->match.pattern = pattern;
+    if (w->sb != NULL)
+        req->route_id = sl_sb_route_id(w->sb, sl_req_method(req), pattern);
+    answer(w, req);
+    return 1;
+}

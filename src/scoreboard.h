@@ -1,0 +1,163 @@
+/*
+ * scoreboard.h: the shared table every worker writes its state into and
+ * every process reads: the master to watch heartbeats, any worker to answer
+ * the status and metrics documents for the whole pool.
+ *
+ * One anonymous shared mapping, made by the master before the first fork.
+ * Each worker slot is written only by the worker that holds it (and by the
+ * master when it hands the slot out or takes it back); pool-wide counters
+ * are updated with atomic adds.  Readers never block writers: every field
+ * is a naturally aligned integer read and written with __atomic loads and
+ * stores, and a reader may see one request's counters half updated, which
+ * is fine for monitoring.
+ *
+ * Counters in a slot are cumulative over every worker that ever held it: a
+ * slot's counters are never reset, so the pool's totals (the sums over all
+ * slots) only ever grow, as Prometheus counters must.  Only the per-worker
+ * fields (pid, state, served, in flight, current request) start over.
+ */
+#ifndef SLUICE_SCOREBOARD_H
+#define SLUICE_SCOREBOARD_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "buf.h"
+
+#define SL_SB_ROUTES 64            /* distinct route patterns tracked */
+#define SL_SB_PATTERN 96           /* bytes of a pattern, with its NUL */
+#define SL_SB_METHOD 16            /* bytes of a method, with its NUL */
+#define SL_SB_BUCKETS 12           /* latency buckets, +Inf not counted */
+#define SL_SB_CLASSES 5            /* status classes 1xx..5xx */
+
+/* Upper bounds of the latency buckets, in microseconds. */
+extern const uint64_t sl_sb_bucket_us[SL_SB_BUCKETS];
+
+/* Route 0 is where requests that matched no route are counted
+ * (404, 405, 422 from the router, 400/413/431 from the connection). */
+#define SL_SB_ROUTE_UNMATCHED 0
+
+enum sl_sb_state {
+    SL_SB_EMPTY = 0,
+    SL_SB_STARTING,                /* forked, loading the app */
+    SL_SB_READY,                   /* accepting */
+    SL_SB_DRAINING,                /* stopping: finishing what it has */
+    SL_SB_STATES
+};
+
+/* Why a worker was replaced. */
+enum sl_sb_reason {
+    SL_SB_R_CRASH = 0,             /* died on its own: signal or exit code */
+    SL_SB_R_HEARTBEAT,             /* its loop stopped turning; killed */
+    SL_SB_R_MAX_REQUESTS,          /* --max-requests */
+    SL_SB_R_MAX_MEMORY,            /* --max-worker-memory */
+    SL_SB_R_STUCK,                 /* a pool thread stuck past --timeout */
+    SL_SB_R_RELOAD,                /* SIGHUP: a new generation replaced it */
+    SL_SB_R_SCALE,                 /* SIGTTOU */
+    SL_SB_REASONS
+};
+
+/* Per-route counters inside one slot. */
+typedef struct sl_sb_route_stats {
+    uint64_t by_class[SL_SB_CLASSES];   /* requests by status class */
+    uint64_t buckets[SL_SB_BUCKETS];    /* requests with latency <= bound */
+    uint64_t count;                     /* all requests (the +Inf bucket) */
+    uint64_t sum_us;                    /* total latency */
+} sl_sb_route_stats;
+
+typedef struct sl_sb_slot {
+    /* Per worker: reset by the master when it hands the slot out. */
+    int32_t pid;
+    uint32_t generation;
+    uint32_t state;                     /* enum sl_sb_state */
+    uint32_t in_flight;
+    uint64_t served;                    /* requests answered by this worker */
+    uint64_t started_ms;                /* when the worker was forked */
+    uint64_t heartbeat_ms;              /* last turn of its loop */
+    uint64_t rss_bytes;                 /* as of the last heartbeat */
+    uint32_t current_route;             /* oldest running request's route */
+    uint32_t retire;                    /* 0, or an enum sl_sb_reason + 1: the
+                                           worker asks to be replaced */
+    uint64_t current_start_ms;          /* 0: none running */
+    /* Cumulative over every worker that held the slot. */
+    uint64_t bytes_in;
+    uint64_t bytes_out;
+    sl_sb_route_stats routes[SL_SB_ROUTES];
+} sl_sb_slot;
+
+typedef struct sl_sb_route_name {
+    uint32_t used;                      /* 0, or 1 once claimed */
+    char method[SL_SB_METHOD];
+    char pattern[SL_SB_PATTERN];
+} sl_sb_route_name;
+
+/* Pool-wide counters, updated with atomic adds by any process. */
+typedef struct sl_sb_pool {
+    uint64_t start_ms;                  /* wall clock, ms since the epoch */
+    uint64_t accepted;                  /* requests received */
+    uint64_t max_in_flight;             /* highest in_flight seen, any worker */
+    uint64_t rejected_503;
+    uint64_t timed_out_504;
+    uint64_t restarts[SL_SB_REASONS];
+    uint32_t generation;                /* the current generation */
+    uint32_t draining;                  /* 1 while the pool is stopping */
+} sl_sb_pool;
+
+typedef struct sl_scoreboard {
+    uint32_t nslots;
+    uint32_t pad;
+    sl_sb_pool pool;
+    sl_sb_route_name route_names[SL_SB_ROUTES];
+    sl_sb_slot slots[];                 /* nslots of them */
+} sl_scoreboard;
+
+/* Map a scoreboard of `nslots` slots (shared, zeroed).  NULL on failure. */
+sl_scoreboard *sl_sb_create(unsigned nslots);
+void sl_sb_destroy(sl_scoreboard *sb);
+
+/* Milliseconds: wall clock (for start times) and monotonic (heartbeats). */
+uint64_t sl_sb_wall_ms(void);
+uint64_t sl_sb_mono_ms(void);
+
+/* ---- the master ---------------------------------------------------------- */
+
+/* Hand a free slot to a new worker: resets its per-worker fields, state
+ * STARTING.  Returns the slot index, or -1 when none is free. */
+int sl_sb_slot_claim(sl_scoreboard *sb, pid_t pid, unsigned generation);
+/* The worker in `slot` is gone: the slot is free again (its cumulative
+ * counters stay).  `reason` < 0: not a restart (a normal stop). */
+void sl_sb_slot_release(sl_scoreboard *sb, int slot, int reason);
+
+/* ---- a worker ------------------------------------------------------------ */
+
+/* Route index for method + pattern, claiming a free entry the first time;
+ * SL_SB_ROUTE_UNMATCHED when the table is full. */
+unsigned sl_sb_route_id(sl_scoreboard *sb, const char *method, const char *pattern);
+void sl_sb_set_state(sl_sb_slot *s, enum sl_sb_state state);
+void sl_sb_heartbeat(sl_sb_slot *s, uint64_t rss_bytes, unsigned current_route,
+                     uint64_t current_start_ms);
+/* A request was received (pool-wide accepted++, in_flight++, max). */
+void sl_sb_request_begin(sl_scoreboard *sb, sl_sb_slot *s);
+/* A request ended: its route, status, latency and bytes. */
+void sl_sb_request_end(sl_scoreboard *sb, sl_sb_slot *s, unsigned route, int status,
+                       uint64_t latency_us, uint64_t bytes_in, uint64_t bytes_out);
+
+/* ---- readers --------------------------------------------------------------- */
+
+/*
+ * The status document (JSON, built with json-c): start time, uptime,
+ * accepted requests, in flight, listen queue (when listen_queue >= 0),
+ * workers by state, max in flight, 503s and 504s, restarts by reason; with
+ * `full`, one object per occupied slot.  0, or -ENOMEM.
+ */
+int sl_sb_status_json(const sl_scoreboard *sb, int full, long listen_queue, sl_buf *out);
+
+/*
+ * The Prometheus text exposition (format 0.0.4): requests by route pattern,
+ * method and status class; a latency histogram per route pattern; in-flight
+ * gauge; workers by state; restarts by reason; bytes in and out.  Label
+ * values are escaped as the format requires.  0, or -ENOMEM.
+ */
+int sl_sb_metrics_text(const sl_scoreboard *sb, sl_buf *out);
+
+#endif

@@ -1,0 +1,123 @@
+/*
+ * watch.c: the worker's watch, a timer on its own loop.  Every tick it
+ * writes the heartbeat into its scoreboard slot (the master kills a worker
+ * whose heartbeat stops), enforces --timeout on the requests in flight, logs
+ * --slow-request-ms requests with the stack of the thread running them, and
+ * asks the master for a replacement when the worker should retire
+ * (--max-requests, --max-worker-memory, a pool thread stuck long past its
+ * deadline).
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include "backtrace.h"
+#include "log.h"
+#include "worker.h"
+
+#define TICK_MS 100
+
+static uint64_t rss_bytes(void)
+{
+    long pages = 0, resident = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f == NULL)
+        return 0;
+    if (fscanf(f, "%ld %ld", &pages, &resident) != 2)
+        resident = 0;
+    fclose(f);
+    return (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+/* Ask the master, once, for a replacement; it starts one, then drains us. */
+void sl_worker_retire(sl_worker *w, int reason, const char *why)
+{
+    if (w->retiring || w->sb == NULL)
+        return;
+    w->retiring = 1;
+    sl_info("asking to be replaced: %s", why);
+    __atomic_store_n(&w->slot->retire, (uint32_t)reason + 1, __ATOMIC_RELEASE);
+}
+
+void sl_worker_check_recycle(sl_worker *w)
+{
+    if (w->max_requests > 0 && w->served >= w->max_requests) {
+        char why[64];
+        snprintf(why, sizeof why, "served %llu requests (--max-requests)",
+                 (unsigned long long)w->served);
+        sl_worker_retire(w, SL_SB_R_MAX_REQUESTS, why);
+    }
+}
+
+static void log_slow(sl_worker *w, sl_req *req, uint64_t ms)
+{
+    (void)w;
+    req->slow_logged = 1;
+    int on_thread = __atomic_load_n(&req->on_thread, __ATOMIC_ACQUIRE);
+    sl_warn("slow request: %s %s (route %s, id %s) running for %llu ms%s",
+            sl_req_method(req), req->path ? req->path : "?", sl_req_route(req),
+            req->request_id, (unsigned long long)ms,
+            on_thread ? "; its thread's stack follows" : "; waiting on the loop");
+    if (on_thread)
+        pthread_kill(req->thread, SL_BT_SIGNAL);
+}
+
+/* Deadlines and slow requests.  Returns 1 when it ended a request (the
+ * list changed under it: scan again). */
+static int check_requests(sl_worker *w, uint64_t now)
+{
+    const sl_config *cfg = w->cfg;
+    for (sl_req *r = w->running; r != NULL; r = r->wnext) {
+        uint64_t ms = (now - r->start_ns) / 1000000;
+        if (cfg->timeout > 0 && !r->timed_out && ms >= (uint64_t)cfg->timeout * 1000) {
+            sl_worker_time_out(w, r);
+            return 1;
+        }
+        if (cfg->slow_request_ms > 0 && !r->slow_logged && ms >= (uint64_t)cfg->slow_request_ms)
+            log_slow(w, r, ms);
+        if (r->timed_out && cfg->timeout > 0 && ms >= (uint64_t)cfg->timeout * 2000 &&
+            __atomic_load_n(&r->on_thread, __ATOMIC_ACQUIRE))
+            sl_worker_retire(w, SL_SB_R_STUCK, "a pool thread is stuck past twice --timeout");
+    }
+    return 0;
+}
+
+static void heartbeat(sl_worker *w, uint64_t now)
+{
+    if (w->sb == NULL)
+        return;
+    if (++w->ticks % 10 == 1) {
+        w->rss = rss_bytes();
+        if (w->cfg->max_worker_memory > 0 &&
+            w->rss > (uint64_t)w->cfg->max_worker_memory * 1024 * 1024)
+            sl_worker_retire(w, SL_SB_R_MAX_MEMORY, "RSS past --max-worker-memory");
+    }
+    /* The oldest request still in flight is the one an operator asks about. */
+    const sl_req *oldest = NULL;
+    for (const sl_req *r = w->running; r != NULL; r = r->wnext)
+        if (oldest == NULL || r->start_ns < oldest->start_ns)
+            oldest = r;
+    uint64_t start_ms = 0;
+    if (oldest != NULL)
+        start_ms = sl_sb_mono_ms() - (now - oldest->start_ns) / 1000000;
+    sl_sb_heartbeat(w->slot, w->rss, oldest ? oldest->route_id : 0, start_ms);
+}
+
+static void on_tick(uv_timer_t *t)
+{
+    sl_worker *w = t->data;
+    uint64_t now = uv_hrtime();
+    while (check_requests(w, now))
+        ;
+    heartbeat(w, now);
+}
+
+void sl_watch_start(sl_worker *w)
+{
+    uv_timer_init(&w->loop, &w->watch);
+    w->watch.data = w;
+    uv_timer_start(&w->watch, on_tick, TICK_MS, TICK_MS);
+    /* The watch alone must not keep a draining worker alive. */
+    uv_unref((uv_handle_t *)&w->watch);
+    on_tick(&w->watch);
+}
