@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <netdb.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -29,13 +30,23 @@ static int unix_in_use(const struct sockaddr_un *sa)
 }
 
 /*
- * Who may connect to a unix socket is decided by its permissions: 0660 and
- * the web server's group by default, so nobody else on the host can talk
- * FastCGI to us.
+ * Who may connect to a unix socket is decided by its permissions: 0660, and
+ * --socket-owner / --socket-group to let the web server in, so nobody else
+ * on the host can talk FastCGI to us.
  */
 static int set_socket_access(const sl_listen_spec *l, const sl_config *cfg,
                              char *err, size_t errlen)
 {
+    if (cfg->socket_owner[0] != '\0') {
+        struct passwd *pw = getpwnam(cfg->socket_owner);
+        if (pw == NULL) {
+            snprintf(err, errlen, "%s: --socket-owner: no user '%s'", l->text,
+                     cfg->socket_owner);
+            return -1;
+        }
+        if (chown(l->path, pw->pw_uid, (gid_t)-1) < 0)
+            return fail(err, errlen, "chown", l->text, errno);
+    }
     if (cfg->socket_group[0] != '\0') {
         struct group *g = getgrnam(cfg->socket_group);
         if (g == NULL) {
