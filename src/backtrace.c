@@ -1,59 +1,183 @@
 /*
  * backtrace.c: stacks from signal handlers (see backtrace.h).
  *
- * Everything in the handlers is async-signal-safe: write(2) and
- * backtrace_symbols_fd(), which does not allocate.  backtrace() itself loads
- * libgcc the first time it runs, which is not safe in a handler, so
- * sl_bt_install() calls it once up front.
+ * Everything in the handlers is async-signal-safe: write(2) into a buffer
+ * on the stack, clock_gettime(), and backtrace_symbols_fd(), which does not
+ * allocate.  backtrace() itself loads libgcc the first time it runs, which
+ * is not safe in a handler, so sl_bt_install() calls it once up front.  In
+ * the JSON log format each frame becomes a JSON line of its own, its symbol
+ * found with dladdr() (which takes the loader's lock: it could only hang if
+ * the thread was stopped inside dlopen itself).
  */
 #define _GNU_SOURCE
+#include <dlfcn.h>
 #include <errno.h>
 #include <execinfo.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 #include "backtrace.h"
 
 static int bt_fd = 2;
+static int bt_json;
 static __thread const char *bt_current;
 
-static void put(const char *s)
+/* A line built on the stack, written with one write(2). */
+typedef struct line {
+    char buf[1024];
+    size_t n;
+} line;
+
+static void add(line *l, const char *s)
 {
-    ssize_t n = write(bt_fd, s, strlen(s));
+    size_t k = strlen(s);
+    if (k > sizeof l->buf - 2 - l->n)
+        k = sizeof l->buf - 2 - l->n;
+    memcpy(l->buf + l->n, s, k);
+    l->n += k;
+}
+
+static void add_num(line *l, unsigned long v, int base, int width)
+{
+    char tmp[24];
+    int i = sizeof tmp;
+    tmp[--i] = '\0';
+    do {
+        tmp[--i] = "0123456789abcdef"[v % (unsigned)base];
+        v /= (unsigned)base;
+        width--;
+    } while ((v > 0 || width > 0) && i > 0);
+    add(l, tmp + i);
+}
+
+/* JSON string content: quotes, backslashes and control bytes escaped. */
+static void add_escaped(line *l, const char *s)
+{
+    for (; *s != '\0'; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') {
+            char e[3] = {'\\', (char)c, '\0'};
+            add(l, e);
+        } else if (c < 0x20) {
+            add(l, "\\u00");
+            add_num(l, c, 16, 2);
+        } else {
+            char e[2] = {(char)c, '\0'};
+            add(l, e);
+        }
+    }
+}
+
+/* Days since 1970-01-01 to a civil date (H. Hinnant's algorithm). */
+static void civil(long days, long *y, unsigned *m, unsigned *d)
+{
+    days += 719468;
+    long era = (days >= 0 ? days : days - 146096) / 146097;
+    unsigned doe = (unsigned)(days - era * 146097);
+    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    unsigned mp = (5 * doy + 2) / 153;
+    *d = doy - (153 * mp + 2) / 5 + 1;
+    *m = mp < 10 ? mp + 3 : mp - 9;
+    *y = (long)yoe + era * 400 + (*m <= 2);
+}
+
+static void add_time(line *l)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    long y;
+    unsigned mo, d;
+    long secs = (long)ts.tv_sec;
+    civil(secs / 86400, &y, &mo, &d);
+    add_num(l, (unsigned long)y, 10, 4);
+    add(l, "-");
+    add_num(l, mo, 10, 2);
+    add(l, "-");
+    add_num(l, d, 10, 2);
+    add(l, "T");
+    add_num(l, (unsigned long)(secs % 86400 / 3600), 10, 2);
+    add(l, ":");
+    add_num(l, (unsigned long)(secs % 3600 / 60), 10, 2);
+    add(l, ":");
+    add_num(l, (unsigned long)(secs % 60), 10, 2);
+    add(l, ".");
+    add_num(l, (unsigned long)(ts.tv_nsec / 1000000), 10, 3);
+    add(l, "Z");
+}
+
+/* Write one message: plain "sluice[pid] msg", or a JSON log line. */
+static void emit(const char *msg)
+{
+    line l;
+    l.n = 0;
+    if (bt_json) {
+        add(&l, "{\"time\":\"");
+        add_time(&l);
+        add(&l, "\",\"level\":\"error\",\"pid\":");
+        add_num(&l, (unsigned long)getpid(), 10, 1);
+        add(&l, ",\"role\":\"worker\",\"msg\":\"");
+        add_escaped(&l, msg);
+        add(&l, "\"}");
+    } else {
+        add(&l, "sluice[");
+        add_num(&l, (unsigned long)getpid(), 10, 1);
+        add(&l, "] ");
+        add(&l, msg);
+    }
+    l.buf[l.n++] = '\n';
+    ssize_t n = write(bt_fd, l.buf, l.n);
     (void)n;
 }
 
-static void put_num(long v)
+/* One frame as "file(symbol+0xoff) [0xaddr]", for the JSON format. */
+static void emit_frame(void *addr)
 {
-    char buf[24];
-    int i = sizeof buf;
-    buf[--i] = '\0';
-    int neg = v < 0;
-    unsigned long u = neg ? (unsigned long)-v : (unsigned long)v;
-    do {
-        buf[--i] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u > 0 && i > 1);
-    if (neg)
-        buf[--i] = '-';
-    put(buf + i);
+    line l;
+    l.n = 0;
+    Dl_info info;
+    memset(&info, 0, sizeof info);
+    add(&l, "  ");
+    if (dladdr(addr, &info) != 0 && info.dli_fname != NULL) {
+        add(&l, info.dli_fname);
+        add(&l, "(");
+        if (info.dli_sname != NULL) {
+            add(&l, info.dli_sname);
+            add(&l, "+0x");
+            add_num(&l, (unsigned long)((char *)addr - (char *)info.dli_saddr), 16, 1);
+        }
+        add(&l, ") ");
+    }
+    add(&l, "[0x");
+    add_num(&l, (unsigned long)addr, 16, 1);
+    add(&l, "]");
+    l.buf[l.n] = '\0';
+    emit(l.buf);
 }
 
 static void write_stack(void)
 {
     void *frames[64];
     int n = backtrace(frames, 64);
-    put("sluice[");
-    put_num((long)getpid());
-    put("] backtrace of thread ");
-    put_num((long)syscall(SYS_gettid));
+    line l;
+    l.n = 0;
+    add(&l, "backtrace of thread ");
+    add_num(&l, (unsigned long)syscall(SYS_gettid), 10, 1);
     if (bt_current != NULL) {
-        put(" running ");
-        put(bt_current);
+        add(&l, " running ");
+        add(&l, bt_current);
     }
-    put(":\n");
-    backtrace_symbols_fd(frames, n, bt_fd);
+    add(&l, ":");
+    l.buf[l.n] = '\0';
+    emit(l.buf);
+    if (!bt_json) {
+        backtrace_symbols_fd(frames, n, bt_fd);
+        return;
+    }
+    for (int i = 0; i < n; i++)
+        emit_frame(frames[i]);
 }
 
 static void on_dump(int sig)
@@ -64,32 +188,45 @@ static void on_dump(int sig)
     errno = saved;
 }
 
+static const char *signal_name(int sig)
+{
+    switch (sig) {
+    case SIGSEGV: return "SIGSEGV";
+    case SIGBUS: return "SIGBUS";
+    case SIGFPE: return "SIGFPE";
+    case SIGILL: return "SIGILL";
+    case SIGABRT: return "SIGABRT";
+    default: return "?";
+    }
+}
+
 static void on_crash(int sig)
 {
-    put("sluice[");
-    put_num((long)getpid());
-    put("] worker crashed with signal ");
-    put_num(sig);
-    put(" (");
-    put(sig == SIGSEGV ? "SIGSEGV" : sig == SIGBUS ? "SIGBUS" : sig == SIGFPE ? "SIGFPE"
-        : sig == SIGILL ? "SIGILL" : sig == SIGABRT ? "SIGABRT" : "?");
-    put(")");
+    line l;
+    l.n = 0;
+    add(&l, "worker crashed with signal ");
+    add_num(&l, (unsigned long)sig, 10, 1);
+    add(&l, " (");
+    add(&l, signal_name(sig));
+    add(&l, ")");
     if (bt_current != NULL) {
-        put(" while running ");
-        put(bt_current);
+        add(&l, " while running ");
+        add(&l, bt_current);
     }
-    put("\n");
+    l.buf[l.n] = '\0';
+    emit(l.buf);
     write_stack();
     /* Die of the same signal, so the master sees and logs it. */
     signal(sig, SIG_DFL);
     raise(sig);
 }
 
-void sl_bt_install(int fd)
+void sl_bt_install(int fd, int json)
 {
     void *warm[2];
     backtrace(warm, 2);
     bt_fd = fd;
+    bt_json = json;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sigemptyset(&sa.sa_mask);

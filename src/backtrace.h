@@ -13,9 +13,10 @@
  * Install the handlers: SL_BT_SIGNAL writes the receiving thread's stack;
  * SIGSEGV, SIGBUS, SIGFPE, SIGILL and SIGABRT write what the thread was
  * running and its stack, then die as the signal would.  `fd` is where they
- * write (the error log itself, never a pipe the loop must drain).
+ * write (the error log itself, never a pipe the loop must drain), as plain
+ * lines or, with `json`, as JSON log lines.
  */
-void sl_bt_install(int fd);
+void sl_bt_install(int fd, int json);
 
 /* What the calling thread is running, for the crash report ("GET
  * /items/{id:int}"); NULL when idle.  The string must outlive the call. */

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "accesslog.h"
+#include "backtrace.h"
 #include "endpoints.h"
 #include "log.h"
 #include "worker.h"
@@ -253,8 +254,27 @@ static void work_cb(uv_work_t *work)
     req->thread = pthread_self();
     req->handler_ns = uv_hrtime();
     __atomic_store_n(&req->on_thread, 1, __ATOMIC_RELEASE);
+    sl_bt_set_current(req->what);
     req->handler_rc = req_handler(req)(req);
+    sl_bt_set_current(NULL);
     __atomic_store_n(&req->on_thread, 0, __ATOMIC_RELEASE);
+}
+
+/*
+ * A loop handler runs between two ticks of the watch: name it in the slot
+ * now, so that if it blocks the loop, the master's report says what it was.
+ */
+static int run_on_loop(sl_worker *w, sl_req *req)
+{
+    if (w->slot != NULL) {
+        __atomic_store_n(&w->slot->current_route, req->route_id, __ATOMIC_RELAXED);
+        __atomic_store_n(&w->slot->current_start_ms, sl_sb_mono_ms(), __ATOMIC_RELAXED);
+    }
+    req->handler_ns = uv_hrtime();
+    sl_bt_set_current(req->what);
+    int rc = req_handler(req)(req);
+    sl_bt_set_current(NULL);
+    return rc;
 }
 
 static void after_work_cb(uv_work_t *work, int status)
@@ -326,9 +346,9 @@ void sl_worker_dispatch(sl_worker *w, sl_req *req)
     }
     if (w->sb != NULL)
         req->route_id = sl_sb_route_id(w->sb, sl_req_method(req), req->match.pattern);
+    snprintf(req->what, sizeof req->what, "%s %s", sl_req_method(req), req->match.pattern);
     if (req->match.target->flags & SL_LOOP) {
-        req->handler_ns = uv_hrtime();
-        rc = req_handler(req)(req);
+        rc = run_on_loop(w, req);
         if (rc == SL_LATER) {
             req->later = 1;
             return;

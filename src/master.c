@@ -50,6 +50,7 @@ typedef struct worker_rec {
     int reason;                 /* why it leaves (enum sl_sb_reason), -1: stop */
     pid_t replacement;          /* started to replace it (a retire request) */
     uint64_t kill_at;           /* heartbeat lost: SIGKILL at this time */
+    uint64_t leave_by;          /* leaving: SIGKILL past this time */
 } worker_rec;
 
 typedef struct sl_master {
@@ -199,12 +200,48 @@ static pid_t spawn(sl_master *m, const sl_config *cfg, unsigned gen)
 /* Tell a worker to drain and exit, for `reason` (-1: the pool stops). */
 static void retire(sl_master *m, worker_rec *r, int reason)
 {
-    (void)m;
     if (r->leaving)
         return;
     r->leaving = 1;
     r->reason = reason;
+    /* A drain is bounded like a stop: a request that never ends (a stuck
+     * pool thread) must not keep the worker forever. */
+    r->leave_by = now_ms() + (uint64_t)m->cfg->graceful_timeout * 1000;
     kill(r->pid, SIGTERM);
+}
+
+static void watch_leaving(sl_master *m, worker_rec *r)
+{
+    (void)m;
+    if (r->leaving && r->leave_by != 0 && now_ms() >= r->leave_by) {
+        sl_warn("worker %ld did not drain within --graceful-timeout: killing it",
+                (long)r->pid);
+        kill(r->pid, SIGKILL);
+        r->leave_by = 0;
+    }
+}
+
+/*
+ * More workers than wanted (a replacement whose worker went away before it
+ * was ready, say): the newest surplus one drains.  Workers waiting for a
+ * replacement to get ready do not count, their replacements do.
+ */
+static void trim_surplus(sl_master *m)
+{
+    int active = 0;
+    for (int i = 0; i < MAX_WORKERS; i++) {
+        const worker_rec *r = &m->w[i];
+        if (r->pid > 0 && r->generation == m->gen && !r->leaving &&
+            !(r->replacement > 0 && find_pid(m, r->replacement) != NULL))
+            active++;
+    }
+    for (int i = MAX_WORKERS - 1; i >= 0 && active > m->want; i--) {
+        worker_rec *r = &m->w[i];
+        if (r->pid > 0 && r->generation == m->gen && !r->leaving && r->replacement == 0) {
+            retire(m, r, SL_SB_R_SCALE);
+            active--;
+        }
+    }
 }
 
 static void log_exit(const worker_rec *r, int status, int expected)
@@ -511,10 +548,12 @@ static void tick(sl_master *m)
         if (m->w[i].pid <= 0)
             continue;
         watch_heartbeat(m, &m->w[i]);
-        if (m->w[i].pid > 0)
-            watch_retire(m, &m->w[i]);
+        watch_leaving(m, &m->w[i]);
+        watch_retire(m, &m->w[i]);
     }
     watch_reload(m);
+    if (!m->stopping && m->new_cfg == NULL)
+        trim_surplus(m);
     if (m->stopping) {
         if (!m->killed && now_ms() >= m->stop_deadline && count_live(m) > 0) {
             sl_warn("graceful timeout: killing the remaining workers");

@@ -71,6 +71,7 @@ struct sl_req {
                                        discarded */
     int slow_logged;
     char request_id[64];
+    char what[128];                 /* "GET /items/{id:int}", for crash reports */
     struct sl_flow *flow;           /* streaming from a pool thread */
 
     /* Handler */

@@ -124,6 +124,7 @@ int sl_sb_slot_claim(sl_scoreboard *sb, pid_t pid, unsigned generation)
         STORE(&s->rss_bytes, 0);
         STORE(&s->current_route, 0);
         STORE(&s->current_start_ms, 0);
+        STORE(&s->retire, 0);
         return (int)i;
     }
     return -1;
@@ -137,6 +138,7 @@ void sl_sb_slot_release(sl_scoreboard *sb, int slot, int reason)
     STORE(&s->in_flight, 0);
     STORE(&s->current_route, 0);
     STORE(&s->current_start_ms, 0);
+    STORE(&s->retire, 0);
     STORE(&s->pid, 0);
     /* Last, with release: a claimer that sees EMPTY also sees pid 0. */
     __atomic_store_n(&s->state, SL_SB_EMPTY, __ATOMIC_RELEASE);

@@ -373,7 +373,7 @@ int sl_worker_main(const sl_worker_args *args)
     if (log_fd < 0)
         log_fd = args->log_fd;
     sl_log_set_fd(log_fd);
-    sl_bt_install(log_fd);
+    sl_bt_install(log_fd, cfg->log_json);
     sl_worker *w = calloc(1, sizeof *w);
     if (w == NULL || uv_loop_init(&w->loop) < 0)
         return 1;
