@@ -20,16 +20,14 @@
 
 #include <arpa/inet.h>
 #include <stddef.h>
-#include <ini.h>
+#include "config_int.h"
 
 #include "config.h"
 
 #define MAX_WORKERS 1024
 #define MAX_THREADS 1024
 #define MAX_GRACEFUL 86400
-#define MAX_FD 65535
 
-#define ADDR_FORMS "unix:/path, HOST:PORT, [IPv6]:PORT or fd:N"
 
 /* Long-only options get values outside the char range. */
 enum {
@@ -196,10 +194,7 @@ const char *sl_config_usage(void)
  * hold newlines or escapes; they are replaced so the message stays one line
  * that is safe to print to a terminal or a log.
  */
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
+int sl_config_fail(char *err, size_t errlen, const char *fmt, ...)
 {
     va_list ap;
 
@@ -218,7 +213,7 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
  * Decimal only: no sign, no leading space, no "0x", no trailing junk.
  * strtol alone would accept " +12" and "12abc".
  */
-static int parse_int(const char *s, long min, long max, int *out)
+int sl_parse_int(const char *s, long min, long max, int *out)
 {
     char *end;
     long v;
@@ -232,8 +227,6 @@ static int parse_int(const char *s, long min, long max, int *out)
     *out = (int)v;
     return 0;
 }
-
-static int copy_str(char *dst, size_t size, const char *src);
 
 /* A size in bytes with an optional k, m or g suffix (powers of 1024). */
 static int parse_size(const char *s, long min, long max, int *out)
@@ -357,12 +350,12 @@ static int set_str(sl_config *c, const struct str_opt *o, const char *label,
                    const char *value, char *err, size_t errlen)
 {
     if (*value == '\0')
-        return fail(err, errlen, "%s: empty value", label);
+        return sl_config_fail(err, errlen, "%s: empty value", label);
     if (o->first != 0 && value[0] != o->first)
-        return fail(err, errlen, "%s: '%s' must start with '%c'", label, value,
+        return sl_config_fail(err, errlen, "%s: '%s' must start with '%c'", label, value,
                     o->first);
-    if (copy_str(str_field(c, o), o->size, value) < 0)
-        return fail(err, errlen, "%s: longer than %zu bytes", label,
+    if (sl_copy_str(str_field(c, o), o->size, value) < 0)
+        return sl_config_fail(err, errlen, "%s: longer than %zu bytes", label,
                     o->size - 1);
     return 0;
 }
@@ -389,58 +382,28 @@ static int set_num(sl_config *c, const struct num_opt *o, const char *label,
 
     switch (o->kind) {
     case NUM_COUNT:
-        if (parse_int(value, o->min, o->max, f) == 0)
+        if (sl_parse_int(value, o->min, o->max, f) == 0)
             return 0;
-        return fail(err, errlen, "%s: '%s' is not a number between %ld and "
+        return sl_config_fail(err, errlen, "%s: '%s' is not a number between %ld and "
                     "%ld", label, value, o->min, o->max);
     case NUM_SECONDS:
-        if (parse_int(value, o->min, o->max, f) == 0)
+        if (sl_parse_int(value, o->min, o->max, f) == 0)
             return 0;
-        return fail(err, errlen, "%s: '%s' is not a number of seconds "
+        return sl_config_fail(err, errlen, "%s: '%s' is not a number of seconds "
                     "between %ld and %ld", label, value, o->min, o->max);
     case NUM_BYTES:
         if (parse_size(value, o->min, o->max, f) == 0)
             return 0;
-        return fail(err, errlen, "%s: '%s' is not a size between %ld and "
+        return sl_config_fail(err, errlen, "%s: '%s' is not a size between %ld and "
                     "%ld bytes (k, m, g suffixes allowed)", label, value,
                     o->min, o->max);
     case NUM_MODE:
         if (parse_mode(value, f) == 0)
             return 0;
-        return fail(err, errlen, "%s: '%s' is not an octal mode such as "
+        return sl_config_fail(err, errlen, "%s: '%s' is not an octal mode such as "
                     "0660", label, value);
     }
     return -1;
-}
-
-/* One address or CIDR range: "10.0.0.0/8", "::1", "192.0.2.7". */
-static int parse_cidr(const char *text, size_t n, sl_cidr *out)
-{
-    char buf[INET6_ADDRSTRLEN + 8];
-    char *slash;
-    int max;
-
-    if (n == 0 || n >= sizeof(buf))
-        return -1;
-    memcpy(buf, text, n);
-    buf[n] = '\0';
-    slash = strchr(buf, '/');
-    if (slash != NULL)
-        *slash = '\0';
-    memset(out, 0, sizeof(*out));
-    if (inet_pton(AF_INET, buf, out->addr) == 1) {
-        out->family = AF_INET;
-        max = 32;
-    } else if (inet_pton(AF_INET6, buf, out->addr) == 1) {
-        out->family = AF_INET6;
-        max = 128;
-    } else {
-        return -1;
-    }
-    out->bits = max;
-    if (slash != NULL && parse_int(slash + 1, 0, max, &out->bits) < 0)
-        return -1;
-    return 0;
 }
 
 /* A comma- or space-separated list, added to c->allow. */
@@ -457,10 +420,10 @@ static int add_allow(sl_config *c, const char *label, const char *list,
         if (n == 0)
             break;
         if (c->nallow >= SL_MAX_ALLOW)
-            return fail(err, errlen, "%s: more than %d addresses", label,
+            return sl_config_fail(err, errlen, "%s: more than %d addresses", label,
                         SL_MAX_ALLOW);
-        if (parse_cidr(p, n, &c->allow[c->nallow]) < 0)
-            return fail(err, errlen, "%s: '%.*s' is not an IP address or "
+        if (sl_cidr_parse(p, n, &c->allow[c->nallow]) < 0)
+            return sl_config_fail(err, errlen, "%s: '%.*s' is not an IP address or "
                         "CIDR range", label, (int)n, p);
         c->nallow++;
         p += n;
@@ -468,7 +431,7 @@ static int add_allow(sl_config *c, const char *label, const char *list,
     return 0;
 }
 
-static int copy_str(char *dst, size_t size, const char *src)
+int sl_copy_str(char *dst, size_t size, const char *src)
 {
     size_t n = strlen(src);
 
@@ -478,124 +441,17 @@ static int copy_str(char *dst, size_t size, const char *src)
     return 0;
 }
 
-static const char *proto_name(enum sl_proto proto)
-{
-    return proto == SL_PROTO_SCGI ? "scgi" : "fastcgi";
-}
-
-/* "PORT" after the host part of an address. */
-static int parse_port(sl_listen_spec *l, const char *text, const char *port,
-                      char *err, size_t errlen)
-{
-    if (parse_int(port, 1, 65535, &l->port) < 0)
-        return fail(err, errlen,
-                    "'%s': port '%s' is not a number between 1 and 65535",
-                    text, port);
-    return 0;
-}
-
-static int parse_unix(sl_listen_spec *l, const char *text, const char *path,
-                      char *err, size_t errlen)
-{
-    if (*path == '\0')
-        return fail(err, errlen, "'%s': empty socket path", text);
-    if (copy_str(l->path, sizeof(l->path), path) < 0)
-        return fail(err, errlen, "'%s': socket path longer than %zu bytes",
-                    text, sizeof(l->path) - 1);
-    l->kind = SL_ADDR_UNIX;
-    return 0;
-}
-
-static int parse_fd(sl_listen_spec *l, const char *text, const char *num,
-                    char *err, size_t errlen)
-{
-    if (parse_int(num, 0, MAX_FD, &l->fd) < 0)
-        return fail(err, errlen, "'%s': fd '%s' is not a number between 0 "
-                    "and %d", text, num, MAX_FD);
-    l->kind = SL_ADDR_FD;
-    return 0;
-}
-
-/* "[IPv6]:PORT"; the brackets are dropped from host. */
-static int parse_ipv6(sl_listen_spec *l, const char *text, char *err,
-                      size_t errlen)
-{
-    const char *host = text + 1;
-    const char *close = strchr(host, ']');
-    size_t n;
-
-    if (close == NULL || close == host || close[1] != ':' ||
-        memchr(host, ':', (size_t)(close - host)) == NULL)
-        return fail(err, errlen, "'%s' is not an address; use " ADDR_FORMS,
-                    text);
-    n = (size_t)(close - host);
-    if (n >= sizeof(l->host))
-        return fail(err, errlen, "'%s': host longer than %zu bytes", text,
-                    sizeof(l->host) - 1);
-    memcpy(l->host, host, n);
-    l->host[n] = '\0';
-    l->kind = SL_ADDR_TCP;
-    return parse_port(l, text, close + 2, err, errlen);
-}
-
-/* "HOST:PORT" with a name or IPv4 literal; IPv6 needs brackets. */
-static int parse_tcp(sl_listen_spec *l, const char *text, char *err,
-                     size_t errlen)
-{
-    const char *colon = strchr(text, ':');
-    size_t n;
-
-    if (colon == NULL || colon == text || strchr(colon + 1, ':') != NULL)
-        return fail(err, errlen, "'%s' is not an address; use " ADDR_FORMS,
-                    text);
-    n = (size_t)(colon - text);
-    for (size_t i = 0; i < n; i++)
-        if (isspace((unsigned char)text[i]))
-            return fail(err, errlen, "'%s' is not an address; use "
-                        ADDR_FORMS, text);
-    if (n >= sizeof(l->host))
-        return fail(err, errlen, "'%s': host longer than %zu bytes", text,
-                    sizeof(l->host) - 1);
-    memcpy(l->host, text, n);
-    l->host[n] = '\0';
-    l->kind = SL_ADDR_TCP;
-    return parse_port(l, text, colon + 1, err, errlen);
-}
-
-int sl_listen_parse(sl_listen_spec *l, enum sl_proto proto, const char *text,
-                    char *err, size_t errlen)
-{
-    int r;
-
-    memset(l, 0, sizeof(*l));
-    l->proto = proto;
-    l->fd = -1;
-    if (strncmp(text, "unix:", 5) == 0)
-        r = parse_unix(l, text, text + 5, err, errlen);
-    else if (strncmp(text, "fd:", 3) == 0)
-        r = parse_fd(l, text, text + 3, err, errlen);
-    else if (text[0] == '[')
-        r = parse_ipv6(l, text, err, errlen);
-    else
-        r = parse_tcp(l, text, err, errlen);
-    if (r < 0)
-        return r;
-    /* Cannot truncate: every accepted form is shorter than text[]. */
-    snprintf(l->text, sizeof(l->text), "%s %s", proto_name(proto), text);
-    return 0;
-}
-
 static int add_listener(sl_config *c, enum sl_proto proto, const char *label,
                         const char *addr, char *err, size_t errlen)
 {
     char lerr[512];
 
     if (c->nlisteners >= SL_MAX_LISTENERS)
-        return fail(err, errlen, "%s: too many listeners (at most %d)",
+        return sl_config_fail(err, errlen, "%s: too many listeners (at most %d)",
                     label, SL_MAX_LISTENERS);
     if (sl_listen_parse(&c->listeners[c->nlisteners], proto, addr, lerr,
                         sizeof(lerr)) < 0)
-        return fail(err, errlen, "%s: %s", label, lerr);
+        return sl_config_fail(err, errlen, "%s: %s", label, lerr);
     c->nlisteners++;
     return 0;
 }
@@ -629,7 +485,7 @@ static int set_option(sl_config *c, int id, const char *label,
         else if (strcmp(value, "json") == 0)
             c->log_json = 1;
         else
-            return fail(err, errlen, "%s: '%s' is not one of text, json",
+            return sl_config_fail(err, errlen, "%s: '%s' is not one of text, json",
                         label, value);
         return 0;
     case OPT_ALLOW_FROM:
@@ -640,26 +496,26 @@ static int set_option(sl_config *c, int id, const char *label,
         return add_listener(c, SL_PROTO_SCGI, label, value, err, errlen);
     case OPT_LOGLEVEL:
         if ((c->log_level = parse_level(value)) < 0)
-            return fail(err, errlen, "%s: '%s' is not one of error, warn, "
+            return sl_config_fail(err, errlen, "%s: '%s' is not one of error, warn, "
                         "info, debug", label, value);
         return 0;
     case OPT_CONFIG:
         if (*value == '\0' ||
-            copy_str(c->config_file, sizeof(c->config_file), value) < 0)
-            return fail(err, errlen, "%s: '%s' is not a usable file name",
+            sl_copy_str(c->config_file, sizeof(c->config_file), value) < 0)
+            return sl_config_fail(err, errlen, "%s: '%s' is not a usable file name",
                         label, value);
         return 0;
     }
-    return fail(err, errlen, "%s: internal error: unhandled option", label);
+    return sl_config_fail(err, errlen, "%s: internal error: unhandled option", label);
 }
 
 static int set_app(sl_config *c, const char *label, const char *value,
                    char *err, size_t errlen)
 {
     if (*value == '\0')
-        return fail(err, errlen, "%s: empty APP.so path", label);
-    if (copy_str(c->app_path, sizeof(c->app_path), value) < 0)
-        return fail(err, errlen, "%s: APP.so path longer than %zu bytes",
+        return sl_config_fail(err, errlen, "%s: empty APP.so path", label);
+    if (sl_copy_str(c->app_path, sizeof(c->app_path), value) < 0)
+        return sl_config_fail(err, errlen, "%s: APP.so path longer than %zu bytes",
                     label, sizeof(c->app_path) - 1);
     return 0;
 }
@@ -688,149 +544,19 @@ void sl_config_defaults(sl_config *c)
     c->timeout = 30;
 }
 
-/* ---- the config file ---------------------------------------------------- */
+/* ---- one key of the config file ---------------------------------------- */
 
-/*
- * State for one file.  inih as packaged by Debian does not pass line
- * numbers to the handler (INI_HANDLER_LINENO is 0), so our own reader counts
- * lines and the handler reads the count.
- */
-struct ini_ctx {
-    sl_config *c;
-    FILE *fp;
-    int lineno;      /* line the reader handed out last */
-    int err_line;    /* line of the first handler error, 0 if none */
-    int long_line;   /* line that did not fit inih's buffer, 0 if none */
-    int max_line;    /* longest line inih can take, for the message */
-    char msg[640];   /* the handler error, without "FILE:LINE: " */
-    char first_msg[640];
-    const char *file;
-    int nerrors;     /* every error, for --check-config */
-    char all[4096];
-};
-
-/* Remember "FILE:LINE: msg" for --check-config, which reports them all. */
-static void note_error(struct ini_ctx *x, int line, const char *msg)
+int sl_config_set_key(sl_config *c, const char *name, const char *value,
+                      char *err, size_t errlen)
 {
-    size_t n = strlen(x->all);
-
-    x->nerrors++;
-    if (n < sizeof(x->all) - 1)
-        snprintf(x->all + n, sizeof(x->all) - n, "%s%s:%d: %s",
-                 n ? "\n" : "", x->file, line, msg);
-}
-
-/*
- * fgets for inih.  inih's line buffer is fixed (200 bytes); a longer line
- * would come back in pieces and be parsed as several lines, so such a line
- * stops the parse with an error instead.
- */
-static char *file_reader(char *str, int num, void *stream)
-{
-    struct ini_ctx *x = stream;
-    size_t n;
-    int ch;
-
-    if (fgets(str, num, x->fp) == NULL)
-        return NULL;
-    x->lineno++;
-    n = strlen(str);
-    if (n == 0 || str[n - 1] == '\n' || n < (size_t)num - 1)
-        return str;
-    /* The buffer is full; fine only if the line ends right here. */
-    ch = getc(x->fp);
-    if (ch == '\r')
-        ch = getc(x->fp);
-    if (ch == '\n' || ch == EOF)
-        return str;
-    x->long_line = x->lineno;
-    x->max_line = num - 1;
-    return NULL;
-}
-
-static int file_handler(void *user, const char *section, const char *name,
-                       const char *value)
-{
-    struct ini_ctx *x = user;
-    const struct option *o;
-    int r = 0;
-
-    if (*section != '\0' && strcmp(section, "sluice") != 0) {
-        snprintf(x->msg, sizeof(x->msg), "unknown key '%s' in section [%s] "
-                 "(use [sluice] or no section)", name, section);
-        r = -1;
-    } else if (strcmp(name, "app") == 0) {
-        r = set_app(x->c, "app", value, x->msg, sizeof(x->msg));
-    } else if (strcmp(name, "config") == 0) {
-        snprintf(x->msg, sizeof(x->msg), "'config' cannot be set inside a "
-                 "config file");
-        r = -1;
-    } else {
-        for (o = long_options; o->name != NULL; o++)
-            if (strcmp(name, o->name) == 0 && o->has_arg == required_argument)
-                break;
-        if (o->name != NULL) {
-            r = set_option(x->c, o->val, name, value, x->msg, sizeof(x->msg));
-        } else {
-            snprintf(x->msg, sizeof(x->msg), "unknown key '%s'", name);
-            r = -1;
-        }
-    }
-    if (r < 0) {
-        note_error(x, x->lineno, x->msg);
-        /* The first error is the one reported; later ones are collected. */
-        if (x->err_line == 0) {
-            x->err_line = x->lineno;
-            memcpy(x->first_msg, x->msg, sizeof(x->msg));
-        }
-    }
-    return 1;   /* go on, so --check-config sees every error */
-}
-
-static int parse_file(sl_config *c, const char *file, char *err,
-                      size_t errlen)
-{
-    struct ini_ctx x;
-    int r;
-
-    memset(&x, 0, sizeof(x));
-    x.c = c;
-    x.file = file;
-    /* Opened here rather than by ini_parse() so that errno is ours. */
-    x.fp = fopen(file, "r");
-    if (x.fp == NULL)
-        return fail(err, errlen, "%s: cannot open: %s", file,
-                    strerror(errno));
-    r = ini_parse_stream(file_reader, &x, file_handler, &x);
-    if (ferror(x.fp)) {
-        fclose(x.fp);
-        return fail(err, errlen, "%s: cannot read: %s", file,
-                    strerror(errno));
-    }
-    fclose(x.fp);
-    if (r < 0)
-        return fail(err, errlen, "%s: cannot parse (out of memory)", file);
-    /* inih returns the first syntax error's line; handlers never fail. */
-    if (r > 0 && (x.err_line == 0 || r < x.err_line)) {
-        x.err_line = r;
-        snprintf(x.first_msg, sizeof(x.first_msg), "syntax error (expected "
-                 "'key = value' or '[sluice]')");
-        note_error(&x, r, x.first_msg);
-    }
-    if (x.long_line != 0 && x.err_line == 0) {
-        x.err_line = x.long_line;
-        snprintf(x.first_msg, sizeof(x.first_msg), "line longer than %d "
-                 "characters", x.max_line);
-        note_error(&x, x.long_line, x.first_msg);
-    }
-    if (x.err_line == 0)
-        return 0;
-    /* --check-config lists every error, one per line. */
-    if (c->check_config && x.nerrors > 1) {
-        snprintf(err, errlen, "%s", x.all);
-        return -1;
-    }
-    return fail(err, errlen, "%s:%d: %s", file, x.err_line, x.first_msg);
+    if (strcmp(name, "app") == 0)
+        return set_app(c, "app", value, err, errlen);
+    if (strcmp(name, "config") == 0)
+        return sl_config_fail(err, errlen, "'config' cannot be set inside a config file");
+    for (const struct option *o = long_options; o->name != NULL; o++)
+        if (strcmp(name, o->name) == 0 && o->has_arg == required_argument)
+            return set_option(c, o->val, name, value, err, errlen);
+    return sl_config_fail(err, errlen, "unknown key '%s'", name);
 }
 
 /* ---- the command line --------------------------------------------------- */
@@ -861,14 +587,14 @@ static int bad_option(int argc, char **argv, char *err, size_t errlen)
         for (const struct option *o = long_options; o->name != NULL; o++)
             if (o->val == optopt && optopt != 0) {
                 option_label(label, sizeof(label), optopt, typed);
-                return fail(err, errlen, "option '%s' doesn't take a value",
+                return sl_config_fail(err, errlen, "option '%s' doesn't take a value",
                             label);
             }
-        return fail(err, errlen, "unrecognized option '%.*s'", (int)n, typed);
+        return sl_config_fail(err, errlen, "unrecognized option '%.*s'", (int)n, typed);
     }
     if (isprint(optopt))
-        return fail(err, errlen, "unrecognized option '-%c'", optopt);
-    return fail(err, errlen, "unrecognized option '%s'", typed);
+        return sl_config_fail(err, errlen, "unrecognized option '-%c'", optopt);
+    return sl_config_fail(err, errlen, "unrecognized option '%s'", typed);
 }
 
 /*
@@ -898,7 +624,7 @@ static int parse_argv(sl_config *ov, int argc, char **argv, char *err,
             break;
         case ':':
             option_label(label, sizeof(label), optopt, argv[optind - 1]);
-            return fail(err, errlen, "option '%s' requires a value", label);
+            return sl_config_fail(err, errlen, "option '%s' requires a value", label);
         case '?':
             return bad_option(argc, argv, err, errlen);
         default:
@@ -927,7 +653,7 @@ static int check_exposure(const sl_config *c, char *err, size_t errlen)
     for (int i = 0; i < c->nlisteners; i++) {
         const sl_listen_spec *l = &c->listeners[i];
         if (l->kind == SL_ADDR_TCP && !is_loopback(l->host) && c->nallow == 0)
-            return fail(err, errlen, "%s: a listener beyond loopback needs "
+            return sl_config_fail(err, errlen, "%s: a listener beyond loopback needs "
                         "--allow-from with the web servers' addresses",
                         l->text);
     }
@@ -975,7 +701,7 @@ int sl_config_parse(sl_config *c, int argc, char **argv, char *err,
     /* sl_config is about 15 KiB; keep the overlay off the stack. */
     ov = calloc(1, sizeof(*ov));
     if (ov == NULL)
-        return fail(err, errlen, "out of memory");
+        return sl_config_fail(err, errlen, "out of memory");
     for (size_t i = 0; i < NUM_OPTS; i++)
         *num_field(ov, &num_opts[i]) = -1;
     ov->log_level = -1;
@@ -993,14 +719,14 @@ int sl_config_parse(sl_config *c, int argc, char **argv, char *err,
                                  errlen) < 0)
         goto out;
     if (optind + 1 < argc) {
-        fail(err, errlen, "unexpected argument '%s': only one APP.so is "
+        sl_config_fail(err, errlen, "unexpected argument '%s': only one APP.so is "
              "allowed", argv[optind + 1]);
         goto out;
     }
     if (ov->config_file[0] != '\0') {
         c->check_config = ov->check_config;
         memcpy(c->config_file, ov->config_file, sizeof(c->config_file));
-        if (parse_file(c, c->config_file, err, errlen) < 0)
+        if (sl_config_read_file(c, c->config_file, err, errlen) < 0)
             goto out;
     }
     apply_overlay(c, ov);
@@ -1010,7 +736,7 @@ int sl_config_parse(sl_config *c, int argc, char **argv, char *err,
                   err, errlen) < 0)
         goto out;
     if (c->app_path[0] == '\0') {
-        fail(err, errlen, "missing APP.so argument (see --help)");
+        sl_config_fail(err, errlen, "missing APP.so argument (see --help)");
         goto out;
     }
     if (check_exposure(c, err, errlen) < 0)
