@@ -1,6 +1,7 @@
 /* main.c: the sluice program: options, then the master. */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,5 +101,7 @@ int main(int argc, char **argv)
     sl_log_set_level(cfg.log_level);
     sl_log_set_json(cfg.log_json);
     raise_fd_limit();
+    /* A closed log pipe must not kill the master. */
+    signal(SIGPIPE, SIG_IGN);
     return sl_master_run(&cfg, argc, argv);
 }

@@ -366,6 +366,12 @@ int sl_worker_main(const sl_worker_args *args)
     setenv("UV_THREADPOOL_SIZE", n, 1);
     sl_log_set_role("worker");
     /*
+     * A peer that closes while we write must cost us an EPIPE on that
+     * connection, not the whole worker: libuv writes to unix sockets with
+     * plain write(2), which raises SIGPIPE.
+     */
+    signal(SIGPIPE, SIG_IGN);
+    /*
      * Our own copy of the error log: standard error becomes the pipe that
      * carries the app's writes, and our lines must not go through it.
      */

@@ -282,7 +282,29 @@ def check_bad_responses(t):
              "never HTML (%s)" % r.header("Content-Type"))
 
 
+def check_peer_gone(t):
+    """A web server that closes while we write costs that connection only:
+    the worker must not die of SIGPIPE."""
+    sock = t.path("gone.sock")
+    s = t.start_sluice(["--workers", "1", "--fastcgi", "unix:" + sock], name="gone")
+    pids0 = harness.children_of(s.pid)
+    for i in range(20):
+        with FCGIConnection(sock) as c:
+            c.send(c.request_bytes(1, "GET", "/stream?chunks=200000", keep=False))
+            c.sock.recv(100)
+        with FCGIConnection(sock) as c:
+            c.send(c.request_bytes(1, "GET", "/block?ms=50", keep=False))
+    time.sleep(0.5)
+    with FCGIConnection(sock) as c:
+        r = c.request("GET", "/hello")
+    t.eq((r.status, r.body), (200, HELLO), "served after 40 peers left mid-response")
+    t.eq(harness.children_of(s.pid), pids0, "the worker is the same process (no SIGPIPE death)")
+    t.ok("signal 13" not in s.log_text(), "no worker killed by signal 13",
+         harness.tail(s.log_text()))
+
+
 def main(t):
+    check_peer_gone(t)
     check_socket_modes(t)
     sock = t.path("lim.sock")
     t.start_sluice(["--workers", "1", "--max-body-size", "1k", "--max-params-size", "4k",
