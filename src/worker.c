@@ -36,6 +36,8 @@ void sl_worker_maybe_done(sl_worker *w)
         close_handle((uv_handle_t *)&w->signals[i]);
     close_handle((uv_handle_t *)&w->flush_async);
     close_handle((uv_handle_t *)&w->watch);
+    close_handle((uv_handle_t *)&w->accept_turn);
+    close_handle((uv_handle_t *)&w->accept_delay);
     if (w->app_stderr_open)
         close_handle((uv_handle_t *)&w->app_stderr);
 }
@@ -98,6 +100,43 @@ static void on_signal(uv_signal_t *s, int signum)
 
 /* ---- starting --------------------------------------------------------- */
 
+/*
+ * Is another ready worker less busy than this one?  Then this one lets the
+ * next connections go to it: it holds the one it has (libuv accepted it
+ * already) a moment before taking it, and meanwhile does not watch the
+ * listener, so the kernel wakes the others.
+ */
+static int another_is_idler(const sl_worker *w)
+{
+    if (w->sb == NULL)
+        return 0;
+    uint32_t mine = __atomic_load_n(&w->slot->in_flight, __ATOMIC_RELAXED);
+    for (unsigned i = 0; i < w->sb->nslots; i++) {
+        const sl_sb_slot *s = &w->sb->slots[i];
+        if (s == w->slot || __atomic_load_n(&s->state, __ATOMIC_RELAXED) != SL_SB_READY)
+            continue;
+        if (__atomic_load_n(&s->in_flight, __ATOMIC_RELAXED) + 1 < mine)
+            return 1;
+    }
+    return 0;
+}
+
+static void on_accept_delay(uv_timer_t *t)
+{
+    resume_accepting(t->data);
+}
+
+static void on_accept_turn(uv_check_t *c)
+{
+    sl_worker *w = c->data;
+    uv_check_stop(c);
+    if (another_is_idler(w)) {
+        uv_timer_start(&w->accept_delay, on_accept_delay, 2, 0);
+        return;
+    }
+    resume_accepting(w);
+}
+
 static void on_connection(uv_stream_t *server, int status)
 {
     sl_listener *l = server->data;
@@ -109,16 +148,18 @@ static void on_connection(uv_stream_t *server, int status)
     if (w->draining)
         return;
     /*
-     * At the connection limit the connection is left unaccepted: libuv then
-     * stops watching this listener until uv_accept() is called, and the
-     * kernel's queue holds the rest (or hands them to another worker).
+     * The connection is left unaccepted for now: libuv then stops watching
+     * this listener until uv_accept() is called, which happens at the end of
+     * this turn of the loop (on_accept_turn), or once a connection closes
+     * when the worker is at --max-connections.  So a worker takes at most
+     * one connection per turn of its loop, and a burst of connections (nginx
+     * filling its keep-alive pool) is shared among the workers instead of
+     * going to whichever woke first.
      */
-    if (w->nconns >= (unsigned)w->cfg->max_connections ||
-        sl_conn_accept(w, server, l->proto) < 0) {
-        if (!l->paused)
-            sl_warn("%u connections: accepting paused", w->nconns);
-        l->paused = 1;
-    }
+    if (w->nconns >= (unsigned)w->cfg->max_connections && !l->paused)
+        sl_warn("%u connections: accepting paused", w->nconns);
+    l->paused = 1;
+    uv_check_start(&w->accept_turn, on_accept_turn);
 }
 
 static int open_listener(sl_worker *w, sl_listener *l, int fd, enum sl_proto proto)
@@ -306,6 +347,10 @@ static int setup_loop(sl_worker *w)
     if (rc < 0)
         return rc;
     w->flush_async.data = w;
+    uv_check_init(&w->loop, &w->accept_turn);
+    w->accept_turn.data = w;
+    uv_timer_init(&w->loop, &w->accept_delay);
+    w->accept_delay.data = w;
     setup_ids(w);
     sl_watch_start(w);
     if ((rc = setup_signals(w)) < 0)

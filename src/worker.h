@@ -78,6 +78,8 @@ typedef struct sl_worker {
     sl_scoreboard *sb;
     sl_sb_slot *slot;
     uv_timer_t watch;
+    uv_check_t accept_turn;         /* accept the waiting connection */
+    uv_timer_t accept_delay;        /* ... a moment later: others are idler */
     uint64_t ticks;
     uint64_t rss;
     uint64_t served;
