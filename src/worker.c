@@ -69,8 +69,17 @@ static void start_drain(sl_worker *w)
         sl_sb_set_state(w->slot, SL_SB_DRAINING);
     sl_info("stopping: draining %u connections, %u requests in flight",
             w->nconns, w->inflight);
-    for (int i = 0; i < w->nlisteners; i++)
-        close_handle(&w->listeners[i].u.handle);
+    /*
+     * A connection libuv accepted but we had not taken yet (see
+     * on_connection) would be closed with the listener, and the request on
+     * it lost: take it, serve it, then close it like the others.
+     */
+    for (int i = 0; i < w->nlisteners; i++) {
+        sl_listener *l = &w->listeners[i];
+        if (l->paused && sl_conn_accept(w, &l->u.stream, l->proto) == 0)
+            l->paused = 0;
+        close_handle(&l->u.handle);
+    }
     sl_conn *c = w->conns;
     while (c != NULL) {
         sl_conn *next = c->next;
