@@ -48,8 +48,8 @@ int sl_access_format_check(const char *fmt, char *err, size_t errlen)
 
 static void fill(line_values *lv, const sl_req *req, int status, uint64_t us)
 {
-    const char *remote = sl_req_param(req, "REMOTE_ADDR");
-    const char *uri = sl_req_param(req, "REQUEST_URI");
+    const char *remote = sl_req_known(req, SL_P_REMOTE);
+    const char *uri = sl_req_known(req, SL_P_URI);
     uint64_t queue = req->handler_ns > req->start_ns ? (req->handler_ns - req->start_ns) / 1000 : 0;
     struct timeval tv;
     struct tm tm;

@@ -30,6 +30,7 @@ typedef struct write_req {
     sl_buf buf;
     void (*done)(void *arg, size_t len);    /* NULL, or told when written */
     void *arg;
+    size_t total;                           /* what the caller handed us */
 } write_req;
 
 static void on_close(uv_handle_t *h)
@@ -121,7 +122,7 @@ static void on_write(uv_write_t *wr, int status)
     write_req *w = (write_req *)wr;
     sl_conn *c = wr->handle->data;
     if (w->done != NULL)
-        w->done(w->arg, w->buf.len);
+        w->done(w->arg, w->total);
     sl_buf_free(&w->buf);
     free(w);
     c->pending_writes--;
@@ -131,12 +132,34 @@ static void on_write(uv_write_t *wr, int status)
 
 void sl_conn_send_cb(sl_conn *c, sl_buf *b, void (*done)(void *, size_t), void *arg)
 {
-    size_t len = b->len;
-    write_req *w = c->closing || len == 0 ? NULL : malloc(sizeof *w);
+    size_t len = b->len, off = 0;
+    if (c->closing || len == 0) {
+        sl_buf_free(b);
+        if (done != NULL)
+            done(arg, len);
+        return;
+    }
+    /*
+     * Most answers fit the socket buffer: written here and now, they need
+     * no write request, no callback, and no change to what epoll watches.
+     * Only what the kernel did not take is queued.
+     */
+    if (c->pending_writes == 0) {
+        uv_buf_t ub = uv_buf_init(b->data, (unsigned)len);
+        int n = uv_try_write(&c->u.stream, &ub, 1);
+        if (n == (int)len) {
+            sl_buf_free(b);
+            if (done != NULL)
+                done(arg, len);
+            return;
+        }
+        if (n > 0)
+            off = (size_t)n;
+    }
+    write_req *w = malloc(sizeof *w);
     if (w == NULL) {
         sl_buf_free(b);
-        if (!c->closing && len > 0)
-            sl_conn_close(c, "out of memory");
+        sl_conn_close(c, "out of memory");
         if (done != NULL)
             done(arg, len);
         return;
@@ -144,8 +167,9 @@ void sl_conn_send_cb(sl_conn *c, sl_buf *b, void (*done)(void *, size_t), void *
     w->buf = *b;
     w->done = done;
     w->arg = arg;
+    w->total = len;
     sl_buf_init(b);
-    uv_buf_t ub = uv_buf_init(w->buf.data, (unsigned)w->buf.len);
+    uv_buf_t ub = uv_buf_init(w->buf.data + off, (unsigned)(w->buf.len - off));
     int rc = uv_write(&w->req, &c->u.stream, &ub, 1, on_write);
     if (rc < 0) {
         sl_buf_free(&w->buf);
@@ -269,9 +293,14 @@ static const char *fcgi_params_done(sl_req *r)
     const char *name, *value, *reason = NULL;
     size_t nlen, vlen, off = 0;
     int rc;
+    /* Names and values with their NULs never take more than the encoded
+     * stream, whose every pair has at least two length bytes. */
+    if (sl_req_reserve_params(r, r->raw_params.len, 0) < 0)
+        return "out of memory";
     while ((rc = fcgi_pairs_next(r->raw_params.data, r->raw_params.len, &off,
                                  &name, &nlen, &value, &vlen, &reason)) == 1) {
-        if (memchr(name, '\0', nlen) != NULL || memchr(value, '\0', vlen) != NULL)
+        /* In the stream a value directly follows its name: one scan. */
+        if (memchr(name, '\0', nlen + vlen) != NULL)
             return "NUL byte in a parameter";
         if (sl_req_add_param(r, name, nlen, value, vlen) < 0)
             return "out of memory";
@@ -295,7 +324,7 @@ static int check_request_head(sl_conn *c, sl_req *r)
         sl_worker_reject(c->worker, r, 431, "the request's parameters exceed --max-params-size");
         return 1;
     }
-    if (parse_content_length(sl_req_param(r, "CONTENT_LENGTH"), &r->content_length) < 0) {
+    if (parse_content_length(sl_req_known(r, SL_P_CLEN), &r->content_length) < 0) {
         sl_worker_reject(c->worker, r, 400, "CONTENT_LENGTH is not a number");
         return 1;
     }
@@ -531,9 +560,26 @@ static int conn_receiving(const sl_conn *c)
     return 0;
 }
 
+/*
+ * The connection's deadline is c->deadline (loop time, ms; UINT64_MAX:
+ * none).  The uv timer is only moved when the deadline comes earlier than
+ * it is set for; when it fires early, it is set again for what is left.  So
+ * a busy kept connection, whose keep-alive deadline moves with every
+ * request, costs a timer operation per keep-alive period, not per request.
+ */
+static void set_deadline(sl_conn *c, uint64_t deadline);
+
 static void on_timeout(uv_timer_t *t)
 {
     sl_conn *c = t->data;
+    uint64_t now = uv_now(t->loop);
+    c->timer_due = 0;
+    if (c->deadline == UINT64_MAX)
+        return;
+    if (now < c->deadline) {
+        set_deadline(c, c->deadline);
+        return;
+    }
     if (c->receiving) {
         char why[96];
         snprintf(why, sizeof why, "read timeout: request not complete after %d s",
@@ -543,6 +589,16 @@ static void on_timeout(uv_timer_t *t)
         sl_debug("closing idle connection from %s", c->peer);
         sl_conn_close(c, NULL);
     }
+}
+
+static void set_deadline(sl_conn *c, uint64_t deadline)
+{
+    c->deadline = deadline;
+    if (deadline == UINT64_MAX || (c->timer_due != 0 && c->timer_due <= deadline))
+        return;
+    uint64_t now = uv_now(&c->worker->loop);
+    c->timer_due = deadline;
+    uv_timer_start(&c->timer, on_timeout, deadline > now ? deadline - now : 0, 0);
 }
 
 /*
@@ -555,18 +611,17 @@ static void conn_arm_timer(sl_conn *c)
     if (c->closing)
         return;
     const sl_config *cfg = c->worker->cfg;
+    uint64_t now = uv_now(&c->worker->loop);
     if (conn_receiving(c)) {
         if (!c->receiving) {
             c->receiving = 1;
-            uv_timer_start(&c->timer, on_timeout, (uint64_t)cfg->read_timeout * 1000, 0);
+            set_deadline(c, now + (uint64_t)cfg->read_timeout * 1000);
         }
         return;
     }
     c->receiving = 0;
-    if (c->nreqs == 0)
-        uv_timer_start(&c->timer, on_timeout, (uint64_t)cfg->keepalive_timeout * 1000, 0);
-    else
-        uv_timer_stop(&c->timer);
+    set_deadline(c, c->nreqs == 0 ? now + (uint64_t)cfg->keepalive_timeout * 1000
+                                   : UINT64_MAX);
 }
 
 /*

@@ -6,6 +6,7 @@
 #ifndef SLUICE_CONN_H
 #define SLUICE_CONN_H
 
+#include <stdint.h>
 #include <uv.h>
 #include "buf.h"
 #include "config.h"
@@ -24,6 +25,8 @@ typedef struct sl_conn {
     uv_timer_t timer;               /* read and keep-alive timeouts */
     int handles_open;               /* stream and timer, until both close */
     int receiving;                  /* the read timeout is running */
+    uint64_t deadline;              /* loop ms; UINT64_MAX: none */
+    uint64_t timer_due;             /* what the uv timer is set for; 0: off */
     struct sl_worker *worker;
     struct sl_conn *prev, *next;    /* the worker's list */
     enum sl_proto proto;

@@ -55,7 +55,7 @@ static void running_del(sl_worker *w, sl_req *req)
  * into logs and headers as is; otherwise one of ours. */
 static void set_request_id(sl_worker *w, sl_req *req)
 {
-    const char *id = sl_req_param(req, "HTTP_X_REQUEST_ID");
+    const char *id = sl_req_known(req, SL_P_REQID);
     size_t n = id ? strlen(id) : 0;
     if (n > 0 && n < sizeof req->request_id &&
         strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -63,8 +63,36 @@ static void set_request_id(sl_worker *w, sl_req *req)
         memcpy(req->request_id, id, n + 1);
         return;
     }
-    snprintf(req->request_id, sizeof req->request_id, "%s-%llx", w->id_prefix,
-             (unsigned long long)++w->id_counter);
+    /* prefix-counter in hex: built by hand, it is on every request's path */
+    char *p = req->request_id;
+    size_t plen = strlen(w->id_prefix);
+    memcpy(p, w->id_prefix, plen);
+    p += plen;
+    *p++ = '-';
+    uint64_t v = ++w->id_counter;
+    char hex[17];
+    int i = 16;
+    hex[i] = '\0';
+    do {
+        hex[--i] = "0123456789abcdef"[v & 15];
+        v >>= 4;
+    } while (v != 0);
+    memcpy(p, hex + i, (size_t)(17 - i));
+}
+
+/* "GET /items/{id:int}", bounded by the buffer. */
+static void set_what(sl_req *req)
+{
+    const char *m = sl_req_method(req), *pat = req->match.pattern;
+    size_t ml = strlen(m), pl = strlen(pat), cap = sizeof req->what - 2;
+    if (ml > cap)
+        ml = cap;
+    if (pl > cap - ml)
+        pl = cap - ml;
+    memcpy(req->what, m, ml);
+    req->what[ml] = ' ';
+    memcpy(req->what + ml + 1, pat, pl);
+    req->what[ml + 1 + pl] = '\0';
 }
 
 static uint64_t request_bytes_in(const sl_req *req)
@@ -346,7 +374,7 @@ void sl_worker_dispatch(sl_worker *w, sl_req *req)
     }
     if (w->sb != NULL)
         req->route_id = sl_sb_route_id(w->sb, sl_req_method(req), req->match.pattern);
-    snprintf(req->what, sizeof req->what, "%s %s", sl_req_method(req), req->match.pattern);
+    set_what(req);
     if (req->match.target->flags & SL_LOOP) {
         rc = run_on_loop(w, req);
         if (rc == SL_LATER) {

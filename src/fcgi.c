@@ -392,11 +392,9 @@ int fcgi_pair_encode(sl_buf *out, const char *name, size_t nlen,
 }
 
 /* Append a record header; the caller has reserved the room. */
-static void put_header(sl_buf *out, uint8_t type, uint16_t id, size_t clen,
-                       size_t plen)
+static void write_header(unsigned char *h, uint8_t type, uint16_t id, size_t clen,
+                         size_t plen)
 {
-    unsigned char h[FCGI_HEADER_LEN];
-
     h[0] = FCGI_VERSION_1;
     h[1] = type;
     h[2] = (unsigned char)(id >> 8);
@@ -405,7 +403,29 @@ static void put_header(sl_buf *out, uint8_t type, uint16_t id, size_t clen,
     h[5] = (unsigned char)clen;
     h[6] = (unsigned char)plen;
     h[7] = 0;
+}
+
+static void put_header(sl_buf *out, uint8_t type, uint16_t id, size_t clen,
+                       size_t plen)
+{
+    unsigned char h[FCGI_HEADER_LEN];
+
+    write_header(h, type, id, clen, plen);
     sl_buf_append(out, h, sizeof(h));
+}
+
+int fcgi_close_record(sl_buf *out, size_t start, uint8_t type, uint16_t id)
+{
+    static const unsigned char zeros[8];
+    size_t n = out->len - start - FCGI_HEADER_LEN;
+
+    if (n > STREAM_CHUNK)
+        return -E2BIG;
+    size_t plen = pad_for(n);
+    if (sl_buf_append(out, zeros, plen) < 0)
+        return -ENOMEM;
+    write_header((unsigned char *)out->data + start, type, id, n, plen);
+    return 0;
 }
 
 /* Append one whole record: header, content, zero padding to 8 bytes. */
@@ -452,6 +472,26 @@ int fcgi_encode_stream(sl_buf *out, uint8_t type, uint16_t id,
         p += n;
         len -= n;
     }
+    return 0;
+}
+
+int fcgi_encode_stream2(sl_buf *out, uint8_t type, uint16_t id,
+                        const void *a, size_t alen, const void *b, size_t blen)
+{
+    static const unsigned char zeros[8];
+
+    if (alen == 0 || blen == 0 || alen + blen > STREAM_CHUNK) {
+        int rc = fcgi_encode_stream(out, type, id, a, alen);
+        return rc < 0 ? rc : fcgi_encode_stream(out, type, id, b, blen);
+    }
+    /* Both in one record, with no copy of either on the way. */
+    size_t n = alen + blen, plen = pad_for(n);
+    if (sl_buf_reserve(out, FCGI_HEADER_LEN + n + plen) < 0)
+        return -ENOMEM;
+    put_header(out, type, id, n, plen);
+    sl_buf_append(out, a, alen);
+    sl_buf_append(out, b, blen);
+    sl_buf_append(out, zeros, plen);
     return 0;
 }
 

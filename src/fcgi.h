@@ -114,7 +114,18 @@ int fcgi_pair_encode(sl_buf *out, const char *name, size_t nlen,
  */
 int fcgi_encode_stream(sl_buf *out, uint8_t type, uint16_t id,
                        const void *data, size_t len);
+/* The same for the bytes of a followed by those of b, as one stream: one
+ * record when they fit in one. */
+int fcgi_encode_stream2(sl_buf *out, uint8_t type, uint16_t id,
+                        const void *a, size_t alen, const void *b, size_t blen);
 int fcgi_encode_stream_end(sl_buf *out, uint8_t type, uint16_t id);
+/*
+ * Building a record in place: the caller appends FCGI_HEADER_LEN bytes of
+ * room at `start`, then the content; this writes the header there and
+ * appends the padding.  0, -E2BIG when the content is more than one record
+ * holds (nothing is changed then), or -ENOMEM.
+ */
+int fcgi_close_record(sl_buf *out, size_t start, uint8_t type, uint16_t id);
 /* END_REQUEST with appStatus and protocolStatus (FCGI_REQUEST_COMPLETE, ...). */
 int fcgi_encode_end_request(sl_buf *out, uint16_t id, uint32_t app_status,
                             uint8_t protocol_status);

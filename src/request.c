@@ -7,33 +7,58 @@
 #include "router.h"
 #include "worker.h"
 
+/* Requests a worker keeps for reuse, and the buffer size they may keep. */
+#define CACHE_MAX 32
+#define KEEP_BYTES (8 * 1024)
+
+/*
+ * A request's buffers are kept with it when it is freed, so the next one
+ * on the same worker starts with room for its parameters and its answer:
+ * no allocation on the path of an ordinary request.
+ */
+static void keep_or_free(sl_buf *b)
+{
+    if (b->cap > KEEP_BYTES)
+        sl_buf_free(b);
+    b->len = 0;
+}
+
 sl_req *sl_req_new(struct sl_conn *conn, enum sl_proto proto, uint16_t id)
 {
-    sl_req *req = calloc(1, sizeof *req);
-    if (req == NULL)
-        return NULL;
+    struct sl_worker *w = conn ? conn->worker : NULL;
+    sl_req *req;
+    if (w != NULL && w->req_cache != NULL) {
+        req = w->req_cache;
+        w->req_cache = req->next;
+        w->req_cached--;
+        /* Everything but the kept buffers starts from zero again. */
+        sl_buf keep[5] = {req->raw_params, req->pstore, req->body, req->headers, req->out};
+        sl_param *params = req->params;
+        size_t params_cap = req->params_cap;
+        memset(req, 0, sizeof *req);
+        req->raw_params = keep[0];
+        req->pstore = keep[1];
+        req->body = keep[2];
+        req->headers = keep[3];
+        req->out = keep[4];
+        req->params = params;
+        req->params_cap = params_cap;
+    } else {
+        req = calloc(1, sizeof *req);
+        if (req == NULL)
+            return NULL;
+    }
     req->conn = conn;
+    req->worker = w;
     req->proto = proto;
     req->id = id;
     req->status = 200;
-    sl_buf_init(&req->raw_params);
-    sl_buf_init(&req->pstore);
-    sl_buf_init(&req->body);
-    sl_buf_init(&req->headers);
-    sl_buf_init(&req->out);
     return req;
 }
 
-void sl_req_free(sl_req *req)
+/* What a request owns beyond its buffers and parameter index. */
+static void release_extras(sl_req *req)
 {
-    if (req == NULL)
-        return;
-    sl_buf_free(&req->raw_params);
-    sl_buf_free(&req->pstore);
-    sl_buf_free(&req->body);
-    sl_buf_free(&req->headers);
-    sl_buf_free(&req->out);
-    free(req->params);
     free(req->path);
     for (int i = 0; i < SL_ROUTER_MAX_PARAMS; i++)
         free(req->pparams[i]);
@@ -48,38 +73,128 @@ void sl_req_free(sl_req *req)
         json_object_put(req->json);
     if (req->flow != NULL)
         sl_worker_flow_release(req->worker, req->flow);
+}
+
+void sl_req_free(sl_req *req)
+{
+    if (req == NULL)
+        return;
+    release_extras(req);
+    struct sl_worker *w = req->worker;
+    if (w != NULL && w->req_cached < CACHE_MAX && !w->draining) {
+        keep_or_free(&req->raw_params);
+        keep_or_free(&req->pstore);
+        keep_or_free(&req->body);
+        keep_or_free(&req->headers);
+        keep_or_free(&req->out);
+        if (req->params_cap > 256) {
+            free(req->params);
+            req->params = NULL;
+            req->params_cap = 0;
+        }
+        req->next = w->req_cache;
+        w->req_cache = req;
+        w->req_cached++;
+        return;
+    }
+    sl_buf_free(&req->raw_params);
+    sl_buf_free(&req->pstore);
+    sl_buf_free(&req->body);
+    sl_buf_free(&req->headers);
+    sl_buf_free(&req->out);
+    free(req->params);
     free(req);
+}
+
+void sl_req_cache_free(struct sl_worker *w)
+{
+    while (w->req_cache != NULL) {
+        sl_req *req = w->req_cache;
+        w->req_cache = req->next;
+        req->worker = NULL;
+        sl_req_free(req);
+    }
+    w->req_cached = 0;
+}
+
+int sl_req_reserve_params(sl_req *req, size_t bytes, size_t count)
+{
+    if (sl_buf_reserve(&req->pstore, bytes) < 0)
+        return -ENOMEM;
+    if (count > req->params_cap - req->nparams) {
+        size_t cap = req->nparams + count;
+        sl_param *p = realloc(req->params, cap * sizeof *p);
+        if (p == NULL)
+            return -ENOMEM;
+        req->params = p;
+        req->params_cap = cap;
+    }
+    return 0;
+}
+
+/*
+ * Is this one of the parameters sluice reads itself?  By length and first
+ * byte, so the usual parameter costs a switch and no compare.
+ */
+static int known_index(const char *n, size_t len)
+{
+    switch (len) {
+    case 9:
+        return memcmp(n, "PATH_INFO", 9) == 0 ? SL_P_PATH_INFO : -1;
+    case 11:
+        if (n[0] == 'S')
+            return memcmp(n, "SCRIPT_NAME", 11) == 0 ? SL_P_SCRIPT : -1;
+        if (n[0] != 'R')
+            return -1;
+        if (memcmp(n, "REQUEST_URI", 11) == 0)
+            return SL_P_URI;
+        return memcmp(n, "REMOTE_ADDR", 11) == 0 ? SL_P_REMOTE : -1;
+    case 12:
+        if (n[0] == 'Q')
+            return memcmp(n, "QUERY_STRING", 12) == 0 ? SL_P_QUERY : -1;
+        return n[0] == 'D' && memcmp(n, "DOCUMENT_URI", 12) == 0 ? SL_P_DOC_URI : -1;
+    case 14:
+        if (n[0] == 'R')
+            return memcmp(n, "REQUEST_METHOD", 14) == 0 ? SL_P_METHOD : -1;
+        return n[0] == 'C' && memcmp(n, "CONTENT_LENGTH", 14) == 0 ? SL_P_CLEN : -1;
+    case 17:
+        return memcmp(n, "HTTP_X_REQUEST_ID", 17) == 0 ? SL_P_REQID : -1;
+    default:
+        return -1;
+    }
 }
 
 int sl_req_add_param(sl_req *req, const char *name, size_t nlen,
                      const char *value, size_t vlen)
 {
-    static const char nul = '\0';
-    if (sl_buf_append(&req->pstore, name, nlen) < 0 ||
-        sl_buf_append(&req->pstore, &nul, 1) < 0 ||
-        sl_buf_append(&req->pstore, value, vlen) < 0 ||
-        sl_buf_append(&req->pstore, &nul, 1) < 0)
-        return -ENOMEM;
+    /* The index grows by doubling when nobody reserved room for it. */
+    if (req->params_cap == req->nparams ||
+        req->pstore.cap - req->pstore.len < nlen + vlen + 2) {
+        size_t more = req->params_cap > req->nparams ? 0 : req->params_cap ? req->params_cap : 32;
+        if (sl_req_reserve_params(req, nlen + vlen + 2, more) < 0)
+            return -ENOMEM;
+    }
+    char *p = req->pstore.data + req->pstore.len;
+    memcpy(p, name, nlen);
+    p[nlen] = '\0';
+    memcpy(p + nlen + 1, value, vlen);
+    p[nlen + 1 + vlen] = '\0';
+    req->params[req->nparams].name = req->pstore.len;
+    req->params[req->nparams].value = req->pstore.len + nlen + 1;
+    int k = known_index(name, nlen);
+    if (k >= 0)
+        req->known_at[k] = req->nparams + 1;
+    req->pstore.len += nlen + vlen + 2;
     req->nparams++;
     return 0;
 }
 
 int sl_req_index_params(sl_req *req)
 {
-    free(req->params);
-    req->params = NULL;
-    if (req->nparams == 0)
-        return 0;
-    req->params = calloc(req->nparams, sizeof *req->params);
-    if (req->params == NULL)
-        return -ENOMEM;
-    size_t off = 0;
-    for (size_t i = 0; i < req->nparams; i++) {
-        req->params[i].name = off;
-        off += strlen(req->pstore.data + off) + 1;
-        req->params[i].value = off;
-        off += strlen(req->pstore.data + off) + 1;
-    }
+    /* Pointers only now: pstore may have moved while the pairs came in. */
+    for (int k = 0; k < SL_P_KNOWN; k++)
+        req->known[k] = req->known_at[k] == 0 ? NULL
+                        : req->pstore.data + req->params[req->known_at[k] - 1].value;
     return 0;
 }
 
@@ -125,13 +240,13 @@ static char *decode_dup(const char *s, size_t len)
 
 int sl_req_resolve_path(sl_req *req)
 {
-    const char *uri = sl_req_param(req, "REQUEST_URI");
+    const char *uri = sl_req_known(req, SL_P_URI);
     char *joined = NULL;
     if (uri == NULL || uri[0] == '\0')
-        uri = sl_req_param(req, "DOCUMENT_URI");
+        uri = sl_req_known(req, SL_P_DOC_URI);
     if (uri == NULL || uri[0] == '\0') {
-        const char *sn = sl_req_param(req, "SCRIPT_NAME");
-        const char *pi = sl_req_param(req, "PATH_INFO");
+        const char *sn = sl_req_known(req, SL_P_SCRIPT);
+        const char *pi = sl_req_known(req, SL_P_PATH_INFO);
         size_t a = sn ? strlen(sn) : 0, b = pi ? strlen(pi) : 0;
         joined = malloc(a + b + 2);
         if (joined == NULL)
@@ -153,7 +268,7 @@ int sl_req_resolve_path(sl_req *req)
 
 const char *sl_req_method(const sl_req *req)
 {
-    const char *m = sl_req_param(req, "REQUEST_METHOD");
+    const char *m = sl_req_known(req, SL_P_METHOD);
     return m ? m : "GET";
 }
 
@@ -166,7 +281,7 @@ const char *sl_req_route(const sl_req *req)
 
 const char *sl_req_query_string(const sl_req *req)
 {
-    const char *q = sl_req_param(req, "QUERY_STRING");
+    const char *q = sl_req_known(req, SL_P_QUERY);
     return q ? q : "";
 }
 

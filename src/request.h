@@ -28,6 +28,20 @@ typedef struct sl_param {
     size_t value;
 } sl_param;
 
+/* CGI parameters sluice itself reads, found once while indexing. */
+enum sl_known_param {
+    SL_P_METHOD,            /* REQUEST_METHOD */
+    SL_P_URI,               /* REQUEST_URI */
+    SL_P_QUERY,             /* QUERY_STRING */
+    SL_P_CLEN,              /* CONTENT_LENGTH */
+    SL_P_DOC_URI,           /* DOCUMENT_URI */
+    SL_P_SCRIPT,            /* SCRIPT_NAME */
+    SL_P_PATH_INFO,         /* PATH_INFO */
+    SL_P_REQID,             /* HTTP_X_REQUEST_ID */
+    SL_P_REMOTE,            /* REMOTE_ADDR */
+    SL_P_KNOWN
+};
+
 /* A decoded query value, kept until the request ends. */
 typedef struct sl_qcache {
     struct sl_qcache *next;
@@ -51,6 +65,9 @@ struct sl_req {
     sl_buf pstore;                  /* "name\0value\0" ... */
     sl_param *params;
     size_t nparams;
+    size_t params_cap;
+    const char *known[SL_P_KNOWN];  /* NULL: absent; the last one wins */
+    size_t known_at[SL_P_KNOWN];    /* 1 + its index in params, 0: absent */
     sl_buf body;
     unsigned long long content_length;
     char *path;                     /* decoded path */
@@ -95,12 +112,22 @@ struct sl_req {
 /* A new request on `conn`; NULL on allocation failure. */
 sl_req *sl_req_new(struct sl_conn *conn, enum sl_proto proto, uint16_t id);
 void sl_req_free(sl_req *req);
+/* Free the requests a worker keeps for reuse. */
+void sl_req_cache_free(struct sl_worker *w);
 
 /* Store one CGI parameter (copied).  0, or -ENOMEM. */
 int sl_req_add_param(sl_req *req, const char *name, size_t nlen,
                      const char *value, size_t vlen);
-/* Build the parameter index once all are stored.  0, or -ENOMEM. */
+/* Make room for `bytes` of parameters in `count` pairs, ahead of adding
+ * them (an upper bound is fine).  0, or -ENOMEM. */
+int sl_req_reserve_params(sl_req *req, size_t bytes, size_t count);
+/* Once all are stored: find the well-known ones.  0, or -ENOMEM. */
 int sl_req_index_params(sl_req *req);
+/* A well-known parameter, or NULL. */
+static inline const char *sl_req_known(const sl_req *req, enum sl_known_param p)
+{
+    return req->known[p];
+}
 
 /*
  * The decoded path from REQUEST_URI (up to '?'), else DOCUMENT_URI, else

@@ -179,10 +179,17 @@ int sl_resp_problem(sl_req *req, int status, const char *detail)
 /* "Status: 200 OK\r\nHeaders\r\n\r\n" into `head`. */
 static int encode_head(sl_req *req, sl_buf *head)
 {
-    char line[64];
-    int n = snprintf(line, sizeof line, "Status: %d %s\r\n", req->status,
-                     sl_status_text(req->status));
-    if (sl_buf_append(head, line, (size_t)n) < 0 ||
+    /* "Status: 200 OK\r\n", built by hand: it is on every response's path. */
+    char line[64] = "Status: 000 ";
+    line[8] = (char)('0' + req->status / 100);
+    line[9] = (char)('0' + req->status / 10 % 10);
+    line[10] = (char)('0' + req->status % 10);
+    const char *text = sl_status_text(req->status);
+    size_t tl = strlen(text);
+    memcpy(line + 12, text, tl);
+    memcpy(line + 12 + tl, "\r\n", 2);
+    size_t n = 14 + tl;
+    if (sl_buf_append(head, line, n) < 0 ||
         sl_buf_append(head, req->headers.data, req->headers.len) < 0)
         return -ENOMEM;
     if (!req->has_ctype && sl_buf_append_str(head, "Content-Type: " DEFAULT_CTYPE "\r\n") < 0)
@@ -194,23 +201,33 @@ static int encode_head(sl_req *req, sl_buf *head)
     return sl_buf_append(head, "\r\n", 2);
 }
 
-static int encode_fcgi(sl_req *req, sl_buf *out, const sl_buf *head, int final)
+/*
+ * The answer's bytes go straight into `out`: for FastCGI inside one STDOUT
+ * record built in place, which is every answer up to 64 KiB; a longer one
+ * is cut into records afterwards.
+ */
+static int encode_fcgi(sl_req *req, sl_buf *out, int head, int final)
 {
-    int rc = 0;
-    /* Head and body in one STDOUT stream, so small answers are one record. */
-    if (head->len > 0 && req->out.len > 0 && head->len + req->out.len <= 65535) {
-        sl_buf both;
-        sl_buf_init(&both);
-        rc = sl_buf_append(&both, head->data, head->len);
+    size_t start = out->len;
+    if (sl_buf_reserve(out, FCGI_HEADER_LEN + 256 + req->headers.len + req->out.len + 48) < 0)
+        return -ENOMEM;
+    out->len += FCGI_HEADER_LEN;
+    int rc = head ? encode_head(req, out) : 0;
+    if (rc == 0)
+        rc = sl_buf_append(out, req->out.data, req->out.len);
+    if (rc == 0 && out->len > start + FCGI_HEADER_LEN)
+        rc = fcgi_close_record(out, start, FCGI_STDOUT, req->id);
+    else if (rc == 0)
+        out->len = start;       /* nothing to send: no record */
+    if (rc == -E2BIG) {
+        sl_buf content;
+        sl_buf_init(&content);
+        rc = sl_buf_append(&content, out->data + start + FCGI_HEADER_LEN,
+                           out->len - start - FCGI_HEADER_LEN);
+        out->len = start;
         if (rc == 0)
-            rc = sl_buf_append(&both, req->out.data, req->out.len);
-        if (rc == 0)
-            rc = fcgi_encode_stream(out, FCGI_STDOUT, req->id, both.data, both.len);
-        sl_buf_free(&both);
-    } else {
-        rc = fcgi_encode_stream(out, FCGI_STDOUT, req->id, head->data, head->len);
-        if (rc == 0)
-            rc = fcgi_encode_stream(out, FCGI_STDOUT, req->id, req->out.data, req->out.len);
+            rc = fcgi_encode_stream(out, FCGI_STDOUT, req->id, content.data, content.len);
+        sl_buf_free(&content);
     }
     if (rc == 0 && final)
         rc = fcgi_encode_stream_end(out, FCGI_STDOUT, req->id);
@@ -221,24 +238,19 @@ static int encode_fcgi(sl_req *req, sl_buf *out, const sl_buf *head, int final)
 
 int sl_resp_encode(sl_req *req, sl_buf *out, int final)
 {
-    sl_buf head;
-    sl_buf_init(&head);
-    int rc = 0;
-    if (!req->head_sent) {
-        rc = encode_head(req, &head);
-        /* Read by the loop when it times the request out. */
-        __atomic_store_n(&req->head_sent, 1, __ATOMIC_RELEASE);
-    }
-    if (rc == 0 && req->proto == SL_PROTO_FASTCGI)
-        rc = encode_fcgi(req, out, &head, final);
-    else if (rc == 0) {
-        rc = sl_buf_append(out, head.data, head.len);
+    int head = !req->head_sent;
+    /* Read by the loop when it times the request out. */
+    __atomic_store_n(&req->head_sent, 1, __ATOMIC_RELEASE);
+    int rc;
+    if (req->proto == SL_PROTO_FASTCGI) {
+        rc = encode_fcgi(req, out, head, final);
+    } else {
+        rc = head ? encode_head(req, out) : 0;
         if (rc == 0)
             rc = sl_buf_append(out, req->out.data, req->out.len);
     }
     req->bytes_out += req->out.len;
     req->out.len = 0;
-    sl_buf_free(&head);
     return rc;
 }
 

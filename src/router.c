@@ -472,7 +472,13 @@ int sl_router_match(const sl_router *r, const char *method, const char *path,
     const struct route *best = NULL, *bad_route = NULL;
     int best_rank = 0, bad_rank = -1, bad_seg = 0, path_matched = 0;
 
-    memset(m, 0, sizeof(*m));
+    /* Not the whole struct: params[] is filled only as far as nparams. */
+    m->target = NULL;
+    m->pattern = NULL;
+    m->nparams = 0;
+    m->allow[0] = '\0';
+    m->bad_param = NULL;
+    m->bad_reason = NULL;
     if (r == NULL || method == NULL || path == NULL || len == 0 ||
         path[0] != '/')
         return SL_MATCH_NOT_FOUND;

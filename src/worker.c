@@ -401,6 +401,7 @@ static int worker_init(sl_worker *w, const int *fds)
 
 static void worker_free(sl_worker *w)
 {
+    sl_req_cache_free(w);
     uv_loop_close(&w->loop);
     uv_mutex_destroy(&w->flush_lock);
     uv_cond_destroy(&w->flush_cond);

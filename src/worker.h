@@ -64,6 +64,8 @@ typedef struct sl_worker {
     unsigned nconns;
     unsigned inflight;              /* requests handed to handlers */
     sl_req *running;                /* those requests, newest first */
+    sl_req *req_cache;              /* freed requests, kept for reuse */
+    unsigned req_cached;
     int draining;
     fcgi_limits limits;
     /* Bounds on what one peer can make us hold. */
