@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include "jsonbody.h"
 #include "request.h"
 #include "router.h"
 #include "worker.h"
@@ -370,20 +371,7 @@ json_object *sl_req_json(sl_req *req)
 {
     if (!req->json_tried) {
         req->json_tried = 1;
-        json_tokener *tok = json_tokener_new();
-        if (tok == NULL || req->body.len > (size_t)INT32_MAX) {
-            json_tokener_free(tok);
-            return NULL;
-        }
-        req->json = json_tokener_parse_ex(tok, req->body.data ? req->body.data : "",
-                                          (int)req->body.len);
-        /* Trailing bytes after the value, or an incomplete value: not JSON. */
-        if (req->json != NULL && (json_tokener_get_error(tok) != json_tokener_success ||
-                                  json_tokener_get_parse_end(tok) != req->body.len)) {
-            json_object_put(req->json);
-            req->json = NULL;
-        }
-        json_tokener_free(tok);
+        req->json = sl_json_parse(req->body.data, req->body.len);
     }
     return req->json;
 }

@@ -7,6 +7,7 @@
  * (--max-requests, --max-worker-memory, a pool thread stuck long past its
  * deadline).
  */
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,6 +104,22 @@ static void heartbeat(sl_worker *w, uint64_t now)
     sl_sb_heartbeat(w->slot, w->rss, oldest ? oldest->route_id : 0, start_ms);
 }
 
+/*
+ * After a burst (a thousand connections each holding a request), the heap
+ * keeps its high-water mark; a second of idleness gives it back to the
+ * system, so an idle worker is small again.
+ */
+static void trim_when_idle(sl_worker *w)
+{
+    if (w->inflight > 0) {
+        w->idle_ticks = 0;
+        w->trim_due = 1;
+    } else if (w->trim_due && ++w->idle_ticks >= 10) {
+        malloc_trim(0);
+        w->trim_due = 0;
+    }
+}
+
 static void on_tick(uv_timer_t *t)
 {
     sl_worker *w = t->data;
@@ -110,6 +127,7 @@ static void on_tick(uv_timer_t *t)
     while (check_requests(w, now))
         ;
     heartbeat(w, now);
+    trim_when_idle(w);
 }
 
 void sl_watch_start(sl_worker *w)

@@ -83,6 +83,8 @@ typedef struct sl_worker {
     uv_check_t accept_turn;         /* accept the waiting connection */
     uv_timer_t accept_delay;        /* ... a moment later: others are idler */
     uint64_t ticks;
+    unsigned idle_ticks;            /* ticks since the last request ended */
+    int trim_due;                   /* the heap grew since the last trim */
     uint64_t rss;
     uint64_t served;
     uint64_t max_requests;          /* --max-requests plus jitter; 0: off */

@@ -1,0 +1,34 @@
+#!/bin/sh
+# Build the libFuzzer targets.  Usage: fuzz/build.sh [OUTDIR]   (default fuzz/out)
+# Each target is linked with only the src/ files it needs.  CC and
+# FUZZ_CFLAGS may be overridden from the environment.
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/.." && pwd)
+out=${1:-$here/out}
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+
+CC=${CC:-clang}
+CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+-std=gnu11 -Wall -Wextra ${FUZZ_CFLAGS:-}"
+INC="-I$top/src -I$top/include $(pkg-config --cflags json-c libuv fcgi)"
+JSONC_LIBS=$(pkg-config --libs json-c)
+
+build() {   # name, then extra sources/libs
+    name=$1; shift
+    echo "  CC   $out/fuzz_$name"
+    # shellcheck disable=SC2086
+    $CC $CFLAGS $INC -o "$out/fuzz_$name" "$here/fuzz_$name.c" "$@"
+}
+
+build fcgi_decode    "$top/src/fcgi.c" "$top/src/buf.c"
+build fcgi_roundtrip "$top/src/fcgi.c" "$top/src/buf.c"
+build fcgi_pairs     "$top/src/fcgi.c" "$top/src/buf.c"
+build scgi           "$top/src/scgi.c"
+build router         "$top/src/router.c"
+build query          "$top/src/router.c"
+# shellcheck disable=SC2086
+build json           "$top/src/jsonbody.c" $JSONC_LIBS
+echo "fuzz targets in $out"
