@@ -46,11 +46,9 @@ int sl_access_format_check(const char *fmt, char *err, size_t errlen)
     return 0;
 }
 
-static void fill(line_values *lv, const sl_req *req, int status, uint64_t us)
+/* The numbers and the time as text, from the line's fields. */
+static void fill(line_values *lv, const sl_access_fields *f)
 {
-    const char *remote = sl_req_known(req, SL_P_REMOTE);
-    const char *uri = sl_req_known(req, SL_P_URI);
-    uint64_t queue = req->handler_ns > req->start_ns ? (req->handler_ns - req->start_ns) / 1000 : 0;
     struct timeval tv;
     struct tm tm;
     gettimeofday(&tv, NULL);
@@ -58,21 +56,21 @@ static void fill(line_values *lv, const sl_req *req, int status, uint64_t us)
     snprintf(lv->time, sizeof lv->time, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
              tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
              tm.tm_sec, (long)(tv.tv_usec / 1000) % 1000);
-    snprintf(lv->status, sizeof lv->status, "%d", status);
-    snprintf(lv->bytes, sizeof lv->bytes, "%llu", (unsigned long long)req->bytes_out);
-    snprintf(lv->duration, sizeof lv->duration, "%llu", (unsigned long long)us);
-    snprintf(lv->queue, sizeof lv->queue, "%llu", (unsigned long long)queue);
-    snprintf(lv->pid, sizeof lv->pid, "%d", (int)getpid());
-    lv->v[0] = remote ? remote : "-";
-    lv->v[1] = sl_req_method(req);
-    lv->v[2] = uri ? uri : (req->path ? req->path : "-");
+    snprintf(lv->status, sizeof lv->status, "%d", f->status);
+    snprintf(lv->bytes, sizeof lv->bytes, "%llu", (unsigned long long)f->bytes);
+    snprintf(lv->duration, sizeof lv->duration, "%llu", (unsigned long long)f->duration_us);
+    snprintf(lv->queue, sizeof lv->queue, "%llu", (unsigned long long)f->queue_us);
+    snprintf(lv->pid, sizeof lv->pid, "%d", (int)f->pid);
+    lv->v[0] = f->remote && *f->remote ? f->remote : "-";
+    lv->v[1] = f->method && *f->method ? f->method : "-";
+    lv->v[2] = f->uri && *f->uri ? f->uri : "-";
     lv->v[3] = lv->status;
     lv->v[4] = lv->bytes;
     lv->v[5] = lv->duration;
     lv->v[6] = lv->queue;
-    lv->v[7] = sl_req_route(req)[0] ? sl_req_route(req) : "-";
+    lv->v[7] = f->route && *f->route ? f->route : "-";
     lv->v[8] = lv->pid;
-    lv->v[9] = req->request_id[0] ? req->request_id : "-";
+    lv->v[9] = f->request_id && *f->request_id ? f->request_id : "-";
     lv->v[10] = lv->time;
 }
 
@@ -148,22 +146,39 @@ static void format_json(sl_buf *b, const line_values *lv)
     json_object_put(o);
 }
 
-void sl_access_log(sl_worker *w, const sl_req *req, int status, uint64_t us)
+void sl_access_write(int fd, const char *fmt, const sl_access_fields *f)
 {
-    if (w->access_fd < 0)
-        return;
     line_values lv;
-    fill(&lv, req, status, us);
+    fill(&lv, f);
     sl_buf b;
     sl_buf_init(&b);
-    const char *fmt = w->cfg->access_log_format;
     if (strcmp(fmt, "json") == 0)
         format_json(&b, &lv);
     else
         format_text(&b, fmt[0] ? fmt : DEFAULT_FORMAT, &lv);
     sl_buf_append(&b, "\n", 1);
     /* One write per line: lines of several workers never interleave. */
-    ssize_t n = write(w->access_fd, b.data, b.len);
+    ssize_t n = write(fd, b.data, b.len);
     (void)n;
     sl_buf_free(&b);
+}
+
+void sl_access_log(sl_worker *w, const sl_req *req, int status, uint64_t us)
+{
+    if (w->access_fd < 0)
+        return;
+    const char *uri = sl_req_known(req, SL_P_URI);
+    sl_access_fields f = {
+        .remote = sl_req_known(req, SL_P_REMOTE),
+        .method = sl_req_method(req),
+        .uri = uri ? uri : req->path,
+        .status = status,
+        .bytes = req->bytes_out,
+        .duration_us = us,
+        .queue_us = req->handler_ns > req->start_ns ? (req->handler_ns - req->start_ns) / 1000 : 0,
+        .route = sl_req_route(req),
+        .pid = getpid(),
+        .request_id = req->request_id,
+    };
+    sl_access_write(w->access_fd, w->cfg->access_log_format, &f);
 }

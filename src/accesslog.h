@@ -16,12 +16,25 @@
 #define SLUICE_ACCESSLOG_H
 
 #include <stdint.h>
+#include <sys/types.h>
 #include "request.h"
 
 struct sl_worker;
 
 /* Write the line for `req`, answered with `status` after `us` µs. */
 void sl_access_log(struct sl_worker *w, const sl_req *req, int status, uint64_t us);
+
+/* One line's fields (NULL or "" strings print as "-"). */
+typedef struct sl_access_fields {
+    const char *remote, *method, *uri, *route, *request_id;
+    int status;
+    uint64_t bytes, duration_us, queue_us;
+    pid_t pid;
+} sl_access_fields;
+
+/* Write one line in format `fmt` ("" for the default, "json") to fd; the
+ * master uses it for the requests of a worker that died. */
+void sl_access_write(int fd, const char *fmt, const sl_access_fields *f);
 
 /* Check a format: 0, or -1 with the unknown field named in err. */
 int sl_access_format_check(const char *fmt, char *err, size_t errlen);

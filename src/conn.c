@@ -23,7 +23,12 @@
 #include "scgi.h"
 #include "worker.h"
 
+/* A draining worker closes a connection idle this long (see sl_conn_drain). */
+#define DRAIN_IDLE_MS 1000
+
 static void conn_arm_timer(sl_conn *c);
+static int conn_receiving(const sl_conn *c);
+static void set_deadline(sl_conn *c, uint64_t deadline);
 
 typedef struct write_req {
     uv_write_t req;
@@ -209,11 +214,20 @@ void sl_conn_request_done(sl_conn *c, sl_req *req)
         conn_arm_timer(c);
 }
 
+/*
+ * Draining, with a web server that keeps a pool of our connections: a
+ * connection closed while idle may be the one it picks for its next
+ * request a moment later, before it has seen our FIN, and that request
+ * fails.  So a connection in use is closed right after its answer (the FIN
+ * travels with the END_REQUEST, and nginx drops it from its pool on
+ * reading them), and an idle one only after a second more of idleness: it
+ * is then at the cold end of nginx's last-used-first pool.
+ */
 void sl_conn_drain(sl_conn *c)
 {
     c->keep = 0;
-    if (c->nreqs == 0)
-        close_after_writes(c);
+    if (c->nreqs == 0 && !conn_receiving(c))
+        set_deadline(c, uv_now(&c->worker->loop) + DRAIN_IDLE_MS);
 }
 
 static sl_req *find_req(sl_conn *c, uint16_t id)
@@ -567,7 +581,6 @@ static int conn_receiving(const sl_conn *c)
  * a busy kept connection, whose keep-alive deadline moves with every
  * request, costs a timer operation per keep-alive period, not per request.
  */
-static void set_deadline(sl_conn *c, uint64_t deadline);
 
 static void on_timeout(uv_timer_t *t)
 {
@@ -620,8 +633,12 @@ static void conn_arm_timer(sl_conn *c)
         return;
     }
     c->receiving = 0;
-    set_deadline(c, c->nreqs == 0 ? now + (uint64_t)cfg->keepalive_timeout * 1000
-                                   : UINT64_MAX);
+    if (c->nreqs > 0)
+        set_deadline(c, UINT64_MAX);
+    else if (c->worker->draining)
+        set_deadline(c, now + DRAIN_IDLE_MS);
+    else
+        set_deadline(c, now + (uint64_t)cfg->keepalive_timeout * 1000);
 }
 
 /*

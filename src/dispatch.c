@@ -100,6 +100,44 @@ static uint64_t request_bytes_in(const sl_req *req)
     return req->pstore.len + req->body.len;
 }
 
+/* Copy s into dst[size], cut to fit. */
+static void copy_cut(char *dst, size_t size, const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n >= size)
+        n = size - 1;
+    memcpy(dst, s ? s : "", n);
+    dst[n] = '\0';
+}
+
+/* Note the request in the worker's slot, for the access log line the
+ * master writes should this worker die with it. */
+static void track(sl_worker *w, sl_req *req)
+{
+    if (w->slot == NULL)
+        return;
+    for (int i = 0; i < SL_SB_INFLIGHT; i++) {
+        sl_sb_inflight *e = &w->slot->inflight[i];
+        if (__atomic_load_n(&e->start_ms, __ATOMIC_RELAXED) != 0)
+            continue;
+        copy_cut(e->method, sizeof e->method, sl_req_method(req));
+        copy_cut(e->uri, sizeof e->uri, sl_req_known(req, SL_P_URI));
+        copy_cut(e->remote, sizeof e->remote, sl_req_known(req, SL_P_REMOTE));
+        copy_cut(e->request_id, sizeof e->request_id, req->request_id);
+        e->route = SL_SB_ROUTE_UNMATCHED;
+        __atomic_store_n(&e->start_ms, sl_sb_wall_ms(), __ATOMIC_RELEASE);
+        req->sb_entry = i + 1;
+        return;
+    }
+}
+
+static void untrack(sl_worker *w, sl_req *req)
+{
+    if (req->sb_entry != 0 && w->slot != NULL)
+        __atomic_store_n(&w->slot->inflight[req->sb_entry - 1].start_ms, 0, __ATOMIC_RELEASE);
+    req->sb_entry = 0;
+}
+
 /* Every request is counted once: begin when its input is in, end when it
  * is answered (or times out). */
 static void begin(sl_worker *w, sl_req *req)
@@ -113,11 +151,13 @@ static void begin(sl_worker *w, sl_req *req)
     set_request_id(w, req);
     if (w->sb != NULL)
         sl_sb_request_begin(w->sb, w->slot);
+    track(w, req);
 }
 
 static void account(sl_worker *w, sl_req *req, int status)
 {
     uint64_t us = (uv_hrtime() - req->start_ns) / 1000;
+    untrack(w, req);
     if (w->sb != NULL)
         sl_sb_request_end(w->sb, w->slot, req->route_id, status, us,
                           request_bytes_in(req), req->bytes_out);
@@ -374,6 +414,8 @@ void sl_worker_dispatch(sl_worker *w, sl_req *req)
     }
     if (w->sb != NULL)
         req->route_id = sl_sb_route_id(w->sb, sl_req_method(req), req->match.pattern);
+    if (req->sb_entry != 0)
+        w->slot->inflight[req->sb_entry - 1].route = req->route_id;
     set_what(req);
     if (req->match.target->flags & SL_LOOP) {
         rc = run_on_loop(w, req);

@@ -14,6 +14,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "accesslog.h"
 #include "app.h"
 #include "backtrace.h"
 #include "listen.h"
@@ -74,6 +76,7 @@ typedef struct sl_master {
     int ndeaths;
     uint64_t respawn_at;
     int ready_notified;
+    int access_fd;              /* -1: no access log */
     sigset_t oldmask;
 } sl_master;
 
@@ -273,6 +276,32 @@ static void note_death(sl_master *m)
     }
 }
 
+/*
+ * The requests a dead worker had in flight get their access log lines all
+ * the same: the web server answered them 502.
+ */
+static void log_lost_requests(sl_master *m, const worker_rec *r)
+{
+    if (m->access_fd < 0)
+        return;
+    uint64_t now = sl_sb_wall_ms();
+    sl_sb_slot *s = slot_of(m, r);
+    for (int i = 0; i < SL_SB_INFLIGHT; i++) {
+        sl_sb_inflight *e = &s->inflight[i];
+        uint64_t start = __atomic_load_n(&e->start_ms, __ATOMIC_ACQUIRE);
+        if (start == 0)
+            continue;
+        const sl_sb_route_name *rn = &m->sb->route_names[e->route < SL_SB_ROUTES ? e->route : 0];
+        sl_access_fields f = {
+            .remote = e->remote, .method = e->method, .uri = e->uri,
+            .route = rn->pattern, .request_id = e->request_id, .status = 502,
+            .duration_us = now > start ? (now - start) * 1000 : 0, .pid = r->pid,
+        };
+        sl_access_write(m->access_fd, m->cfg->access_log_format, &f);
+        e->start_ms = 0;
+    }
+}
+
 static void reaped(sl_master *m, worker_rec *r, int status)
 {
     int clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
@@ -285,6 +314,7 @@ static void reaped(sl_master *m, worker_rec *r, int status)
     }
     if (r->kill_at != 0)
         reason = SL_SB_R_HEARTBEAT;
+    log_lost_requests(m, r);
     sl_sb_slot_release(m->sb, r->slot, m->stopping ? -1 : reason);
     memset(r, 0, sizeof *r);
 }
@@ -501,6 +531,8 @@ static void reopen_logs(sl_master *m)
     if (m->cfg->error_log[0] && strcmp(m->cfg->error_log, "-") != 0 &&
         sl_log_reopen(m->cfg->error_log, STDERR_FILENO) < 0)
         sl_error("SIGUSR1: cannot reopen %s: %s", m->cfg->error_log, strerror(errno));
+    if (m->access_fd > STDERR_FILENO && sl_log_reopen(m->cfg->access_log, m->access_fd) < 0)
+        sl_error("SIGUSR1: cannot reopen %s: %s", m->cfg->access_log, strerror(errno));
     for (int i = 0; i < MAX_WORKERS; i++)
         if (m->w[i].pid > 0)
             kill(m->w[i].pid, SIGUSR1);
@@ -623,6 +655,24 @@ static int bind_listeners(sl_master *m)
     return 0;
 }
 
+static int open_access_log(sl_master *m)
+{
+    const char *path = m->cfg->access_log;
+    m->access_fd = -1;
+    if (path[0] == '\0')
+        return 0;
+    if (strcmp(path, "-") == 0) {
+        m->access_fd = STDERR_FILENO;
+        return 0;
+    }
+    m->access_fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    if (m->access_fd < 0) {
+        sl_error("--access-log %s: %s", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
 int sl_master_run(const sl_config *config, int argc, char **argv)
 {
     sl_master *m = calloc(1, sizeof *m);
@@ -654,7 +704,7 @@ int sl_master_run(const sl_config *config, int argc, char **argv)
         goto out;
     }
     m->sb->pool.generation = m->gen;
-    if (check_app(m, cfg) < 0 || bind_listeners(m) < 0)
+    if (check_app(m, cfg) < 0 || bind_listeners(m) < 0 || open_access_log(m) < 0)
         goto out;
     if (cfg->pidfile[0] && write_pidfile(cfg->pidfile) < 0)
         goto out;
@@ -665,6 +715,8 @@ int sl_master_run(const sl_config *config, int argc, char **argv)
 out:
     for (int i = 0; i < m->nfds; i++)
         sl_listen_close(&m->cfg->listeners[i], m->fds[i]);
+    if (m->access_fd > STDERR_FILENO)
+        close(m->access_fd);
     if (m->cfg->pidfile[0] && rc == 0)
         unlink(m->cfg->pidfile);
     free(m->new_cfg);

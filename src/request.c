@@ -57,12 +57,16 @@ sl_req *sl_req_new(struct sl_conn *conn, enum sl_proto proto, uint16_t id)
     return req;
 }
 
-/* What a request owns beyond its buffers and parameter index. */
+/* What a request owns beyond its buffers and parameter index; the pointers
+ * are cleared, since a cached request is freed a second time at exit. */
 static void release_extras(sl_req *req)
 {
     free(req->path);
-    for (int i = 0; i < SL_ROUTER_MAX_PARAMS; i++)
+    req->path = NULL;
+    for (int i = 0; i < SL_ROUTER_MAX_PARAMS; i++) {
         free(req->pparams[i]);
+        req->pparams[i] = NULL;
+    }
     while (req->qcache != NULL) {
         sl_qcache *q = req->qcache;
         req->qcache = q->next;
@@ -72,8 +76,10 @@ static void release_extras(sl_req *req)
     }
     if (req->json != NULL)
         json_object_put(req->json);
+    req->json = NULL;
     if (req->flow != NULL)
         sl_worker_flow_release(req->worker, req->flow);
+    req->flow = NULL;
 }
 
 void sl_req_free(sl_req *req)

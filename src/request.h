@@ -82,6 +82,7 @@ struct sl_req {
     uint64_t start_ns;              /* uv_hrtime() when dispatched */
     uint64_t handler_ns;            /* when its handler started (queue time) */
     unsigned route_id;              /* scoreboard route index */
+    int sb_entry;                   /* 1 + its in-flight entry in the slot */
     pthread_t thread;               /* the pool thread running it */
     int on_thread;                  /* 1 while a pool thread runs it */
     int timed_out;                  /* answered 504; the handler's result is

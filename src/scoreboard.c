@@ -125,6 +125,7 @@ int sl_sb_slot_claim(sl_scoreboard *sb, pid_t pid, unsigned generation)
         STORE(&s->current_route, 0);
         STORE(&s->current_start_ms, 0);
         STORE(&s->retire, 0);
+        memset(s->inflight, 0, sizeof s->inflight);
         return (int)i;
     }
     return -1;

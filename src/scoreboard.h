@@ -65,6 +65,22 @@ typedef struct sl_sb_route_stats {
     uint64_t sum_us;                    /* total latency */
 } sl_sb_route_stats;
 
+/*
+ * The requests a worker has in flight, so that if it dies the master can
+ * still write their access log lines (up to SL_SB_INFLIGHT of them).
+ */
+#define SL_SB_INFLIGHT 16
+
+typedef struct sl_sb_inflight {
+    uint64_t start_ms;                  /* wall clock; 0: a free entry */
+    char method[16];
+    char uri[160];
+    char remote[48];
+    char request_id[64];
+    uint32_t route;
+    uint32_t pad;
+} sl_sb_inflight;
+
 typedef struct sl_sb_slot {
     /* Per worker: reset by the master when it hands the slot out. */
     int32_t pid;
@@ -83,6 +99,7 @@ typedef struct sl_sb_slot {
     uint64_t bytes_in;
     uint64_t bytes_out;
     sl_sb_route_stats routes[SL_SB_ROUTES];
+    sl_sb_inflight inflight[SL_SB_INFLIGHT];  /* per worker */
 } sl_sb_slot;
 
 typedef struct sl_sb_route_name {

@@ -9,11 +9,15 @@
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <unistd.h>
+#ifdef __SANITIZE_ADDRESS__
+#include <sanitizer/common_interface_defs.h>
+#endif
 #include "backtrace.h"
 #include "log.h"
 #include "worker.h"
@@ -435,6 +439,11 @@ int sl_worker_main(const sl_worker_args *args)
         log_fd = args->log_fd;
     sl_log_set_fd(log_fd);
     sl_bt_install(log_fd, cfg->log_json);
+#ifdef __SANITIZE_ADDRESS__
+    /* Sanitizer reports go to the log too: standard error is the app's
+     * pipe, which nobody reads once the loop has stopped. */
+    __sanitizer_set_report_fd((void *)(intptr_t)log_fd);
+#endif
     sl_worker *w = calloc(1, sizeof *w);
     if (w == NULL || uv_loop_init(&w->loop) < 0)
         return 1;
@@ -459,6 +468,8 @@ int sl_worker_main(const sl_worker_args *args)
         sl_worker_maybe_done(w);
         uv_run(&w->loop, UV_RUN_DEFAULT);
     }
+    /* What is written at exit (LeakSanitizer, say) goes to the log. */
+    dup2(log_fd, STDERR_FILENO);
     worker_free(w);
     return rc == 0 ? 0 : 3;
 }

@@ -508,14 +508,14 @@ http {{
         from sluice, its workers or the app fails the test."""
         markers = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
                    "runtime error:", "WARNING: ThreadSanitizer")
-        for p in self.procs:
-            if not p.name.startswith("sluice"):
-                continue
-            text = p.log_text()
+        logs = [(p.name, p.log_text()) for p in self.procs if p.name.startswith("sluice")]
+        # Error logs a test sent to files (--error-log) count too.
+        logs += [(lg, read_text(lg)) for lg in self.extra_logs]
+        for name, text in logs:
             hits = [ln for ln in text.splitlines() if any(m in ln for m in markers)]
             if hits:
                 i = text.find(hits[0])
-                self.ok(False, "%s: sanitizer report in its log" % p.name,
+                self.ok(False, "%s: sanitizer report in its log" % name,
                         text[i:i + 4000])
 
     def cleanup(self):

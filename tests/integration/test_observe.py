@@ -572,8 +572,7 @@ def check_crash(t, cl, s, errlog):
     before = workers_of(s.pid)
     # Raw FastCGI, not through nginx: nginx retries a request whose cached
     # upstream connection fails, which could crash a second worker.
-    cl.count()
-    cl.unlogged += 1
+    cl.count()      # its line comes from the master, status 502
     try:
         r = harness.fcgi_request(cl.sock, "GET", "/crash", timeout=5)
         t.ok(False, "GET /crash: the worker dies, no answer", repr(r))
@@ -616,8 +615,8 @@ def check_json_access_log(t, cl, access):
     want = cl.n - cl.unlogged
     harness.wait_until(lambda: len(harness.read_text(access).splitlines()) >= want, 3)
     lines = harness.read_text(access).splitlines()
-    t.eq(len(lines), want, "json access log: one line per request made (%d; the crashed one "
-         "has none)" % want, "\n".join(lines[-10:]))
+    t.eq(len(lines), want, "json access log: one line per request made (%d, the crashed one "
+         "included)" % want, "\n".join(lines[-10:]))
     objs, bad = [], []
     for ln in lines:
         try:
@@ -703,12 +702,48 @@ def run_json(t, app):
     check_json_error_log(t, errlog, workers)
 
 
+def run_killed(t):
+    """A request whose worker is killed still gets its access log line
+    (written by the master, with the 502 the web server answered)."""
+    sock = t.path("killed.sock")
+    alog = t.path("killed-access.log")
+    s = t.start_sluice(["--workers", "1", "--access-log", alog, "--access-log-format", "json",
+                        "--fastcgi", "unix:" + sock], name="killed")
+    conn = harness.FCGIConnection(sock, timeout=10)
+    conn.start(1, "GET", "/block?ms=5000", extra=[("HTTP_X_REQUEST_ID", "doomed-1")])
+    time.sleep(0.5)
+    workers = harness.children_of(s.pid)
+    t.eq(len(workers), 1, "one worker")
+    for pid in workers:
+        os.kill(pid, signal.SIGKILL)
+    line = None
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and line is None:
+        for ln in harness.read_text(alog).splitlines():
+            try:
+                d = json.loads(ln)
+            except ValueError:
+                continue
+            if d.get("request_id") == "doomed-1":
+                line = d
+        time.sleep(0.1)
+    conn.close()
+    t.ok(line is not None, "the killed worker's request has its access log line",
+         harness.read_text(alog))
+    if line is not None:
+        t.eq((line["status"], line["method"], line["route"], line["pid"]),
+             (502, "GET", "/block", list(workers)[0]),
+             "with status 502, its method, route and the dead worker's pid")
+        t.ok(line["duration_us"] >= 400000, "and how long it ran (%d us)" % line["duration_us"])
+
+
 def main(t):
     harness.sluice_bin()
     harness.need_program("nginx")
     app = build_app(t)
     run_text(t, app)
     run_json(t, app)
+    run_killed(t)
 
 
 harness.run("observe", main)
