@@ -23,6 +23,14 @@
 /* A pool handler streaming faster than its peer reads waits past this. */
 #define FLOW_LIMIT (256 * 1024)
 
+/* What a flushed piece costs us while queued: its bytes, and the write
+ * request, queue entry and buffer slack that carry it (a handler flushing
+ * a line at a time must be held back by those too). */
+static size_t flow_charge(size_t len)
+{
+    return len + 512;
+}
+
 int sl_worker_on_loop(const sl_worker *w)
 {
     uv_thread_t self = uv_thread_self();
@@ -239,7 +247,7 @@ static void flow_written(void *arg, size_t len)
     sl_flush *f = arg;
     sl_worker *w = f->worker;
     uv_mutex_lock(&w->flush_lock);
-    f->flow->unsent -= len;
+    f->flow->unsent -= flow_charge(len);
     flow_put_locked(f->flow);
     uv_cond_broadcast(&w->flush_cond);
     uv_mutex_unlock(&w->flush_lock);
@@ -296,7 +304,7 @@ int sl_worker_queue_flush(sl_worker *w, sl_req *req, sl_buf *bytes)
         uv_cond_wait(&w->flush_cond, &w->flush_lock);
     f->flow = req->flow;
     f->flow->refs++;
-    f->flow->unsent += f->bytes.len;
+    f->flow->unsent += flow_charge(f->bytes.len);
     if (w->flush_tail != NULL)
         w->flush_tail->next = f;
     else

@@ -111,12 +111,20 @@ static void heartbeat(sl_worker *w, uint64_t now)
  */
 static void trim_when_idle(sl_worker *w)
 {
+    if (w->inflight > w->inflight_peak)
+        w->inflight_peak = w->inflight;
+    /* Also when a big burst has mostly passed, though the worker stays busy. */
+    if (w->inflight_peak >= 64 && w->inflight * 4 < w->inflight_peak) {
+        malloc_trim(0);
+        w->inflight_peak = w->inflight;
+    }
     if (w->inflight > 0) {
         w->idle_ticks = 0;
         w->trim_due = 1;
     } else if (w->trim_due && ++w->idle_ticks >= 10) {
         malloc_trim(0);
         w->trim_due = 0;
+        w->inflight_peak = 0;
     }
 }
 

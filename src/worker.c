@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <malloc.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdint.h>
@@ -423,6 +424,11 @@ int sl_worker_main(const sl_worker_args *args)
     char n[16];
     snprintf(n, sizeof n, "%d", cfg->threads);
     setenv("UV_THREADPOOL_SIZE", n, 1);
+    /*
+     * glibc gives every thread that allocates its own heap (arena); pool
+     * threads allocate little, and a heap each is memory a worker keeps.
+     */
+    mallopt(M_ARENA_MAX, 2);
     sl_log_set_role("worker");
     /*
      * A peer that closes while we write must cost us an EPIPE on that

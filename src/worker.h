@@ -85,6 +85,7 @@ typedef struct sl_worker {
     uint64_t ticks;
     unsigned idle_ticks;            /* ticks since the last request ended */
     int trim_due;                   /* the heap grew since the last trim */
+    unsigned inflight_peak;         /* highest in flight since the last trim */
     uint64_t rss;
     uint64_t served;
     uint64_t max_requests;          /* --max-requests plus jitter; 0: off */

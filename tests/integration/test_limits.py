@@ -67,6 +67,15 @@ def check_socket_modes(t):
                        name="mode2")
     t.eq(oct(stat.S_IMODE(os.stat(sock2).st_mode)), oct(0o600), "--socket-mode 0600 is applied")
     s.stop()
+    import grp
+    import pwd
+    sock3 = t.path("mode3.sock")
+    s = t.start_sluice(["--workers", "1", "--socket-owner", "nobody", "--socket-group", "nogroup",
+                        "--fastcgi", "unix:" + sock3], name="mode3")
+    st = os.stat(sock3)
+    t.eq((st.st_uid, st.st_gid), (pwd.getpwnam("nobody").pw_uid, grp.getgrnam("nogroup").gr_gid),
+         "--socket-owner nobody --socket-group nogroup own the socket")
+    s.stop()
 
 
 def check_early_answers(t, sock):
@@ -303,7 +312,59 @@ def check_peer_gone(t):
          harness.tail(s.log_text()))
 
 
+def vmrss_kb(pid):
+    for ln in harness.read_text("/proc/%d/status" % pid).splitlines():
+        if ln.startswith("VmRSS:"):
+            return int(ln.split()[1])
+    return None
+
+
+def check_stalled_reader(t):
+    """A web server that stops reading stops the producer: a pool handler
+    streaming a million lines waits once 256 KiB are queued, and the
+    worker's memory does not grow with what it would have produced."""
+    sock = t.path("stall.sock")
+    s = t.start_sluice(["--workers", "1", "--timeout", "0", "--fastcgi", "unix:" + sock],
+                       name="stall")
+    (wpid,) = harness.children_of(s.pid)
+    with FCGIConnection(sock) as c:
+        c.request("GET", "/hello")
+    rss0 = vmrss_kb(wpid)
+    c = FCGIConnection(sock)
+    c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    c.send(c.request_bytes(1, "GET", "/stream?chunks=300000", keep=False))
+    time.sleep(3)
+    rss1 = vmrss_kb(wpid)
+    slack = 64 * 1024 if os.environ.get("SLUICE_SANITIZERS") else 4 * 1024
+    t.ok(rss1 is not None and rss1 - rss0 < slack,
+         "a stalled reader: the worker's RSS stays within %d KiB (%s -> %s kB)"
+         % (slack, rss0, rss1))
+    with FCGIConnection(sock) as c2:
+        r = c2.request("GET", "/hello")
+    t.eq((r.status, r.body), (200, HELLO), "the worker serves others meanwhile")
+    # Now read it all: every line arrives, in order, and the stream ends.
+    c.sock.settimeout(60)
+    data = bytearray()
+    while True:
+        chunk = c.sock.recv(1 << 20)
+        if not chunk:
+            break
+        data += chunk
+    c.close()
+    body = bytearray()
+    off = 0
+    while off + 8 <= len(data):         # STDOUT records' content
+        _, rtype, _, clen, plen = struct.unpack(">BBHHBx", data[off:off + 8])
+        if rtype == 6:
+            body += data[off + 8:off + 8 + clen]
+        off += 8 + clen + plen
+    lines = bytes(body).split(b"\r\n\r\n", 1)[-1].split(b"\n")
+    t.ok(len(lines) == 300001 and lines[299999] == b"chunk 299999",
+         "then the whole stream arrives (%d lines)" % (len(lines) - 1))
+
+
 def main(t):
+    check_stalled_reader(t)
     check_peer_gone(t)
     check_socket_modes(t)
     sock = t.path("lim.sock")
