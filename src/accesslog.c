@@ -1,4 +1,6 @@
 /* accesslog.c: the access log (see accesslog.h). */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +10,7 @@
 #include <json-c/json.h>
 #include "accesslog.h"
 #include "buf.h"
+#include "log.h"
 #include "worker.h"
 
 #define DEFAULT_FORMAT "{remote} - [{time}] \"{method} {uri}\" {status} {bytes} " \
@@ -181,4 +184,22 @@ void sl_access_log(sl_worker *w, const sl_req *req, int status, uint64_t us)
         .request_id = req->request_id,
     };
     sl_access_write(w->access_fd, w->cfg->access_log_format, &f);
+}
+
+int sl_access_open(const char *path, int log_fd, int *fd)
+{
+    *fd = -1;
+    if (path[0] == '\0')
+        return 0;
+    if (strcmp(path, "-") == 0) {
+        *fd = log_fd;
+        return 0;
+    }
+    *fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    if (*fd < 0) {
+        int e = errno;
+        sl_error("--access-log %s: %s", path, strerror(e));
+        return -e;
+    }
+    return 0;
 }

@@ -36,6 +36,10 @@ typedef struct sl_access_fields {
  * master uses it for the requests of a worker that died. */
 void sl_access_write(int fd, const char *fmt, const sl_access_fields *f);
 
+/* Open the --access-log `path` ("" : none, fd -1; "-" : log_fd) into *fd.
+ * 0, or -errno after logging why. */
+int sl_access_open(const char *path, int log_fd, int *fd);
+
 /* Check a format: 0, or -1 with the unknown field named in err. */
 int sl_access_format_check(const char *fmt, char *err, size_t errlen);
 

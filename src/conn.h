@@ -15,13 +15,16 @@
 
 struct sl_worker;
 
+/* A libuv stream of either kind a listener or a connection can be. */
+typedef union sl_stream {
+    uv_handle_t handle;
+    uv_stream_t stream;
+    uv_pipe_t pipe;
+    uv_tcp_t tcp;
+} sl_stream;
+
 typedef struct sl_conn {
-    union {
-        uv_handle_t handle;
-        uv_stream_t stream;
-        uv_pipe_t pipe;
-        uv_tcp_t tcp;
-    } u;
+    sl_stream u;
     uv_timer_t timer;               /* read and keep-alive timeouts */
     int handles_open;               /* stream and timer, until both close */
     int receiving;                  /* the read timeout is running */

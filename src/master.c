@@ -655,24 +655,6 @@ static int bind_listeners(sl_master *m)
     return 0;
 }
 
-static int open_access_log(sl_master *m)
-{
-    const char *path = m->cfg->access_log;
-    m->access_fd = -1;
-    if (path[0] == '\0')
-        return 0;
-    if (strcmp(path, "-") == 0) {
-        m->access_fd = STDERR_FILENO;
-        return 0;
-    }
-    m->access_fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-    if (m->access_fd < 0) {
-        sl_error("--access-log %s: %s", path, strerror(errno));
-        return -1;
-    }
-    return 0;
-}
-
 int sl_master_run(const sl_config *config, int argc, char **argv)
 {
     sl_master *m = calloc(1, sizeof *m);
@@ -704,7 +686,8 @@ int sl_master_run(const sl_config *config, int argc, char **argv)
         goto out;
     }
     m->sb->pool.generation = m->gen;
-    if (check_app(m, cfg) < 0 || bind_listeners(m) < 0 || open_access_log(m) < 0)
+    if (check_app(m, cfg) < 0 || bind_listeners(m) < 0 ||
+        sl_access_open(cfg->access_log, STDERR_FILENO, &m->access_fd) < 0)
         goto out;
     if (cfg->pidfile[0] && write_pidfile(cfg->pidfile) < 0)
         goto out;

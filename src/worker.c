@@ -19,6 +19,7 @@
 #ifdef __SANITIZE_ADDRESS__
 #include <sanitizer/common_interface_defs.h>
 #endif
+#include "accesslog.h"
 #include "backtrace.h"
 #include "log.h"
 #include "worker.h"
@@ -301,24 +302,6 @@ static int capture_app_stderr(sl_worker *w)
     return rc;
 }
 
-static int open_access_log(sl_worker *w)
-{
-    const char *path = w->cfg->access_log;
-    w->access_fd = -1;
-    if (path[0] == '\0')
-        return 0;
-    if (strcmp(path, "-") == 0) {
-        w->access_fd = w->log_fd;
-        return 0;
-    }
-    w->access_fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-    if (w->access_fd < 0) {
-        sl_error("--access-log %s: %s", path, strerror(errno));
-        return -errno;
-    }
-    return 0;
-}
-
 static void setup_ids(sl_worker *w)
 {
     unsigned char r[4] = {0};
@@ -369,7 +352,7 @@ static int setup_loop(sl_worker *w)
     sl_watch_start(w);
     if ((rc = setup_signals(w)) < 0)
         return rc;
-    if ((rc = open_access_log(w)) < 0)
+    if ((rc = sl_access_open(w->cfg->access_log, w->log_fd, &w->access_fd)) < 0)
         return rc;
     return capture_app_stderr(w);
 }

@@ -14,12 +14,7 @@
 #include "scoreboard.h"
 
 typedef struct sl_listener {
-    union {
-        uv_handle_t handle;
-        uv_stream_t stream;
-        uv_pipe_t pipe;
-        uv_tcp_t tcp;
-    } u;
+    sl_stream u;
     struct sl_worker *worker;
     enum sl_proto proto;
     int paused;                     /* a connection waits for uv_accept() */
