@@ -727,8 +727,9 @@ def fcgi_nv_encode(pairs):
     return b"".join(fcgi_nv(k, v) for k, v in items)
 
 
-def fcgi_nv_decode(data):
-    out = {}
+def fcgi_nv_pairs(data):
+    """Name-value pairs of a FastCGI stream, in order, repeats kept."""
+    out = []
     i = 0
     while i < len(data):
         lens = []
@@ -739,12 +740,23 @@ def fcgi_nv_decode(data):
             else:
                 lens.append(data[i])
                 i += 1
-        n = data[i:i + lens[0]].decode("latin-1")
-        i += lens[0]
-        v = data[i:i + lens[1]].decode("latin-1")
-        i += lens[1]
-        out[n] = v
+        out.append((data[i:i + lens[0]].decode("latin-1"),
+                    data[i + lens[0]:i + lens[0] + lens[1]].decode("latin-1")))
+        i += lens[0] + lens[1]
     return out
+
+
+def fcgi_nv_decode(data):
+    """The same as a dict (the last of repeated names wins)."""
+    return dict(fcgi_nv_pairs(data))
+
+
+def vmrss_kb(pid):
+    """Resident memory of a process in kB, or None when it is gone."""
+    for ln in read_text("/proc/%d/status" % pid).splitlines():
+        if ln.startswith("VmRSS:"):
+            return int(ln.split()[1])
+    return None
 
 
 def fcgi_stream(rtype, req_id, data, chunk=65528):

@@ -677,7 +677,7 @@ class Battery:
                     if typ != GET_VALUES_RESULT:
                         problems.append("management record type %d, want GET_VALUES_RESULT" % typ)
                         continue
-                    got = nv_list(content)
+                    got = harness.fcgi_nv_pairs(content)
                     names = [n for n, _ in got]
                     if sorted(names) != sorted(it[1]):
                         problems.append("GET_VALUES_RESULT names %s, want each of %s once"
@@ -846,32 +846,6 @@ def summarize(data):
     return "%d bytes %s" % (len(data), " ".join(recs))
 
 
-def nv_list(data):
-    out = []
-    i = 0
-    while i < len(data):
-        lens = []
-        for _ in range(2):
-            if data[i] & 0x80:
-                lens.append(struct.unpack(">I", data[i:i + 4])[0] & 0x7FFFFFFF)
-                i += 4
-            else:
-                lens.append(data[i])
-                i += 1
-        out.append((data[i:i + lens[0]].decode("latin-1"),
-                    data[i + lens[0]:i + lens[0] + lens[1]].decode("latin-1")))
-        i += lens[0] + lens[1]
-    return out
-
-
-def vmrss_kb(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for ln in f:
-            if ln.startswith("VmRSS:"):
-                return int(ln.split()[1])
-    return None
-
-
 class Healthy(threading.Thread):
     """GET /hello through nginx in a loop; every answer must be a 200."""
 
@@ -916,7 +890,7 @@ def main(t):
         c.request("POST", "/echo", body=MAX_BODY, req_id=2)
         c.request("GET", "/env", req_id=3, extra={"HTTP_X_W": "w" * 60000})
     time.sleep(0.3)
-    rss0 = vmrss_kb(wpid)
+    rss0 = harness.vmrss_kb(wpid)
     log_warm = os.path.getsize(s.log)
     t.note("worker %d, VmRSS after warm-up %d kB" % (wpid, rss0))
 
@@ -944,7 +918,7 @@ def main(t):
     restarts = [ln for ln in later.splitlines()
                 if re.search(r"started worker|worker \d+ (exited|killed)|workers died", ln)]
     t.ok(not restarts, "no worker exit or restart in the log", restarts[:5])
-    rss1 = vmrss_kb(wpid) if harness.pid_alive(wpid) else None
+    rss1 = harness.vmrss_kb(wpid) if harness.pid_alive(wpid) else None
     t.ok(rss1 is not None and rss1 - rss0 <= RSS_SLACK_KB,
          "worker VmRSS %s kB after the battery, %d kB after the warm-up (bound +%d kB)"
          % (rss1, rss0, RSS_SLACK_KB))

@@ -312,13 +312,6 @@ def check_peer_gone(t):
          harness.tail(s.log_text()))
 
 
-def vmrss_kb(pid):
-    for ln in harness.read_text("/proc/%d/status" % pid).splitlines():
-        if ln.startswith("VmRSS:"):
-            return int(ln.split()[1])
-    return None
-
-
 def check_stalled_reader(t):
     """A web server that stops reading stops the producer: a pool handler
     streaming a million lines waits once 256 KiB are queued, and the
@@ -329,12 +322,12 @@ def check_stalled_reader(t):
     (wpid,) = harness.children_of(s.pid)
     with FCGIConnection(sock) as c:
         c.request("GET", "/hello")
-    rss0 = vmrss_kb(wpid)
+    rss0 = harness.vmrss_kb(wpid)
     c = FCGIConnection(sock)
     c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     c.send(c.request_bytes(1, "GET", "/stream?chunks=300000", keep=False))
     time.sleep(3)
-    rss1 = vmrss_kb(wpid)
+    rss1 = harness.vmrss_kb(wpid)
     slack = 64 * 1024 if os.environ.get("SLUICE_SANITIZERS") else 4 * 1024
     t.ok(rss1 is not None and rss1 - rss0 < slack,
          "a stalled reader: the worker's RSS stays within %d KiB (%s -> %s kB)"
