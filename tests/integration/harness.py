@@ -493,6 +493,22 @@ http {{
             raise
         return subprocess.CompletedProcess(argv, p.returncode, out, err)
 
+    def build_app(self, name, source, cflags=""):
+        """Build NAME.so from C source the way a user builds an app:
+        cc -shared -fPIC ... $(pkg-config --cflags --libs sluice).  Records
+        one check; raises Prerequisite when it does not build."""
+        need_program("cc")
+        need_program("pkg-config")
+        self.write(name + ".c", source)
+        r = self.run_cmd(["sh", "-c", "cc %s -shared -fPIC -o %s.so %s.c "
+                          "$(pkg-config --cflags --libs sluice)" % (cflags, name, name)],
+                         timeout=120)
+        self.eq(r.returncode, 0, "build the test app %s.so with cc and pkg-config" % name,
+                (r.stdout + r.stderr).decode(errors="replace"))
+        if r.returncode != 0:
+            raise Prerequisite("the test app %s does not build" % name)
+        return self.path(name + ".so")
+
     # ---- end
     def dump_logs(self):
         for p in self.procs:

@@ -898,15 +898,7 @@ def check_systemd(t, app):
 # --------------------------------------------------------------------------
 
 def build_app(t):
-    harness.need_program("cc")
-    harness.need_program("pkg-config")
-    t.write("mgr.c", MGR_APP)
-    r = t.run_cmd(["sh", "-c", "cc -shared -fPIC -O1 -o mgr.so mgr.c "
-                   "$(pkg-config --cflags --libs sluice)"], timeout=120)
-    t.eq(r.returncode, 0, "build the test app with pkg-config",
-         (r.stdout + r.stderr).decode(errors="replace"))
-    if r.returncode != 0:
-        raise harness.Prerequisite("the test app does not build")
+    t.build_app("mgr", MGR_APP, "-O1")
     r = t.run_cmd(["sh", "-c", "nm -D --defined-only mgr.so | grep -w spin_handler"], timeout=20)
     t.ok(r.returncode == 0, "spin_handler is in the app's dynamic symbol table",
          (r.stdout + r.stderr).decode(errors="replace"))

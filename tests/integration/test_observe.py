@@ -178,16 +178,7 @@ class Client:
 
 
 def build_app(t):
-    harness.need_program("cc")
-    harness.need_program("pkg-config")
-    t.write("obs.c", APP)
-    r = t.run_cmd(["sh", "-c", "cc -g -shared -fPIC -o obs.so obs.c "
-                   "$(pkg-config --cflags --libs sluice)"], timeout=120)
-    t.eq(r.returncode, 0, "build the test app with cc and pkg-config",
-         (r.stdout + r.stderr).decode(errors="replace"))
-    if r.returncode != 0:
-        raise harness.Prerequisite("the test app does not build")
-    return t.path("obs.so")
+    return t.build_app("obs", APP, "-g")
 
 
 def parse_metrics(t, text):
