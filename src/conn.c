@@ -301,17 +301,25 @@ static int parse_content_length(const char *s, unsigned long long *out)
     return 0;
 }
 
-/* The PARAMS stream is complete: split it into name-value pairs. */
+/*
+ * The PARAMS stream is complete: it becomes the request's parameter store,
+ * rewritten in place pair by pair as "name\0value\0".  A stored pair never
+ * takes more room than it was sent in (two length bytes or more became two
+ * NULs), so what is written never overtakes what is still to be read, and
+ * no second copy of the parameters is ever held.  The store's old room
+ * takes the stream's place, ready for the next request on this worker.
+ */
 static const char *fcgi_params_done(sl_req *r)
 {
     const char *name, *value, *reason = NULL;
     size_t nlen, vlen, off = 0;
     int rc;
-    /* Names and values with their NULs never take more than the encoded
-     * stream, whose every pair has at least two length bytes. */
-    if (sl_req_reserve_params(r, r->raw_params.len, 0) < 0)
-        return "out of memory";
-    while ((rc = fcgi_pairs_next(r->raw_params.data, r->raw_params.len, &off,
+    sl_buf stream = r->raw_params;
+    r->raw_params = r->pstore;
+    r->raw_params.len = 0;
+    r->pstore = stream;
+    r->pstore.len = 0;
+    while ((rc = fcgi_pairs_next(stream.data, stream.len, &off,
                                  &name, &nlen, &value, &vlen, &reason)) == 1) {
         /* In the stream a value directly follows its name: one scan. */
         if (memchr(name, '\0', nlen + vlen) != NULL)
@@ -323,7 +331,6 @@ static const char *fcgi_params_done(sl_req *r)
         return reason ? reason : "malformed parameters";
     if (sl_req_index_params(r) < 0)
         return "out of memory";
-    sl_buf_free(&r->raw_params);
     r->state = SL_REQ_BODY;
     return NULL;
 }

@@ -181,14 +181,19 @@ int sl_req_add_param(sl_req *req, const char *name, size_t nlen,
         if (sl_req_reserve_params(req, nlen + vlen + 2, more) < 0)
             return -ENOMEM;
     }
+    /*
+     * memmove: the source may be further on in this same buffer.  The name
+     * goes first and ends before the value starts, so neither write runs
+     * over bytes still to be moved.
+     */
     char *p = req->pstore.data + req->pstore.len;
-    memcpy(p, name, nlen);
+    memmove(p, name, nlen);
     p[nlen] = '\0';
-    memcpy(p + nlen + 1, value, vlen);
+    memmove(p + nlen + 1, value, vlen);
     p[nlen + 1 + vlen] = '\0';
-    req->params[req->nparams].name = req->pstore.len;
-    req->params[req->nparams].value = req->pstore.len + nlen + 1;
-    int k = known_index(name, nlen);
+    req->params[req->nparams].name = (uint32_t)req->pstore.len;
+    req->params[req->nparams].value = (uint32_t)(req->pstore.len + nlen + 1);
+    int k = known_index(p, nlen);
     if (k >= 0)
         req->known_at[k] = req->nparams + 1;
     req->pstore.len += nlen + vlen + 2;

@@ -23,9 +23,11 @@ enum sl_req_state {
     SL_REQ_DONE             /* response ended */
 };
 
+/* Offsets into sl_req.pstore, which --max-params-size keeps far below
+ * 4 GiB: half the bytes of size_t for every parameter of every request. */
 typedef struct sl_param {
-    size_t name;            /* offsets into sl_req.pstore */
-    size_t value;
+    uint32_t name;
+    uint32_t value;
 } sl_param;
 
 /* CGI parameters sluice itself reads, found once while indexing. */
@@ -104,6 +106,7 @@ struct sl_req {
     int status;
     sl_buf headers;                 /* "Name: value\r\n" ... */
     int has_ctype;
+    int has_clen;                   /* the handler set Content-Length */
     sl_buf out;                     /* body not yet encoded */
     int head_sent;                  /* status and headers flushed */
     const char *resp_error;         /* an invalid status or header was set */
@@ -116,7 +119,9 @@ void sl_req_free(sl_req *req);
 /* Free the requests a worker keeps for reuse. */
 void sl_req_cache_free(struct sl_worker *w);
 
-/* Store one CGI parameter (copied).  0, or -ENOMEM. */
+/* Store one CGI parameter (copied).  The bytes may lie in pstore itself,
+ * at or after the end of what is stored (the FastCGI stream, rewritten in
+ * place).  0, or -ENOMEM. */
 int sl_req_add_param(sl_req *req, const char *name, size_t nlen,
                      const char *value, size_t vlen);
 /* Make room for `bytes` of parameters in `count` pairs, ahead of adding

@@ -100,6 +100,8 @@ int sl_resp_header(sl_req *req, const char *name, const char *value)
         return -EALREADY;
     if (strcasecmp(name, "Content-Type") == 0)
         req->has_ctype = 1;
+    else if (strcasecmp(name, "Content-Length") == 0)
+        req->has_clen = 1;
     if (sl_buf_append_str(&req->headers, name) < 0 ||
         sl_buf_append(&req->headers, ": ", 2) < 0 ||
         sl_buf_append_str(&req->headers, value) < 0 ||
@@ -157,6 +159,7 @@ int sl_resp_problem(sl_req *req, int status, const char *detail)
     req->headers.len = 0;
     req->out.len = 0;
     req->has_ctype = 0;
+    req->has_clen = 0;
     int rc = sl_resp_status(req, status);
     if (rc < 0)
         return rc;
@@ -176,8 +179,35 @@ int sl_resp_problem(sl_req *req, int status, const char *detail)
     return sl_resp_json(req, o);
 }
 
-/* "Status: 200 OK\r\nHeaders\r\n\r\n" into `head`. */
-static int encode_head(sl_req *req, sl_buf *head)
+/*
+ * "Content-Length: N\r\n" when the whole body is known as the head goes
+ * out.  The web server then passes the length on instead of re-framing the
+ * body as chunks for the client, which is less work for it on every
+ * response and lets a client see the size up front.  Not for a streamed
+ * answer (its length is not known yet), nor for statuses that have no body.
+ */
+static int encode_length(const sl_req *req, sl_buf *head)
+{
+    int s = req->status;
+    if (req->has_clen || s < 200 || s == 204 || s == 304)
+        return 0;
+    char line[48] = "Content-Length: ";
+    char digits[24];
+    int i = sizeof digits;
+    size_t v = req->out.len;
+    do {
+        digits[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    size_t n = sizeof digits - (size_t)i;
+    memcpy(line + 16, digits + i, n);
+    memcpy(line + 16 + n, "\r\n", 2);
+    return sl_buf_append(head, line, 18 + n);
+}
+
+/* "Status: 200 OK\r\nHeaders\r\n\r\n" into `head`; `final`: the body in
+ * req->out is the whole of it. */
+static int encode_head(sl_req *req, sl_buf *head, int final)
 {
     /* "Status: 200 OK\r\n", built by hand: it is on every response's path. */
     char line[64] = "Status: 000 ";
@@ -193,6 +223,8 @@ static int encode_head(sl_req *req, sl_buf *head)
         sl_buf_append(head, req->headers.data, req->headers.len) < 0)
         return -ENOMEM;
     if (!req->has_ctype && sl_buf_append_str(head, "Content-Type: " DEFAULT_CTYPE "\r\n") < 0)
+        return -ENOMEM;
+    if (final && encode_length(req, head) < 0)
         return -ENOMEM;
     if (req->request_id[0] != '\0' &&
         (sl_buf_append_str(head, "X-Request-ID: ") < 0 ||
@@ -212,7 +244,7 @@ static int encode_fcgi(sl_req *req, sl_buf *out, int head, int final)
     if (sl_buf_reserve(out, FCGI_HEADER_LEN + 256 + req->headers.len + req->out.len + 48) < 0)
         return -ENOMEM;
     out->len += FCGI_HEADER_LEN;
-    int rc = head ? encode_head(req, out) : 0;
+    int rc = head ? encode_head(req, out, final) : 0;
     if (rc == 0)
         rc = sl_buf_append(out, req->out.data, req->out.len);
     if (rc == 0 && out->len > start + FCGI_HEADER_LEN)
@@ -245,7 +277,7 @@ int sl_resp_encode(sl_req *req, sl_buf *out, int final)
     if (req->proto == SL_PROTO_FASTCGI) {
         rc = encode_fcgi(req, out, head, final);
     } else {
-        rc = head ? encode_head(req, out) : 0;
+        rc = head ? encode_head(req, out, final) : 0;
         if (rc == 0)
             rc = sl_buf_append(out, req->out.data, req->out.len);
     }
