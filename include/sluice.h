@@ -147,7 +147,10 @@ int sl_req_cancelled(const sl_req *req);
 
 /*
  * The response starts as 200 with Content-Type "text/plain; charset=utf-8".
- * Status and headers may be changed until the first flush.
+ * Status and headers may be changed until the first flush.  A response
+ * that is never flushed goes out whole with a Content-Length (unless the
+ * handler set one, or the status has no body: 1xx, 204, 304); a flushed
+ * one has none, and the web server frames it for the client.
  */
 int sl_resp_status(sl_req *req, int status);
 /* Add a header; a Content-Type header replaces the default one.  Names and
