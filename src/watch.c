@@ -122,6 +122,9 @@ static void trim_when_idle(sl_worker *w)
         w->idle_ticks = 0;
         w->trim_due = 1;
     } else if (w->trim_due && ++w->idle_ticks >= 10) {
+        /* The requests kept for reuse are scattered over the pages the
+         * burst used, and would pin them: they go first. */
+        sl_req_cache_free(w);
         malloc_trim(0);
         w->trim_due = 0;
         w->inflight_peak = 0;
