@@ -294,8 +294,8 @@ size_t fcgi_decode(fcgi_decoder *d, const char *in, size_t len, fcgi_event *ev)
  * Read one pair length at *off.  Only reads bytes below `len`; the 4-byte
  * form is masked to 31 bits, so the result is at most 0x7fffffff.
  */
-static int read_pair_len(const unsigned char *p, size_t len, size_t *off,
-                         size_t *out)
+static inline int read_pair_len(const unsigned char *p, size_t len, size_t *off,
+                                size_t *out)
 {
     if (*off >= len)
         return -1;
