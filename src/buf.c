@@ -24,7 +24,13 @@ int sl_buf_reserve(sl_buf *b, size_t extra)
     if (extra > (size_t)-1 / 2 - b->len)
         return -ENOMEM;
     size_t want = b->len + extra;
-    size_t cap = b->cap ? b->cap : 256;
+    /*
+     * The first allocation is what is asked for (at least 256 bytes), and
+     * only growth doubles: a buffer filled once, like a request's
+     * parameters, then takes its size and not up to twice it, for every
+     * request in flight.
+     */
+    size_t cap = b->cap ? b->cap : want > 256 ? want : 256;
     while (cap < want)
         cap *= 2;
     char *p = realloc(b->data, cap);

@@ -357,7 +357,7 @@ static int match_route(const struct route *rt, const char *path, size_t len,
             params[np].name = sg->text;
             params[np].type = sg->type;
             params[np].value = s;
-            params[np].len = slen;
+            params[np].len = (uint32_t)slen;   /* len < 4 GiB: checked on entry */
             params[np].ival = ival;
         }
         np++;
@@ -480,7 +480,7 @@ int sl_router_match(const sl_router *r, const char *method, const char *path,
     m->bad_param = NULL;
     m->bad_reason = NULL;
     if (r == NULL || method == NULL || path == NULL || len == 0 ||
-        path[0] != '/')
+        len > UINT32_MAX || path[0] != '/')
         return SL_MATCH_NOT_FOUND;
 
     for (size_t i = 0; i < r->n; i++) {

@@ -31,12 +31,14 @@ typedef struct sl_route_target {
     void *data;
 } sl_route_target;
 
+/* Every request in flight carries SL_ROUTER_MAX_PARAMS of these: the
+ * fields are ordered for no padding, and a path is far shorter than 4 GiB. */
 typedef struct sl_path_param {
     const char *name;       /* owned by the router (pattern storage) */
-    enum sl_param_type type;
     const char *value;      /* slice of the matched path, not NUL-terminated */
-    size_t len;
     int64_t ival;           /* for SL_PARAM_INT */
+    uint32_t len;
+    enum sl_param_type type;
 } sl_path_param;
 
 enum {
