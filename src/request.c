@@ -124,7 +124,8 @@ void sl_req_cache_free(struct sl_worker *w)
     w->req_cached = 0;
 }
 
-int sl_req_reserve_params(sl_req *req, size_t bytes, size_t count)
+/* Room for `bytes` more of parameters and `count` more index slots. */
+static int reserve_params(sl_req *req, size_t bytes, size_t count)
 {
     if (sl_buf_reserve(&req->pstore, bytes) < 0)
         return -ENOMEM;
@@ -174,11 +175,11 @@ static int known_index(const char *n, size_t len)
 int sl_req_add_param(sl_req *req, const char *name, size_t nlen,
                      const char *value, size_t vlen)
 {
-    /* The index grows by doubling when nobody reserved room for it. */
+    /* The index grows by doubling (from 32 slots), the store as sl_buf does. */
     if (req->params_cap == req->nparams ||
         req->pstore.cap - req->pstore.len < nlen + vlen + 2) {
         size_t more = req->params_cap > req->nparams ? 0 : req->params_cap ? req->params_cap : 32;
-        if (sl_req_reserve_params(req, nlen + vlen + 2, more) < 0)
+        if (reserve_params(req, nlen + vlen + 2, more) < 0)
             return -ENOMEM;
     }
     /*

@@ -124,9 +124,6 @@ void sl_req_cache_free(struct sl_worker *w);
  * place).  0, or -ENOMEM. */
 int sl_req_add_param(sl_req *req, const char *name, size_t nlen,
                      const char *value, size_t vlen);
-/* Make room for `bytes` of parameters in `count` pairs, ahead of adding
- * them (an upper bound is fine).  0, or -ENOMEM. */
-int sl_req_reserve_params(sl_req *req, size_t bytes, size_t count);
 /* Once all are stored: find the well-known ones.  0, or -ENOMEM. */
 int sl_req_index_params(sl_req *req);
 /* A well-known parameter, or NULL. */

@@ -105,12 +105,20 @@ static void heartbeat(sl_worker *w, uint64_t now)
 }
 
 /*
+ * The requests kept for reuse are the last ones freed, scattered over the
+ * pages a burst used, and would pin them: they go first (the cache fills
+ * again within a few requests), then the heap's free pages.
+ */
+static void give_heap_back(sl_worker *w)
+{
+    sl_req_cache_free(w);
+    malloc_trim(0);
+}
+
+/*
  * After a burst (a thousand connections each holding a request), the heap
  * keeps its high-water mark; a second of idleness gives it back to the
- * system, so an idle worker is small again.  The requests kept for reuse
- * are the last ones freed, scattered over the pages the burst used, and
- * would pin them: they go first (the cache fills again within a few
- * requests).
+ * system, so an idle worker is small again.
  */
 static void trim_when_idle(sl_worker *w)
 {
@@ -118,16 +126,14 @@ static void trim_when_idle(sl_worker *w)
         w->inflight_peak = w->inflight;
     /* Also when a big burst has mostly passed, though the worker stays busy. */
     if (w->inflight_peak >= 64 && w->inflight * 4 < w->inflight_peak) {
-        sl_req_cache_free(w);
-        malloc_trim(0);
+        give_heap_back(w);
         w->inflight_peak = w->inflight;
     }
     if (w->inflight > 0) {
         w->idle_ticks = 0;
         w->trim_due = 1;
     } else if (w->trim_due && ++w->idle_ticks >= 10) {
-        sl_req_cache_free(w);
-        malloc_trim(0);
+        give_heap_back(w);
         w->trim_due = 0;
         w->inflight_peak = 0;
     }
