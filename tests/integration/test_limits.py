@@ -290,7 +290,8 @@ def check_peer_gone(t):
     the worker must not die of SIGPIPE."""
     sock = t.path("gone.sock")
     s = t.start_sluice(["--workers", "1", "--fastcgi", "unix:" + sock], name="gone")
-    pids0 = harness.children_of(s.pid)
+    # The socket is bound before the worker is forked: wait for the worker.
+    pids0 = harness.wait_until(lambda: harness.children_of(s.pid), 5)
     for i in range(20):
         with FCGIConnection(sock) as c:
             c.send(c.request_bytes(1, "GET", "/stream?chunks=200000", keep=False))
@@ -313,7 +314,7 @@ def check_stalled_reader(t):
     sock = t.path("stall.sock")
     s = t.start_sluice(["--workers", "1", "--timeout", "0", "--fastcgi", "unix:" + sock],
                        name="stall")
-    (wpid,) = harness.children_of(s.pid)
+    (wpid,) = harness.wait_until(lambda: harness.children_of(s.pid), 5)
     with FCGIConnection(sock) as c:
         c.request("GET", "/hello")
     rss0 = harness.vmrss_kb(wpid)
