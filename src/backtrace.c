@@ -23,6 +23,7 @@
 static int bt_fd = 2;
 static int bt_json;
 static __thread const char *bt_current;
+static sl_bt_crash_fn bt_on_crash;
 
 /* A line built on the stack, written with one write(2). */
 typedef struct line {
@@ -216,6 +217,10 @@ static void on_crash(int sig)
     l.buf[l.n] = '\0';
     emit(l.buf);
     write_stack();
+    /* Last, once the report is out: the hook reads the request, and should
+     * that fault too, the default action ends us with the report written. */
+    if (bt_on_crash != NULL && bt_current != NULL)
+        bt_on_crash(bt_current);
     /* Die of the same signal, so the master sees and logs it. */
     signal(sig, SIG_DFL);
     raise(sig);
@@ -243,4 +248,9 @@ void sl_bt_install(int fd, int json)
 void sl_bt_set_current(const char *what)
 {
     bt_current = what;
+}
+
+void sl_bt_on_crash(sl_bt_crash_fn fn)
+{
+    bt_on_crash = fn;
 }
