@@ -19,7 +19,9 @@
 void sl_bt_install(int fd, int json);
 
 /* What the calling thread is running, for the crash report ("GET
- * /items/{id:int}"); NULL when idle.  The string must outlive the call. */
+ * /items/{id:int}"); NULL when idle.  The string must outlive the call.
+ * The report escapes it (control bytes, backslashes and bytes that are not
+ * UTF-8 become \xHH), so it may hold what a peer sent. */
 void sl_bt_set_current(const char *what);
 
 /*
