@@ -8,6 +8,10 @@
  * the JSON log format each frame becomes a JSON line of its own, its symbol
  * found with dladdr() (which takes the loader's lock: it could only hang if
  * the thread was stopped inside dlopen itself).
+ *
+ * What a thread runs names the request, whose method comes from the peer:
+ * every message is escaped on its way into the line (add_safe), so no
+ * byte of it can end the line early or make a JSON line invalid.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -23,6 +27,7 @@
 static int bt_fd = 2;
 static int bt_json;
 static __thread const char *bt_current;
+static sl_bt_crash_fn bt_on_crash;
 
 /* A line built on the stack, written with one write(2). */
 typedef struct line {
@@ -52,21 +57,82 @@ static void add_num(line *l, unsigned long v, int base, int width)
     add(l, tmp + i);
 }
 
-/* JSON string content: quotes, backslashes and control bytes escaped. */
-static void add_escaped(line *l, const char *s)
+/*
+ * Length of the UTF-8 sequence at p if it is well formed and prints as
+ * itself, else 0 (the byte is then escaped).  Not printable here: C0
+ * controls and DEL; C1 controls (U+0080..U+009F, NEL among them) and
+ * U+2028/U+2029, which some readers take for line ends; overlong forms,
+ * surrogates and what lies past U+10FFFF; and the backslash, which starts
+ * our own escapes, so that an escape in a line is always one of ours.
+ */
+static size_t printable_len(const unsigned char *p)
 {
-    for (; *s != '\0'; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') {
-            char e[3] = {'\\', (char)c, '\0'};
-            add(l, e);
-        } else if (c < 0x20) {
-            add(l, "\\u00");
-            add_num(l, c, 16, 2);
+    unsigned char c = p[0], lo = 0x80, hi = 0xbf;  /* bounds of byte 2 */
+    size_t n;
+    if (c < 0x80)
+        return c >= 0x20 && c != 0x7f && c != '\\';
+    if (c >= 0xc2 && c <= 0xdf)
+        n = 2;
+    else if (c >= 0xe0 && c <= 0xef)
+        n = 3;
+    else if (c >= 0xf0 && c <= 0xf4)
+        n = 4;
+    else
+        return 0;
+    if (c == 0xe0)
+        lo = 0xa0;                      /* overlong */
+    else if (c == 0xed)
+        hi = 0x9f;                      /* surrogates */
+    else if (c == 0xf0)
+        lo = 0x90;                      /* overlong */
+    else if (c == 0xf4)
+        hi = 0x8f;                      /* past U+10FFFF */
+    /* Stops at the first bad byte, so never reads past a NUL. */
+    if (p[1] < lo || p[1] > hi)
+        return 0;
+    for (size_t i = 2; i < n; i++)
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+    if (c == 0xc2 && p[1] < 0xa0)
+        return 0;                       /* C1 control */
+    if (c == 0xe2 && p[1] == 0x80 && (p[2] == 0xa8 || p[2] == 0xa9))
+        return 0;                       /* line or paragraph separator */
+    return n;
+}
+
+/*
+ * s into the line so that it cannot end the line or break it: what
+ * printable_len() accepts is copied, every other byte becomes \xHH; in the
+ * JSON format '"' and '\' are escaped on top of that.  Whole units only,
+ * stopping before one that would leave fewer than `keep` bytes free (the
+ * line's own end).
+ */
+static void add_safe(line *l, const char *s, size_t keep)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p != '\0') {
+        char unit[8];
+        size_t u = 0, k = printable_len(p);
+        if (k > 0) {
+            if (bt_json && *p == '"')
+                unit[u++] = '\\';
+            memcpy(unit + u, p, k);
+            u += k;
         } else {
-            char e[2] = {(char)c, '\0'};
-            add(l, e);
+            if (bt_json)
+                unit[u++] = '\\';
+            unit[u++] = '\\';
+            unit[u++] = 'x';
+            unit[u++] = hex[*p >> 4];
+            unit[u++] = hex[*p & 15];
+            k = 1;
         }
+        if (u + keep > sizeof l->buf - l->n)
+            return;
+        memcpy(l->buf + l->n, unit, u);
+        l->n += u;
+        p += k;
     }
 }
 
@@ -119,13 +185,14 @@ static void emit(const char *msg)
         add(&l, "\",\"level\":\"error\",\"pid\":");
         add_num(&l, (unsigned long)getpid(), 10, 1);
         add(&l, ",\"role\":\"worker\",\"msg\":\"");
-        add_escaped(&l, msg);
-        add(&l, "\"}");
+        add_safe(&l, msg, 3);
+        memcpy(l.buf + l.n, "\"}", 2);    /* add_safe left room for it */
+        l.n += 2;
     } else {
         add(&l, "sluice[");
         add_num(&l, (unsigned long)getpid(), 10, 1);
         add(&l, "] ");
-        add(&l, msg);
+        add_safe(&l, msg, 1);
     }
     l.buf[l.n++] = '\n';
     ssize_t n = write(bt_fd, l.buf, l.n);
@@ -216,6 +283,10 @@ static void on_crash(int sig)
     l.buf[l.n] = '\0';
     emit(l.buf);
     write_stack();
+    /* Last, once the report is out: the hook reads the request, and should
+     * that fault too, the default action ends us with the report written. */
+    if (bt_on_crash != NULL && bt_current != NULL)
+        bt_on_crash(bt_current);
     /* Die of the same signal, so the master sees and logs it. */
     signal(sig, SIG_DFL);
     raise(sig);
@@ -243,4 +314,9 @@ void sl_bt_install(int fd, int json)
 void sl_bt_set_current(const char *what)
 {
     bt_current = what;
+}
+
+void sl_bt_on_crash(sl_bt_crash_fn fn)
+{
+    bt_on_crash = fn;
 }

@@ -19,7 +19,19 @@
 void sl_bt_install(int fd, int json);
 
 /* What the calling thread is running, for the crash report ("GET
- * /items/{id:int}"); NULL when idle.  The string must outlive the call. */
+ * /items/{id:int}"); NULL when idle.  The string must outlive the call.
+ * The report escapes it (control bytes, backslashes and bytes that are not
+ * UTF-8 become \xHH), so it may hold what a peer sent. */
 void sl_bt_set_current(const char *what);
+
+/*
+ * Called by the crash handler on the crashing thread, with the string that
+ * thread set with sl_bt_set_current(), once the report is written and
+ * before the process dies (not when the thread was idle).  It runs in a
+ * signal handler: async-signal-safe work only (reading memory, atomic
+ * stores; no malloc, no locks).  One per process; NULL: none.
+ */
+typedef void (*sl_bt_crash_fn)(const char *what);
+void sl_bt_on_crash(sl_bt_crash_fn fn);
 
 #endif

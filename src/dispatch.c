@@ -10,6 +10,7 @@
  * out or was cancelled: there its result is discarded.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -315,6 +316,53 @@ int sl_worker_queue_flush(sl_worker *w, sl_req *req, sl_buf *bytes)
     return 0;
 }
 
+/* ---- a request that crashed a worker ------------------------------------ */
+
+/*
+ * What makes a request the same request when the web server sends it again
+ * after the worker running it died: method, REQUEST_URI, X-Request-ID
+ * (nginx keeps $request_id on a retry), the client's address and port, and
+ * the body.  nginx retries with the very parameters it built once, so all
+ * of them match; the client's port sets apart the same URL asked for on
+ * another client connection, which must not get a 500 for a crash that
+ * was not its own.  Reads bytes already in memory and nothing else, so the
+ * crash handler may call it.
+ */
+static uint64_t request_digest(const sl_req *req)
+{
+    static const enum sl_known_param known[] = {SL_P_METHOD, SL_P_URI, SL_P_REQID,
+                                                 SL_P_REMOTE};
+    uint64_t h = SL_SB_DIGEST_INIT;
+    for (size_t i = 0; i < sizeof known / sizeof *known; i++) {
+        const char *v = sl_req_known(req, known[i]);
+        h = sl_sb_digest(h, v, v != NULL ? strlen(v) : 0);
+    }
+    const char *port = sl_req_param(req, "REMOTE_PORT");
+    h = sl_sb_digest(h, port, port != NULL ? strlen(port) : 0);
+    return sl_sb_digest(h, req->body.data, req->body.len);
+}
+
+/* The crash handler's hook (see sl_bt_on_crash), with the `what` of the
+ * request the crashing thread runs: only that request is recorded, not the
+ * others in flight in the worker, whose retries must run.  `what` is always
+ * a request's own req->what (run_on_loop, work_cb), so the request is found
+ * from it, and on the hot path setting what a thread runs stays one store. */
+void sl_worker_record_crash(const char *what)
+{
+    const sl_req *req = (const sl_req *)(const void *)(what - offsetof(sl_req, what));
+    if (req->worker->sb != NULL)
+        sl_sb_crash_record(req->worker->sb, request_digest(req), sl_sb_mono_ms());
+}
+
+/* Whether this request crashed a worker moments ago.  While nothing did,
+ * one atomic load. */
+static int crashed_lately(sl_worker *w, const sl_req *req)
+{
+    if (w->sb == NULL || !sl_sb_crash_pending(w->sb))
+        return 0;
+    return sl_sb_crash_seen(w->sb, request_digest(req), sl_sb_mono_ms());
+}
+
 /* ---- running handlers ---------------------------------------------------- */
 
 static sl_handler req_handler(const sl_req *req)
@@ -425,6 +473,15 @@ void sl_worker_dispatch(sl_worker *w, sl_req *req)
     if (req->sb_entry != 0)
         w->slot->inflight[req->sb_entry - 1].route = req->route_id;
     set_what(req);
+    if (crashed_lately(w, req)) {
+        /* Its retry, most likely: run it and the next worker dies too. */
+        sl_error("request %s (id %s) crashed a worker moments ago: answered 500 "
+                 "without running it", req->what, req->request_id);
+        sl_resp_problem(req, 500, "this request crashed a worker moments ago and "
+                                  "is not run again");
+        sl_worker_finish(w, req);
+        return;
+    }
     if (req->match.target->flags & SL_LOOP) {
         rc = run_on_loop(w, req);
         if (rc == SL_LATER) {

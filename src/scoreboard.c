@@ -288,6 +288,74 @@ void sl_sb_request_end(sl_scoreboard *sb, sl_sb_slot *s, unsigned route, int sta
         ADD(&sb->pool.timed_out_504, 1);
 }
 
+/* ---- the crash table ---------------------------------------------------- */
+
+/*
+ * Written from a signal handler in the dying worker, so: no locks, no
+ * allocation, only lock-free atomics (hence the assertion below).  An
+ * entry's digest is stored before its until_ms, with release, and read
+ * after it, with acquire, so a reader that sees the new deadline sees the
+ * new digest; a reader that sees the old deadline with the new digest
+ * matches a request that did crash a worker a moment ago, which is right
+ * too.  Two crashes at once take different entries (the fetch-add on
+ * `next`); more than SL_SB_CRASHES within the window reuse the oldest.
+ */
+_Static_assert(__atomic_always_lock_free(sizeof(uint64_t), 0),
+               "the crash table is written from signal handlers");
+
+uint64_t sl_sb_digest(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    uint64_t len = n;
+    for (int i = 0; i < 8; i++, len >>= 8) {
+        h ^= len & 0xff;
+        h *= 0x100000001b3ull;
+    }
+    for (size_t i = 0; i < n; i++) {
+        h ^= b[i];
+        h *= 0x100000001b3ull;
+    }
+    return h;
+}
+
+void sl_sb_crash_record(sl_scoreboard *sb, uint64_t digest, uint64_t now_ms)
+{
+    sl_sb_crashes *c = &sb->crashes;
+    uint64_t until = now_ms + SL_SB_CRASH_WINDOW_MS;
+    sl_sb_crash *e = &c->e[ADD(&c->next, 1) % SL_SB_CRASHES];
+    STORE(&e->digest, digest);
+    __atomic_store_n(&e->until_ms, until, __ATOMIC_RELEASE);
+    /* latest_until only grows here; sl_sb_crash_seen() may have zeroed it,
+     * which the CAS then sees. */
+    uint64_t cur = LOAD(&c->latest_until);
+    while (cur < until &&
+           !__atomic_compare_exchange_n(&c->latest_until, &cur, until, 1,
+                                        __ATOMIC_RELEASE, __ATOMIC_RELAXED))
+        ;
+}
+
+int sl_sb_crash_seen(sl_scoreboard *sb, uint64_t digest, uint64_t now_ms)
+{
+    sl_sb_crashes *c = &sb->crashes;
+    uint64_t latest = __atomic_load_n(&c->latest_until, __ATOMIC_ACQUIRE);
+    if (latest == 0)
+        return 0;
+    if (latest <= now_ms) {
+        /* All expired: back to one load per request.  Should a crash be
+         * recorded meanwhile, latest_until has changed and the CAS fails. */
+        __atomic_compare_exchange_n(&c->latest_until, &latest, 0, 0,
+                                    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+        return 0;
+    }
+    for (int i = 0; i < SL_SB_CRASHES; i++) {
+        const sl_sb_crash *e = &c->e[i];
+        if (__atomic_load_n(&e->until_ms, __ATOMIC_ACQUIRE) > now_ms &&
+            LOAD(&e->digest) == digest)
+            return 1;
+    }
+    return 0;
+}
+
 /* ---- reading ------------------------------------------------------------ */
 
 /* A slot as readers see it: V_VIEWS when empty. */

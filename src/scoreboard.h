@@ -120,9 +120,35 @@ typedef struct sl_sb_pool {
     uint32_t draining;                  /* 1 while the pool is stopping */
 } sl_sb_pool;
 
+/*
+ * Requests that crashed their worker a moment ago, pool-wide.  A web server
+ * retries a request whose upstream connection failed on another one (nginx
+ * does when the failed connection was a kept one), and a request that
+ * crashed one worker crashes the next: each entry holds the digest of such
+ * a request until `until_ms`, so that its retry is answered instead of run.
+ * Written by the crash handler of the dying worker, so only with atomic
+ * stores; readers load `latest_until` first, which is 0 whenever nothing
+ * recent is recorded: one load on every other request.
+ */
+#define SL_SB_CRASHES 8                 /* entries, reused oldest first */
+#define SL_SB_CRASH_WINDOW_MS 5000      /* how long one is remembered */
+
+typedef struct sl_sb_crash {
+    uint64_t digest;                    /* sl_sb_digest() of the request */
+    uint64_t until_ms;                  /* monotonic; 0: never used */
+} sl_sb_crash;
+
+typedef struct sl_sb_crashes {
+    uint64_t latest_until;              /* the highest until_ms; 0: none live */
+    uint32_t next;                      /* entry the next crash takes */
+    uint32_t pad;
+    sl_sb_crash e[SL_SB_CRASHES];
+} sl_sb_crashes;
+
 typedef struct sl_scoreboard {
     uint32_t nslots;
     uint32_t pad;
+    sl_sb_crashes crashes;
     sl_sb_pool pool;
     sl_sb_route_name route_names[SL_SB_ROUTES];
     sl_sb_slot slots[];                 /* nslots of them */
@@ -158,6 +184,30 @@ void sl_sb_request_begin(sl_scoreboard *sb, sl_sb_slot *s);
 /* A request ended: its route, status, latency and bytes. */
 void sl_sb_request_end(sl_scoreboard *sb, sl_sb_slot *s, unsigned route, int status,
                        uint64_t latency_us, uint64_t bytes_in, uint64_t bytes_out);
+
+/* ---- the crash table: every function here is async-signal-safe ------------ */
+
+/* A 64-bit digest built from parts (FNV-1a): start from SL_SB_DIGEST_INIT
+ * and fold in each part; a part's length goes in too, so ("ab", "c") and
+ * ("a", "bc") differ.  `p` may be NULL when `n` is 0. */
+#define SL_SB_DIGEST_INIT 0xcbf29ce484222325ull
+uint64_t sl_sb_digest(uint64_t h, const void *p, size_t n);
+
+/* The request with `digest` crashed a worker at `now_ms` (sl_sb_mono_ms()):
+ * remember it for SL_SB_CRASH_WINDOW_MS.  For the crash handler. */
+void sl_sb_crash_record(sl_scoreboard *sb, uint64_t digest, uint64_t now_ms);
+
+/* Whether a crash may be recorded within its window: the one load a
+ * request pays while nothing crashed lately. */
+static inline int sl_sb_crash_pending(const sl_scoreboard *sb)
+{
+    return __atomic_load_n(&sb->crashes.latest_until, __ATOMIC_RELAXED) != 0;
+}
+
+/* 1 when a request with `digest` crashed a worker less than
+ * SL_SB_CRASH_WINDOW_MS before `now_ms`, else 0.  Once every entry has
+ * expired it clears latest_until, so sl_sb_crash_pending() is 0 again. */
+int sl_sb_crash_seen(sl_scoreboard *sb, uint64_t digest, uint64_t now_ms);
 
 /* ---- readers --------------------------------------------------------------- */
 

@@ -428,6 +428,7 @@ int sl_worker_main(const sl_worker_args *args)
         log_fd = args->log_fd;
     sl_log_set_fd(log_fd);
     sl_bt_install(log_fd, cfg->log_json);
+    sl_bt_on_crash(sl_worker_record_crash);
 #ifdef __SANITIZE_ADDRESS__
     /* Sanitizer reports go to the log too: standard error is the app's
      * pipe, which nobody reads once the loop has stopped. */

@@ -128,6 +128,11 @@ void sl_worker_on_flush_async(uv_async_t *a);
 /* A request with a flow is freed: drop its reference. */
 void sl_worker_flow_release(sl_worker *w, sl_flow *f);
 
+/* The crash handler's hook (sl_bt_on_crash): the request whose `what` the
+ * crashing thread runs goes into the pool's table of recent crashes, so
+ * that its retry is answered 500 instead of run.  Async-signal-safe. */
+void sl_worker_record_crash(const char *what);
+
 /* End a running request (loop thread): encode, send, count, log, free. */
 void sl_worker_finish(sl_worker *w, sl_req *req);
 

@@ -2,6 +2,7 @@
 #include <check.h>
 #include <ctype.h>
 #include <json-c/json.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -637,6 +638,132 @@ START_TEST(test_appends)
 }
 END_TEST
 
+/* ---- the crash table ------------------------------------------------------- */
+
+static uint64_t digest2(const char *a, const char *b)
+{
+    uint64_t h = sl_sb_digest(SL_SB_DIGEST_INIT, a, strlen(a));
+    return sl_sb_digest(h, b, strlen(b));
+}
+
+START_TEST(test_crash_digest)
+{
+    /* Same parts, same digest; parts are delimited by their lengths. */
+    ck_assert_uint_eq(digest2("GET", "/boom"), digest2("GET", "/boom"));
+    ck_assert_uint_ne(digest2("GET", "/boom"), digest2("GET", "/boo"));
+    ck_assert_uint_ne(digest2("ab", "c"), digest2("a", "bc"));
+    ck_assert_uint_ne(digest2("", "x"), digest2("x", ""));
+    /* An empty part still counts (NULL allowed when the length is 0). */
+    ck_assert_uint_ne(sl_sb_digest(SL_SB_DIGEST_INIT, NULL, 0), SL_SB_DIGEST_INIT);
+    ck_assert_uint_eq(sl_sb_digest(SL_SB_DIGEST_INIT, NULL, 0),
+                      sl_sb_digest(SL_SB_DIGEST_INIT, "", 0));
+    /* Bytes past 0x7f and NULs are hashed like any other. */
+    ck_assert_uint_ne(sl_sb_digest(SL_SB_DIGEST_INIT, "a\0b", 3),
+                      sl_sb_digest(SL_SB_DIGEST_INIT, "a\0c", 3));
+    ck_assert_uint_ne(sl_sb_digest(SL_SB_DIGEST_INIT, "\xff", 1),
+                      sl_sb_digest(SL_SB_DIGEST_INIT, "\xfe", 1));
+}
+END_TEST
+
+START_TEST(test_crash_window)
+{
+    uint64_t t0 = 1000000, d = digest2("GET", "/boom"), other = digest2("GET", "/hello");
+    ck_assert(!sl_sb_crash_pending(sb));
+    ck_assert_int_eq(sl_sb_crash_seen(sb, d, t0), 0);
+
+    sl_sb_crash_record(sb, d, t0);
+    ck_assert(sl_sb_crash_pending(sb));
+    ck_assert_uint_eq(sb->crashes.latest_until, t0 + SL_SB_CRASH_WINDOW_MS);
+    ck_assert_int_eq(sl_sb_crash_seen(sb, d, t0), 1);
+    ck_assert_int_eq(sl_sb_crash_seen(sb, d, t0 + SL_SB_CRASH_WINDOW_MS - 1), 1);
+    ck_assert_int_eq(sl_sb_crash_seen(sb, other, t0 + 1), 0);
+    ck_assert(sl_sb_crash_pending(sb));         /* a miss leaves it be */
+
+    /* Expired: not seen, and the hot path is back to one load that says 0. */
+    ck_assert_int_eq(sl_sb_crash_seen(sb, d, t0 + SL_SB_CRASH_WINDOW_MS), 0);
+    ck_assert(!sl_sb_crash_pending(sb));
+    ck_assert_int_eq(sl_sb_crash_seen(sb, d, t0 + 1), 0);
+
+    /* A later crash opens it again, for its own window. */
+    uint64_t t1 = t0 + 60000;
+    sl_sb_crash_record(sb, other, t1);
+    ck_assert(sl_sb_crash_pending(sb));
+    ck_assert_int_eq(sl_sb_crash_seen(sb, other, t1 + 10), 1);
+    ck_assert_int_eq(sl_sb_crash_seen(sb, d, t1 + 10), 0);
+}
+END_TEST
+
+START_TEST(test_crash_latest_grows)
+{
+    /* Two crashes: the window stays open until the later one expires. */
+    uint64_t t0 = 5000000;
+    sl_sb_crash_record(sb, 1, t0 + 3000);
+    sl_sb_crash_record(sb, 2, t0);          /* recorded late, with an older now */
+    ck_assert_uint_eq(sb->crashes.latest_until, t0 + 3000 + SL_SB_CRASH_WINDOW_MS);
+    uint64_t t = t0 + SL_SB_CRASH_WINDOW_MS + 1;
+    ck_assert_int_eq(sl_sb_crash_seen(sb, 2, t), 0);
+    ck_assert_int_eq(sl_sb_crash_seen(sb, 1, t), 1);
+    ck_assert(sl_sb_crash_pending(sb));
+}
+END_TEST
+
+START_TEST(test_crash_ring)
+{
+    /* One more crash than entries: the oldest is forgotten, no other. */
+    uint64_t t0 = 2000000;
+    for (uint64_t i = 0; i <= SL_SB_CRASHES; i++)
+        sl_sb_crash_record(sb, 100 + i, t0 + i);
+    uint64_t t = t0 + SL_SB_CRASHES + 1;
+    ck_assert_int_eq(sl_sb_crash_seen(sb, 100, t), 0);
+    for (uint64_t i = 1; i <= SL_SB_CRASHES; i++)
+        ck_assert_int_eq(sl_sb_crash_seen(sb, 100 + i, t), 1);
+}
+END_TEST
+
+/* The way a worker records: from a signal handler, in another process. */
+static volatile uint64_t crash_digest;
+
+static void record_from_handler(int sig)
+{
+    (void)sig;
+    sl_sb_crash_record(sb, crash_digest, sl_sb_mono_ms());
+}
+
+START_TEST(test_crash_from_signal_handler)
+{
+    crash_digest = digest2("POST", "/boom");
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = record_from_handler;
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGUSR1, &sa, NULL);
+        raise(SIGUSR1);
+        _exit(0);
+    }
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    ck_assert(sl_sb_crash_pending(sb));
+    ck_assert_int_eq(sl_sb_crash_seen(sb, crash_digest, sl_sb_mono_ms()), 1);
+    ck_assert_int_eq(sl_sb_crash_seen(sb, digest2("POST", "/boo"), sl_sb_mono_ms()), 0);
+}
+END_TEST
+
+static TCase *crash_tcase(void)
+{
+    TCase *tc = tcase_create("crashes");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_crash_digest);
+    tcase_add_test(tc, test_crash_window);
+    tcase_add_test(tc, test_crash_latest_grows);
+    tcase_add_test(tc, test_crash_ring);
+    tcase_add_test(tc, test_crash_from_signal_handler);
+    return tc;
+}
+
 static Suite *scoreboard_suite(void)
 {
     Suite *s = suite_create("scoreboard");
@@ -658,6 +785,7 @@ static Suite *scoreboard_suite(void)
     tcase_add_test(tc, test_metrics_escaped);
     tcase_add_test(tc, test_appends);
     suite_add_tcase(s, tc);
+    suite_add_tcase(s, crash_tcase());
     return s;
 }
 
