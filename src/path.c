@@ -118,11 +118,14 @@ static int end_segment(sl_path *p, size_t *o, size_t *seg, int sep)
     return 0;
 }
 
+/* Bytes the main loop must look at; all others are copied as they are. */
+static const unsigned char special[256] = {
+    ['\0'] = 1, ['#'] = 1, ['%'] = 1, ['/'] = 1, ['?'] = 1,
+};
+
 static int normalise(sl_path *p, const char *src, size_t len)
 {
-    size_t end = path_end(src, len);
-    size_t i = skip_absolute(src, end);
-    int absolute = i > 0;
+    size_t i = 0;
 
     /* Offsets are 32-bit; a path of 4 GiB is nothing a server accepts. */
     if (len >= UINT32_MAX) {
@@ -131,22 +134,38 @@ static int normalise(sl_path *p, const char *src, size_t len)
     }
     if (p->cap < 2)
         return -ENOBUFS;
-    if (i == end && absolute) {
-        p->buf[0] = '/';
-        p->buf[1] = '\0';
-        p->len = 1;
-        return 0;
+    if (len == 0 || src[0] != '/') {
+        size_t end = path_end(src, len);
+        i = skip_absolute(src, end);
+        if (i == 0) {
+            p->error = SL_PATH_ERELATIVE;
+            return -EINVAL;
+        }
+        if (i == end) {         /* "http://host": the path is "/" */
+            p->buf[0] = '/';
+            p->buf[1] = '\0';
+            p->len = 1;
+            return 0;
+        }
     }
-    if (i == end || src[i] != '/') {
-        p->error = SL_PATH_ERELATIVE;
-        return -EINVAL;
-    }
+    /* src[i] is a real '/'; the path ends at '?', '#' or len. */
     p->buf[0] = '/';
     size_t o = 1, seg = 1;
-    for (i++; i < end;) {
+    for (i++; i < len;) {
         int c = (unsigned char)src[i], encoded = 0;
+        if (!special[c]) {
+            if (o + 1 >= p->cap)
+                return -ENOBUFS;
+            p->buf[o++] = (char)c;
+            i++;
+            continue;
+        }
+        if (c == '?' || c == '#')
+            break;
         if (c == '%') {
-            int hi = end - i >= 3 ? hexval(src[i + 1]) : -1;
+            /* '?' and '#' are no hex digits: an escape never runs past
+             * the end of the path. */
+            int hi = len - i >= 3 ? hexval(src[i + 1]) : -1;
             int lo = hi >= 0 ? hexval(src[i + 2]) : -1;
             if (lo < 0) {
                 p->error = SL_PATH_EESCAPE;
@@ -195,10 +214,14 @@ int sl_path_normalise(sl_path *p, const char *src, size_t len)
 
 size_t sl_path_max_enc(const char *src, size_t len)
 {
-    size_t end = path_end(src, len), n = 0;
+    const char *p = src, *end = src + len;
+    size_t n = 0;
 
-    for (size_t i = 0; i + 2 < end; i++)
-        if (src[i] == '%' && src[i + 1] == '2' && (src[i + 2] | 0x20) == 'f')
+    /* Counting past the path's end too only makes room to spare. */
+    while ((p = memchr(p, '%', (size_t)(end - p))) != NULL) {
+        if (end - p >= 3 && p[1] == '2' && (p[2] | 0x20) == 'f')
             n++;
+        p++;
+    }
     return n;
 }

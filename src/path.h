@@ -87,8 +87,8 @@ int sl_path_normalise(sl_path *p, const char *src, size_t len);
 
 /*
  * An enc_cap that always suffices for src[0..len): the number of %2F
- * (either case) before the first '?' or '#'.  0 for most paths, so the
- * caller need not make room for offsets at all.
+ * (either case) in it.  0 for most paths, so the caller need not make room
+ * for offsets at all.
  */
 size_t sl_path_max_enc(const char *src, size_t len);
 

@@ -398,9 +398,13 @@ static const char *real_slash(const struct subject *sj, const char *slash,
  * not convert does not stop the walk: the rest of the shape must still
  * match for the failure to count as MR_BAD_INT (a 422, not a 404); *bad is
  * the segment index of the first such parameter.
+ *
+ * Always inlined, into match_plain() with no encoded slashes as a
+ * constant, so that the common case compiles without their tests.
  */
-static int match_route(const struct route *rt, const struct subject *sj,
-                       sl_path_param *params, int *bad)
+static inline __attribute__((always_inline)) int
+match_shape(const struct route *rt, const struct subject *sj,
+            sl_path_param *params, int *bad)
 {
     const char *path = sj->path;
     size_t len = sj->len, cur = 1, k = 0;
@@ -449,6 +453,28 @@ static int match_route(const struct route *rt, const struct subject *sj,
         cur += slen + 1;
     }
     return cur == len + 1 ? result : MR_NO;
+}
+
+/* A path with no encoded slash: nearly every request. */
+static int match_plain(const struct route *rt, const char *path, size_t len,
+                       sl_path_param *params, int *bad)
+{
+    const struct subject sj = { path, len, NULL, 0 };
+    return match_shape(rt, &sj, params, bad);
+}
+
+static int match_enc(const struct route *rt, const struct subject *sj,
+                     sl_path_param *params, int *bad)
+{
+    return match_shape(rt, sj, params, bad);
+}
+
+static inline int match_route(const struct route *rt, const struct subject *sj,
+                              sl_path_param *params, int *bad)
+{
+    if (sj->nenc == 0)
+        return match_plain(rt, sj->path, sj->len, params, bad);
+    return match_enc(rt, sj, params, bad);
 }
 
 static int seg_rank(const struct seg *sg)
