@@ -18,6 +18,9 @@
  *     first byte;
  *   - written back out (the encoded slashes as %2F, '%', '?', '#' escaped)
  *     the path normalises to itself with the same offsets.
+ * The same input is also normalised as a decoded path (sl_path.decoded:
+ * DOCUMENT_URI, PATH_INFO), against the reference without its decoding,
+ * cutting and absolute form; it has no offsets and normalises to itself.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -48,14 +51,14 @@ static int is_scheme_char(unsigned char c, int first)
  * room for len + 2 bytes.  Segment starts and lengths live in seg_at /
  * seg_len (room for len + 1 each).
  */
-static int reference(const unsigned char *s, size_t len, char *out,
-                     size_t *seg_at, size_t *seg_len)
+static int reference(const unsigned char *s, size_t len, int decoded,
+                     char *out, size_t *seg_at, size_t *seg_len)
 {
     size_t end = 0, i = 0;
-    while (end < len && s[end] != '?' && s[end] != '#')
+    while (end < len && (decoded || (s[end] != '?' && s[end] != '#')))
         end++;
     /* absolute form */
-    if (end > 0 && is_scheme_char(s[0], 1)) {
+    if (!decoded && end > 0 && is_scheme_char(s[0], 1)) {
         size_t k = 1;
         while (k < end && is_scheme_char(s[k], 0))
             k++;
@@ -78,7 +81,7 @@ static int reference(const unsigned char *s, size_t len, char *out,
     size_t n = 0;
     for (size_t k = i; k < end;) {
         int c = s[k];
-        if (c == '%') {
+        if (c == '%' && !decoded) {
             if (end - k < 3 || hex(s[k + 1]) < 0 || hex(s[k + 2]) < 0) {
                 free(d);
                 return -1;
@@ -135,16 +138,41 @@ static int reference(const unsigned char *s, size_t len, char *out,
 }
 
 /* Normalise with exact-size blocks; the caller frees p->buf and p->enc. */
-static int run(const char *src, size_t len, sl_path *p)
+static int run(const char *src, size_t len, sl_path *p, int decoded)
 {
-    size_t ecap = sl_path_max_enc(src, len);
+    size_t ecap = decoded ? 0 : sl_path_max_enc(src, len);
     memset(p, 0, sizeof *p);
+    p->decoded = decoded;
     p->cap = len + 2;
     p->buf = malloc(p->cap);
     p->enc_cap = ecap;
     p->enc = ecap ? malloc(ecap * sizeof *p->enc) : NULL;
     CHECK(p->buf != NULL && (ecap == 0 || p->enc != NULL));
     return sl_path_normalise(p, src, len);
+}
+
+/* The input as a path decoded already. */
+static void check_decoded(const char *src, size_t size, char *ref,
+                          size_t *seg_at, size_t *seg_len)
+{
+    sl_path p;
+    int rc = run(src, size, &p, 1);
+    int want = reference((const unsigned char *)src, size, 1, ref, seg_at, seg_len);
+    CHECK(rc == 0 || rc == -EINVAL);
+    CHECK((rc == 0) == (want == 0));
+    if (rc == 0) {
+        CHECK(strcmp(p.buf, ref) == 0 && p.nenc == 0);
+        sl_path q;
+        CHECK(run(p.buf, p.len, &q, 1) == 0);
+        CHECK(q.len == p.len && memcmp(q.buf, p.buf, p.len) == 0);
+        free(q.buf);
+        free(q.enc);
+    } else {
+        CHECK(strcmp(p.error, SL_PATH_ENUL) == 0 || strcmp(p.error, SL_PATH_ECLIMB) == 0 ||
+              strcmp(p.error, SL_PATH_ERELATIVE) == 0);
+    }
+    free(p.buf);
+    free(p.enc);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -154,14 +182,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(src, data, size);
 
     sl_path p;
-    int rc = run(src, size, &p);
+    int rc = run(src, size, &p, 0);
     CHECK(rc == 0 || rc == -EINVAL);
 
     char *ref = malloc(size + 2);
     size_t *seg_at = malloc((size + 1) * sizeof(size_t));
     size_t *seg_len = malloc((size + 1) * sizeof(size_t));
     CHECK(ref != NULL && seg_at != NULL && seg_len != NULL);
-    int want = reference(data, size, ref, seg_at, seg_len);
+    check_decoded(src, size, ref, seg_at, seg_len);
+    int want = reference(data, size, 0, ref, seg_at, seg_len);
 
     if (rc < 0) {
         CHECK(want < 0);
@@ -218,7 +247,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             }
         }
         sl_path q;
-        CHECK(run(again, n, &q) == 0);
+        CHECK(run(again, n, &q, 0) == 0);
         CHECK(q.len == p.len && memcmp(q.buf, p.buf, p.len) == 0);
         CHECK(q.nenc == p.nenc);
         CHECK(p.nenc == 0 || memcmp(q.enc, p.enc, p.nenc * sizeof *p.enc) == 0);

@@ -80,8 +80,9 @@ int sluice_app(sl_app *app);
  * | SL_ENCODED_SLASH.
  *
  * Routes match the path of REQUEST_URI (up to '?' or '#'); when the web
- * server sends none, DOCUMENT_URI, then SCRIPT_NAME + PATH_INFO.  The
- * path is first normalised as nginx normalises $uri, the path its
+ * server sends none, DOCUMENT_URI, then SCRIPT_NAME + PATH_INFO (those are
+ * decoded already and are not decoded again).  The path is first
+ * normalised as nginx normalises $uri, the path its
  * `location` blocks are matched against: percent-decoded once, "." and
  * ".." segments resolved (also %2e forms, also across %2F), runs of
  * slashes merged.  So `location /admin/ { deny all; }` in nginx keeps
@@ -128,7 +129,7 @@ uv_loop_t *sl_app_loop(const sl_app *app);
 /* "GET", "POST", ...; never NULL. */
 const char *sl_req_method(const sl_req *req);
 /* The path routing used, without the query string; never NULL: REQUEST_URI
- * (else DOCUMENT_URI, else SCRIPT_NAME + PATH_INFO) percent-decoded and
+ * percent-decoded (else DOCUMENT_URI, else SCRIPT_NAME + PATH_INFO) and
  * normalised as nginx's $uri (see sl_route()); a '/' sent as %2F appears
  * as '/'. */
 const char *sl_req_path(const sl_req *req);

@@ -118,9 +118,13 @@ static int end_segment(sl_path *p, size_t *o, size_t *seg, int sep)
     return 0;
 }
 
-/* Bytes the main loop must look at; all others are copied as they are. */
+/* Bytes the main loop must look at; all others are copied as they are.
+ * In a path that is decoded already, '%', '?' and '#' are data. */
 static const unsigned char special[256] = {
     ['\0'] = 1, ['#'] = 1, ['%'] = 1, ['/'] = 1, ['?'] = 1,
+};
+static const unsigned char special_decoded[256] = {
+    ['\0'] = 1, ['/'] = 1,
 };
 
 static int normalise(sl_path *p, const char *src, size_t len)
@@ -134,6 +138,11 @@ static int normalise(sl_path *p, const char *src, size_t len)
     }
     if (p->cap < 2)
         return -ENOBUFS;
+    const unsigned char *look = p->decoded ? special_decoded : special;
+    if (p->decoded && (len == 0 || src[0] != '/')) {
+        p->error = SL_PATH_ERELATIVE;
+        return -EINVAL;
+    }
     if (len == 0 || src[0] != '/') {
         size_t end = path_end(src, len);
         i = skip_absolute(src, end);
@@ -153,7 +162,7 @@ static int normalise(sl_path *p, const char *src, size_t len)
     size_t o = 1, seg = 1;
     for (i++; i < len;) {
         int c = (unsigned char)src[i], encoded = 0;
-        if (!special[c]) {
+        if (!look[c]) {
             if (o + 1 >= p->cap)
                 return -ENOBUFS;
             p->buf[o++] = (char)c;

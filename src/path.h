@@ -64,6 +64,11 @@
 
 /* The caller's buffers (in) and the result (out). */
 typedef struct sl_path {
+    int decoded;            /* in: src is a path decoded already (CGI's
+                               DOCUMENT_URI, SCRIPT_NAME, PATH_INFO): no
+                               %XX is decoded (that would decode twice),
+                               '?' and '#' are data, no absolute form;
+                               only dot segments and slashes are done */
     char *buf;              /* in: room for the path and its NUL */
     size_t cap;             /* in: bytes at buf; len + 2 always suffices */
     uint32_t *enc;          /* in: room for encoded-slash offsets */
@@ -77,7 +82,8 @@ typedef struct sl_path {
 
 /*
  * Normalise the request-target src[0..len) (REQUEST_URI or the like, need
- * not be NUL-terminated) into p->buf, as described above.  Returns 0;
+ * not be NUL-terminated; or, with p->decoded, a decoded path) into p->buf,
+ * as described above.  Returns 0;
  * -EINVAL with p->error set when the path is refused (that is the
  * client's error: a 400); -ENOBUFS when p->cap or p->enc_cap is too small
  * (never with the sizes given above).  On error p->len and p->nenc are 0

@@ -242,10 +242,11 @@ int sl_req_param_at(const sl_req *req, size_t i, const char **name,
  * NUL), then, only when the target has %2F at all, room for their offsets.
  * One malloc, freed with req->path, as the plain decoded path was.
  */
-static int normalise_into(sl_req *req, const char *uri, const char **why)
+static int normalise_into(sl_req *req, const char *uri, int decoded,
+                          const char **why)
 {
     size_t len = strlen(uri);
-    size_t nenc = sl_path_max_enc(uri, len);
+    size_t nenc = decoded ? 0 : sl_path_max_enc(uri, len);
     size_t at = (len + 2 + sizeof(uint32_t) - 1) & ~(sizeof(uint32_t) - 1);
     if (nenc > (SIZE_MAX - at) / sizeof(uint32_t))
         return -ENOMEM;
@@ -253,7 +254,7 @@ static int normalise_into(sl_req *req, const char *uri, const char **why)
     if (block == NULL)
         return -ENOMEM;
     sl_path p = {
-        .buf = block, .cap = len + 2,
+        .decoded = decoded, .buf = block, .cap = len + 2,
         .enc = nenc > 0 ? (uint32_t *)(void *)(block + at) : NULL, .enc_cap = nenc,
     };
     int rc = sl_path_normalise(&p, uri, len);
@@ -272,7 +273,10 @@ int sl_req_resolve_path(sl_req *req, const char **why)
 {
     const char *uri = sl_req_known(req, SL_P_URI);
     char *joined = NULL;
-    if (uri == NULL || uri[0] == '\0')
+    /* Only REQUEST_URI is as the client sent it; the CGI variables are
+     * decoded already, and decoding them again would make "%252e" a dot. */
+    int decoded = uri == NULL || uri[0] == '\0';
+    if (decoded)
         uri = sl_req_known(req, SL_P_DOC_URI);
     if (uri == NULL || uri[0] == '\0') {
         const char *sn = sl_req_known(req, SL_P_SCRIPT);
@@ -289,7 +293,7 @@ int sl_req_resolve_path(sl_req *req, const char **why)
         uri = joined;
     }
     *why = NULL;
-    int rc = normalise_into(req, uri, why);
+    int rc = normalise_into(req, uri, decoded, why);
     free(joined);
     return rc;
 }

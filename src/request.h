@@ -136,9 +136,10 @@ static inline const char *sl_req_known(const sl_req *req, enum sl_known_param p)
 }
 
 /*
- * The path routing sees, from REQUEST_URI (up to '?'), else DOCUMENT_URI,
- * else SCRIPT_NAME + PATH_INFO, normalised as nginx's $uri (path.h) into
- * req->path, with req->path_enc/path_nenc.  0; -EINVAL with *why set to
+ * The path routing sees, from REQUEST_URI (up to '?' or '#'), else
+ * DOCUMENT_URI, else SCRIPT_NAME + PATH_INFO (those two decoded already:
+ * not decoded again), normalised as nginx's $uri (path.h) into req->path,
+ * with req->path_enc/path_nenc.  0; -EINVAL with *why set to
  * what is wrong (a malformed escape, a NUL, a path climbing above the
  * root, one not starting with '/'): the client's error; -ENOMEM.
  */

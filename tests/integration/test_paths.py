@@ -232,6 +232,23 @@ def check_routes_app(t):
         else:
             t.eq((r.status, r.body), (200, want), "socket: %s routes as nginx's $uri" % target)
 
+    # Without REQUEST_URI, DOCUMENT_URI or SCRIPT_NAME + PATH_INFO: decoded
+    # already, so normalised but never decoded again.
+    for extra, want in (({"DOCUMENT_URI": "/files/100%"}, (200, b"files:100%\n")),
+                        ({"DOCUMENT_URI": "/files/%2e%2e/x"}, (200, b"files:%2e%2e/x\n")),
+                        ({"DOCUMENT_URI": "/admin/../public"}, (200, b"public:\n")),
+                        ({"DOCUMENT_URI": "/public/%2e%2e/admin/x"}, (404, None)),
+                        ({"DOCUMENT_URI": "/a/../.."}, (400, None)),
+                        ({"DOCUMENT_URI": "", "SCRIPT_NAME": "/files",
+                          "PATH_INFO": "/a/../b%41"}, (200, b"files:b%41\n"))):
+        extra = dict(extra, REQUEST_URI="")
+        label = "socket, no REQUEST_URI: %s" % " + ".join(
+            "%s=%s" % (k, v) for k, v in sorted(extra.items()) if v)
+        r = harness.fcgi_request(sock, "GET", "/unused", timeout=10, extra=extra)
+        t.eq(r.status, want[0], "%s answers %d" % (label, want[0]), r)
+        if want[1] is not None:
+            t.eq(r.body, want[1], "%s reaches %s" % (label, want[1].decode().strip()))
+
     # Encoded slashes: not in {name}; in a route with SL_ENCODED_SLASH.
     for via, ask in (("nginx", lambda p: get(port, p)), ("socket", lambda p: fcgi(sock, p))):
         r = ask("/u/a%2Fb")

@@ -22,7 +22,7 @@ struct result {
     const char *error;
 };
 
-static struct result norm_n(const char *src, size_t len)
+static struct result norm_mode(const char *src, size_t len, int decoded)
 {
     struct result r;
     memset(&r, 0, sizeof r);
@@ -33,7 +33,7 @@ static struct result norm_n(const char *src, size_t len)
     char *buf = malloc(cap);
     uint32_t *enc = ecap ? malloc(ecap * sizeof *enc) : NULL;
     ck_assert_ptr_nonnull(buf);
-    sl_path p = { .buf = buf, .cap = cap, .enc = enc, .enc_cap = ecap };
+    sl_path p = { .decoded = decoded, .buf = buf, .cap = cap, .enc = enc, .enc_cap = ecap };
     r.rc = sl_path_normalise(&p, in, len);
     r.error = p.error;
     if (r.rc == 0) {
@@ -59,6 +59,11 @@ static struct result norm_n(const char *src, size_t len)
     free(buf);
     free(enc);
     return r;
+}
+
+static struct result norm_n(const char *src, size_t len)
+{
+    return norm_mode(src, len, 0);
 }
 
 static struct result norm(const char *src)
@@ -303,6 +308,46 @@ START_TEST(test_absolute_form)
 }
 END_TEST
 
+/* ---- a path decoded already (DOCUMENT_URI, PATH_INFO) ------------------- */
+
+static void dec_ok(const char *src, const char *want)
+{
+    struct result r = norm_mode(src, strlen(src), 1);
+    ck_assert_msg(r.rc == 0, "'%s': rc %d (%s)", src, r.rc, r.error ? r.error : "");
+    ck_assert_msg(strcmp(r.path, want) == 0, "'%s' -> '%s', want '%s'", src, r.path, want);
+    ck_assert_uint_eq(r.nenc, 0);
+    free(r.path);
+}
+
+static void dec_bad(const char *src, const char *why)
+{
+    struct result r = norm_mode(src, strlen(src), 1);
+    ck_assert_msg(r.rc == -EINVAL, "'%s': rc %d", src, r.rc);
+    ck_assert_str_eq(r.error, why);
+}
+
+/* Never decoded twice: "%2e%2e" in a decoded path is a name, not "..". */
+START_TEST(test_decoded)
+{
+    dec_ok("/public/../admin/x", "/admin/x");
+    dec_ok("//a//b/./", "/a/b/");
+    dec_ok("/public/%2e%2e/admin/x", "/public/%2e%2e/admin/x");
+    dec_ok("/files/100%", "/files/100%");
+    dec_ok("/a%2Fb", "/a%2Fb");
+    dec_ok("/a%zz", "/a%zz");
+    dec_ok("/a?b/../c", "/c");          /* '?' and '#' are data */
+    dec_ok("/a#x/..", "/");
+    dec_ok("/app/x/../y", "/app/y");
+    dec_bad("/..", SL_PATH_ECLIMB);
+    dec_bad("/a/../..", SL_PATH_ECLIMB);
+    dec_bad("http://h/x", SL_PATH_ERELATIVE);
+    dec_bad("", SL_PATH_ERELATIVE);
+    struct result r = norm_mode("/a\0b", 4, 1);
+    ck_assert_int_eq(r.rc, -EINVAL);
+    ck_assert_str_eq(r.error, SL_PATH_ENUL);
+}
+END_TEST
+
 /* ---- sizes ------------------------------------------------------------- */
 
 START_TEST(test_long)
@@ -408,6 +453,7 @@ static Suite *path_suite(void)
     tcase_add_test(tc, test_merge);
     tcase_add_test(tc, test_encoded_slash);
     tcase_add_test(tc, test_absolute_form);
+    tcase_add_test(tc, test_decoded);
     tcase_add_test(tc, test_long);
     tcase_add_test(tc, test_many_encoded);
     suite_add_tcase(s, tc);
