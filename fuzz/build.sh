@@ -27,8 +27,9 @@ build fcgi_decode    "$top/src/fcgi.c" "$top/src/buf.c"
 build fcgi_roundtrip "$top/src/fcgi.c" "$top/src/buf.c"
 build fcgi_pairs     "$top/src/fcgi.c" "$top/src/buf.c"
 build scgi           "$top/src/scgi.c"
-build router         "$top/src/router.c"
+build router         "$top/src/router.c" "$top/src/path.c"
 build query          "$top/src/router.c"
+build path           "$top/src/path.c"
 # shellcheck disable=SC2086
 build json           "$top/src/jsonbody.c" $JSONC_LIBS
 echo "fuzz targets in $out"

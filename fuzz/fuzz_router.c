@@ -3,19 +3,23 @@
  *
  * Input: "METHOD\nPATH\nPATTERN_METHOD\nPATTERN" (missing parts are empty).
  * A router is built from a fixed table (every add must succeed) plus the
- * input's pattern, which must be accepted (0) or refused cleanly (-EINVAL,
- * -EEXIST); a refused one must leave the table working.  An accepted
- * pattern without braces must then match itself.  The path (any bytes, not
- * NUL-terminated, in an exact-size heap block) is matched: on a match the
- * parameters lie inside the path, are non-empty, str ones hold no '/', and
- * int ones are '-'? digits that strtoll reads back to ival; a GET match
- * also matches HEAD; on a 405 every method in `allow` matches.  Other
- * outcomes carry their documented fields.
+ * input's pattern, which must be accepted (0, with an empty reason) or
+ * refused cleanly (-EINVAL, -EEXIST, with a one-line reason); a refused one
+ * must leave the table working.  An accepted pattern without braces must
+ * then match itself.  The path (any bytes, not NUL-terminated, in an
+ * exact-size heap block) is matched twice: as it is, without encoded
+ * slashes, and, when src/path.c accepts it, normalised with its encoded
+ * slashes.  On a match the parameters lie inside the path, are non-empty,
+ * str and int ones hold no '/' but an encoded one, and that only on a
+ * route with SL_ROUTER_ENCODED_SLASH, and int ones are '-'? digits that
+ * strtoll reads back to ival; a GET match also matches HEAD; on a 405 every
+ * method in `allow` matches.  Other outcomes carry their documented fields.
  */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include "path.h"
 #include "router.h"
 
 #define CHECK(c) do { if (!(c)) abort(); } while (0)
@@ -29,6 +33,21 @@ static const char *const table[][2] = {
     { "GET", "/a/{b:str}/c" }, { "POST", "/upload/{name}/{rest:path}" },
     { "GET", "/x/{a}/{b}/{c}/{d:int}" }, { "PATCH", "/items/{id}" },
 };
+/* The same, with SL_ROUTER_ENCODED_SLASH. */
+static const char *const enc_table[][2] = {
+    { "GET", "/enc/{name}" }, { "GET", "/enc/{a}/{n:int}" },
+    { "POST", "/users/{name}" },
+};
+
+/* Is at (a pointer into path) one of the encoded slashes? */
+static int is_enc(const char *path, const char *at, const uint32_t *enc,
+                  size_t nenc)
+{
+    for (size_t i = 0; i < nenc; i++)
+        if (path + enc[i] == at)
+            return 1;
+    return 0;
+}
 
 /* Next '\n'-separated part of the input as a fresh NUL-terminated string. */
 static char *part(const char **p, const char *end, size_t *len)
@@ -46,10 +65,11 @@ static char *part(const char **p, const char *end, size_t *len)
 }
 
 static void check_match(const sl_router *r, const char *method,
-                        const char *path, size_t len, int long_method)
+                        const char *path, size_t len, const uint32_t *enc,
+                        size_t nenc, int long_method)
 {
     sl_match m;
-    int rc = sl_router_match(r, method, path, len, &m);
+    int rc = sl_router_match(r, method, path, len, enc, nenc, &m);
 
     switch (rc) {
     case SL_MATCH_OK:
@@ -60,8 +80,10 @@ static void check_match(const sl_router *r, const char *method,
             CHECK(pp->name != NULL && pp->len > 0);
             CHECK(pp->value > path && pp->value + pp->len <= path + len);
             CHECK(pp->value[-1] == '/');
-            if (pp->type == SL_PARAM_STR)
-                CHECK(memchr(pp->value, '/', pp->len) == NULL);
+            if (pp->type != SL_PARAM_PATH)
+                for (const char *c = pp->value; c < pp->value + pp->len; c++)
+                    CHECK(*c != '/' || ((m.target->flags & SL_ROUTER_ENCODED_SLASH) &&
+                                        is_enc(path, c, enc, nenc)));
             if (pp->type == SL_PARAM_INT) {
                 char num[24];
                 CHECK(pp->len < sizeof(num));
@@ -90,7 +112,7 @@ static void check_match(const sl_router *r, const char *method,
         abort();
     }
     if (rc == SL_MATCH_OK && strcmp(method, "GET") == 0)
-        CHECK(sl_router_match(r, "HEAD", path, len, &m) == SL_MATCH_OK);
+        CHECK(sl_router_match(r, "HEAD", path, len, enc, nenc, &m) == SL_MATCH_OK);
     if (rc == SL_MATCH_BAD_METHOD)      /* the allowed methods do match */
         for (char *a = m.allow, *e; *a != '\0'; a = e + 2) {
             e = strstr(a, ", ");
@@ -99,7 +121,7 @@ static void check_match(const sl_router *r, const char *method,
             memcpy(meth, a, n);
             meth[n] = '\0';
             sl_match m2;
-            CHECK(sl_router_match(r, meth, path, len, &m2) == SL_MATCH_OK);
+            CHECK(sl_router_match(r, meth, path, len, enc, nenc, &m2) == SL_MATCH_OK);
             if (e == NULL)
                 break;
         }
@@ -108,6 +130,8 @@ static void check_match(const sl_router *r, const char *method,
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static const sl_route_target tgt = { NULL, 0, NULL };
+    static const sl_route_target etgt = { NULL, SL_ROUTER_ENCODED_SLASH, NULL };
+    char why[64];
     const char *p = (const char *)data, *end = p + size;
     size_t plen;
 
@@ -119,17 +143,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     sl_router *r = sl_router_new();
     CHECK(r != NULL);
     for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
-        CHECK(sl_router_add(r, table[i][0], table[i][1], &tgt) == 0);
+        CHECK(sl_router_add(r, table[i][0], table[i][1], &tgt, NULL, 0) == 0);
+    for (size_t i = 0; i < sizeof(enc_table) / sizeof(enc_table[0]); i++)
+        CHECK(sl_router_add(r, enc_table[i][0], enc_table[i][1], &etgt, NULL, 0) == 0);
 
-    int rc = sl_router_add(r, pmethod, pattern, &tgt);
+    memset(why, 'x', sizeof(why));
+    int rc = sl_router_add(r, pmethod, pattern, &tgt, why, sizeof(why));
     CHECK(rc == 0 || rc == -EINVAL || rc == -EEXIST);
+    CHECK(memchr(why, '\0', sizeof(why)) != NULL);
+    CHECK(rc == 0 ? why[0] == '\0' : why[0] != '\0');
     if (pattern[0] != '/' || pmethod[0] == '\0')
         CHECK(rc == -EINVAL);
-    CHECK(sl_router_add(r, "GET", "/hello", &tgt) == -EEXIST);
+    CHECK(sl_router_add(r, "GET", "/hello", &tgt, why, sizeof(why)) == -EEXIST);
+    CHECK(strcmp(why, "duplicate of GET /hello") == 0);
     if (rc == 0 && strpbrk(pattern, "{}") == NULL) {
         /* A literal pattern matches itself, and wins. */
         sl_match m;
-        CHECK(sl_router_match(r, pmethod, pattern, strlen(pattern), &m) ==
+        CHECK(sl_router_match(r, pmethod, pattern, strlen(pattern), NULL, 0, &m) ==
               SL_MATCH_OK);
         CHECK(strcmp(m.pattern, pattern) == 0 && m.nparams == 0);
     }
@@ -140,8 +170,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (plen > 0)
         memcpy(exact, path, plen);
     int long_method = strlen(pmethod) > 60;
-    check_match(r, method, exact, plen, long_method);
-    check_match(r, "GET", exact, plen, long_method);
+    check_match(r, method, exact, plen, NULL, 0, long_method);
+    check_match(r, "GET", exact, plen, NULL, 0, long_method);
+
+    /* The path as a request-target: normalised, with its encoded slashes. */
+    size_t ecap = sl_path_max_enc(path, plen);
+    sl_path np = { .buf = malloc(plen + 2), .cap = plen + 2,
+                   .enc = ecap ? malloc(ecap * sizeof(uint32_t)) : NULL,
+                   .enc_cap = ecap };
+    CHECK(np.buf != NULL && (ecap == 0 || np.enc != NULL));
+    if (sl_path_normalise(&np, path, plen) == 0) {
+        char *nexact = malloc(np.len);
+        CHECK(nexact != NULL);
+        memcpy(nexact, np.buf, np.len);
+        check_match(r, method, nexact, np.len, np.enc, np.nenc, long_method);
+        check_match(r, "GET", nexact, np.len, np.enc, np.nenc, long_method);
+        free(nexact);
+    }
+    free(np.buf);
+    free(np.enc);
 
     sl_router_free(r);
     free(exact);

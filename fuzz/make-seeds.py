@@ -197,6 +197,26 @@ QUERY = {
 QUERY_DICT = [b"%", b"%00", b"%2B", b"%25", b"%zz", b"+", b"=", b"&", b"\t",
               b"\n", b"%C3%A9"]
 
+# ---- path ----------------------------------------------------------------
+
+PATH = {
+    "hello": b"/hello?name=world",
+    "dots": b"/a/b/c/./../../g",
+    "climb": b"/a/../..",
+    "admin-dotdot": b"/admin/..%2Fpublic",
+    "encoded-dots": b"/admin/%2e%2E/x",
+    "encoded-slash": b"/u/a%2Fb%2f..%2Fc",
+    "merge": b"//admin///x//",
+    "absolute": b"http://example.org:8080/p/../q?x#f",
+    "fragment": b"/public#/../admin/x",
+    "malformed": b"/a%2/%zz",
+    "nul": b"/a%00b",
+    "double": b"/a/%252F/%25",
+}
+PATH_DICT = [b"/", b"//", b"/.", b"/..", b"%2F", b"%2f", b"%2e", b"%2E",
+             b"%2e%2e", b"%00", b"%25", b"?", b"#", b"http://", b"h:80",
+             b"%"]
+
 # ---- JSON ----------------------------------------------------------------
 
 JSON = {
@@ -249,6 +269,7 @@ def main():
     write("router", ROUTER, ROUTER_DICT)
     write("query", QUERY, QUERY_DICT)
     write("json", JSON, JSON_DICT)
+    write("path", PATH, PATH_DICT)
 
 
 if __name__ == "__main__":

@@ -62,6 +62,10 @@ typedef int (*sl_handler)(sl_req *req);
 /* Route flags. */
 #define SL_POOL 0u      /* run on a pool thread; may block (the default) */
 #define SL_LOOP 1u      /* run on the event loop; must not block */
+/* A one-segment parameter may hold a '/' sent as %2F.  Without it, a
+ * request whose {name} or {id:int} value would hold one does not match the
+ * route (another route may; otherwise 404).  {rest:path} always may. */
+#define SL_ENCODED_SLASH 2u
 
 /* The entry point every application defines. Returns 0 or negative errno. */
 int sluice_app(sl_app *app);
@@ -72,8 +76,34 @@ int sluice_app(sl_app *app);
  * "/items/{id:int}", "/users/{name}" (one segment), "/files/{rest:path}"
  * (the rest of the path).  An unknown path answers 404, a known path with
  * another method 405 with Allow, a typed parameter that does not convert
- * 422.  Both strings are copied.  Returns 0, -EINVAL for a malformed
- * pattern, -EEXIST for a duplicate, -ENOMEM.
+ * 422.  Both strings are copied.  `flags`: SL_POOL or SL_LOOP, optionally
+ * | SL_ENCODED_SLASH.
+ *
+ * Routes match the path of REQUEST_URI (up to '?' or '#'); when the web
+ * server sends none, DOCUMENT_URI, then SCRIPT_NAME + PATH_INFO (those are
+ * decoded already and are not decoded again).  The path is first
+ * normalised as nginx normalises $uri, the path its
+ * `location` blocks are matched against: percent-decoded once, "." and
+ * ".." segments resolved (also %2e forms, also across %2F), runs of
+ * slashes merged.  So `location /admin/ { deny all; }` in nginx keeps
+ * "/admin/..%2Fx" and "/public/../admin/x" away from an "/admin/..." route
+ * just as it keeps "/admin/x" away, and no parameter ever holds a ".."
+ * segment.  A malformed escape, a NUL, or a path that climbs above the root
+ * ("/a/../..") is answered 400 before any route is looked at.  Segments are
+ * split at real slashes only: "/u/a%2Fb" has the two segments "u" and
+ * "a/b" (see SL_ENCODED_SLASH).
+ *
+ * Where several routes match a path, the first segment position at which
+ * their patterns differ decides: a literal beats {x:int}, which beats {x}
+ * ({x:str}), which beats {x:path}; then the exact method beats GET
+ * answering HEAD, which beats "*".  Registration order never matters.
+ * With "/u/me", "/u/{id:int}" and "/u/{name}": "/u/me" goes to the first,
+ * "/u/42" to the second, "/u/bob" to the third.
+ *
+ * Returns 0, -EINVAL for a malformed pattern or method, -EEXIST for a
+ * duplicate (same method, same literals and parameter types), -ENOMEM;
+ * each refusal is also logged as one error line naming the method, the
+ * pattern and why ("route GET /a/{id refused: unbalanced '{'").
  */
 int sl_route(sl_app *app, const char *method, const char *pattern,
              sl_handler handler, unsigned flags);
@@ -98,7 +128,10 @@ uv_loop_t *sl_app_loop(const sl_app *app);
 
 /* "GET", "POST", ...; never NULL. */
 const char *sl_req_method(const sl_req *req);
-/* The percent-decoded path, without the query string; never NULL. */
+/* The path routing used, without the query string; never NULL: REQUEST_URI
+ * percent-decoded (else DOCUMENT_URI, else SCRIPT_NAME + PATH_INFO) and
+ * normalised as nginx's $uri (see sl_route()); a '/' sent as %2F appears
+ * as '/'. */
 const char *sl_req_path(const sl_req *req);
 /* The matched route's pattern, e.g. "/items/{id:int}"; never NULL. */
 const char *sl_req_route(const sl_req *req);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "app.h"
+#include "log.h"
 
 typedef int (*entry_fn)(sl_app *);
 
@@ -64,16 +65,26 @@ void sl_app_free(sl_app *app)
 int sl_route(sl_app *app, const char *method, const char *pattern,
              sl_handler handler, unsigned flags)
 {
-    if (app == NULL || method == NULL || pattern == NULL || handler == NULL)
+    /* The router reads this flag itself and knows it by its own name. */
+    _Static_assert(SL_ENCODED_SLASH == SL_ROUTER_ENCODED_SLASH,
+                   "SL_ENCODED_SLASH and SL_ROUTER_ENCODED_SLASH differ");
+    char why[256];
+
+    if (app == NULL || method == NULL || pattern == NULL || handler == NULL) {
+        sl_error("route %s %s refused: sl_route() needs an app, a method, a pattern "
+                 "and a handler", method ? method : "(null)", pattern ? pattern : "(null)");
         return -EINVAL;
+    }
     sl_route_target t;
     memset(&t, 0, sizeof t);
     /* Function and object pointers are the same size on every POSIX system. */
     memcpy(&t.handler, &handler, sizeof handler);
     t.flags = flags;
-    int rc = sl_router_add(app->router, method, pattern, &t);
+    int rc = sl_router_add(app->router, method, pattern, &t, why, sizeof why);
     if (rc == 0)
         app->nroutes++;
+    else
+        sl_error("route %s %s refused: %s", method, pattern, why);
     return rc;
 }
 

@@ -444,10 +444,11 @@ static int over_limit(sl_worker *w)
 void sl_worker_dispatch(sl_worker *w, sl_req *req)
 {
     begin(w, req);
-    int rc = sl_req_resolve_path(req);
+    const char *why;
+    int rc = sl_req_resolve_path(req, &why);
     if (rc < 0) {
-        sl_resp_problem(req, rc == -EINVAL ? 400 : 500,
-                        rc == -EINVAL ? "malformed percent-encoding in the path" : NULL);
+        /* The client's path, refused as nginx refuses it: say why. */
+        sl_resp_problem(req, rc == -EINVAL ? 400 : 500, rc == -EINVAL ? why : NULL);
         sl_worker_finish(w, req);
         return;
     }
@@ -462,7 +463,8 @@ void sl_worker_dispatch(sl_worker *w, sl_req *req)
         return;
     }
     int m = sl_router_match(w->app->router, sl_req_method(req), req->path,
-                            strlen(req->path), &req->match);
+                            strlen(req->path), req->path_enc, req->path_nenc,
+                            &req->match);
     if (m != SL_MATCH_OK) {
         route_error(req, m);
         sl_worker_finish(w, req);

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <strings.h>
 #include "jsonbody.h"
+#include "path.h"
 #include "request.h"
 #include "router.h"
 #include "worker.h"
@@ -236,26 +237,46 @@ int sl_req_param_at(const sl_req *req, size_t i, const char **name,
     return 0;
 }
 
-static char *decode_dup(const char *s, size_t len)
+/*
+ * Normalise uri into one block: the path (at most len + 2 bytes with its
+ * NUL), then, only when the target has %2F at all, room for their offsets.
+ * One malloc, freed with req->path, as the plain decoded path was.
+ */
+static int normalise_into(sl_req *req, const char *uri, int decoded,
+                          const char **why)
 {
-    char *p = malloc(len + 1);
-    if (p == NULL)
-        return NULL;
-    long n = sl_percent_decode(p, s, len, 0);
-    if (n < 0) {
-        free(p);
-        errno = EINVAL;
-        return NULL;
+    size_t len = strlen(uri);
+    size_t nenc = decoded ? 0 : sl_path_max_enc(uri, len);
+    size_t at = (len + 2 + sizeof(uint32_t) - 1) & ~(sizeof(uint32_t) - 1);
+    if (nenc > (SIZE_MAX - at) / sizeof(uint32_t))
+        return -ENOMEM;
+    char *block = malloc(nenc > 0 ? at + nenc * sizeof(uint32_t) : len + 2);
+    if (block == NULL)
+        return -ENOMEM;
+    sl_path p = {
+        .decoded = decoded, .buf = block, .cap = len + 2,
+        .enc = nenc > 0 ? (uint32_t *)(void *)(block + at) : NULL, .enc_cap = nenc,
+    };
+    int rc = sl_path_normalise(&p, uri, len);
+    if (rc < 0) {
+        free(block);
+        *why = p.error;
+        return rc == -EINVAL ? -EINVAL : -ENOMEM;   /* -ENOBUFS: cannot be */
     }
-    p[n] = '\0';
-    return p;
+    req->path = block;
+    req->path_enc = p.enc;
+    req->path_nenc = p.nenc;
+    return 0;
 }
 
-int sl_req_resolve_path(sl_req *req)
+int sl_req_resolve_path(sl_req *req, const char **why)
 {
     const char *uri = sl_req_known(req, SL_P_URI);
     char *joined = NULL;
-    if (uri == NULL || uri[0] == '\0')
+    /* Only REQUEST_URI is as the client sent it; the CGI variables are
+     * decoded already, and decoding them again would make "%252e" a dot. */
+    int decoded = uri == NULL || uri[0] == '\0';
+    if (decoded)
         uri = sl_req_known(req, SL_P_DOC_URI);
     if (uri == NULL || uri[0] == '\0') {
         const char *sn = sl_req_known(req, SL_P_SCRIPT);
@@ -271,12 +292,10 @@ int sl_req_resolve_path(sl_req *req)
             strcpy(joined, "/");
         uri = joined;
     }
-    size_t len = strcspn(uri, "?");
-    req->path = decode_dup(uri, len);
+    *why = NULL;
+    int rc = normalise_into(req, uri, decoded, why);
     free(joined);
-    if (req->path == NULL)
-        return errno == EINVAL ? -EINVAL : -ENOMEM;
-    return 0;
+    return rc;
 }
 
 const char *sl_req_method(const sl_req *req)

@@ -72,7 +72,10 @@ struct sl_req {
     size_t known_at[SL_P_KNOWN];    /* 1 + its index in params, 0: absent */
     sl_buf body;
     unsigned long long content_length;
-    char *path;                     /* decoded path */
+    char *path;                     /* normalised path (path.h) */
+    uint32_t *path_enc;             /* its slashes sent as %2F (offsets),
+                                       in the same block as path */
+    size_t path_nenc;
     sl_match match;
     char *pparams[SL_ROUTER_MAX_PARAMS]; /* NUL-terminated path params */
     sl_qcache *qcache;
@@ -133,10 +136,14 @@ static inline const char *sl_req_known(const sl_req *req, enum sl_known_param p)
 }
 
 /*
- * The decoded path from REQUEST_URI (up to '?'), else DOCUMENT_URI, else
- * SCRIPT_NAME + PATH_INFO.  0, or -EINVAL for a malformed escape, -ENOMEM.
+ * The path routing sees, from REQUEST_URI (up to '?' or '#'), else
+ * DOCUMENT_URI, else SCRIPT_NAME + PATH_INFO (those two decoded already:
+ * not decoded again), normalised as nginx's $uri (path.h) into req->path,
+ * with req->path_enc/path_nenc.  0; -EINVAL with *why set to
+ * what is wrong (a malformed escape, a NUL, a path climbing above the
+ * root, one not starting with '/'): the client's error; -ENOMEM.
  */
-int sl_req_resolve_path(sl_req *req);
+int sl_req_resolve_path(sl_req *req, const char **why);
 
 /*
  * Encode what the handler wrote into `out` for the wire: on the first call

@@ -17,9 +17,17 @@
  *     on equal shapes the exact method beats GET-answering-HEAD, which
  *     beats "*";
  *   - -EEXIST is for the same method and the same shape (literals and
- *     parameter types, names ignored), since the second could never match.
+ *     parameter types, names ignored), since the second could never match;
+ *   - segments end at real slashes only: a '/' the client sent as %2F stays
+ *     inside its segment, so it never equals a literal, and a one-segment
+ *     parameter holding one does not match unless the route has
+ *     SL_ROUTER_ENCODED_SLASH.  With no encoded slash (nearly every
+ *     request) matching does what it did before they were told apart: the
+ *     only cost is a test of the count.
  */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "router.h"
@@ -47,6 +55,14 @@ struct sl_router {
 
 /* Result of matching one route against a path. */
 enum { MR_NO, MR_MATCH, MR_BAD_INT };
+
+/* The path being matched, and which of its slashes were sent as %2F. */
+struct subject {
+    const char *path;
+    size_t len;
+    const uint32_t *enc;        /* ascending offsets into path */
+    size_t nenc;
+};
 
 static const char bad_int_reason[] = "value is not a valid integer";
 
@@ -110,28 +126,55 @@ static int valid_param_name(const char *s)
     return 1;
 }
 
+/* Why a pattern was refused: the caller's buffer, or none. */
+typedef struct why {
+    char *buf;
+    size_t len;
+} why_t;
+
+/* Say why (when the caller asked) and return rc. */
+static int refuse(why_t *w, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int refuse(why_t *w, int rc, const char *fmt, ...)
+{
+    if (w != NULL && w->buf != NULL && w->len > 0) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(w->buf, w->len, fmt, ap);
+        va_end(ap);
+    }
+    return rc;
+}
+
 /*
  * Parse one segment, already cut and NUL-terminated in place (s[0..len)).
  * It is either a literal with no braces, or exactly "{name}" or
  * "{name:type}"; braces anywhere else are an error, so "a{b}" is rejected
  * rather than silently treated as a literal.
  */
-static int parse_seg(char *s, size_t len, struct seg *seg)
+static int parse_seg(char *s, size_t len, struct seg *seg, why_t *w)
 {
+    int open = memchr(s, '{', len) != NULL, close = memchr(s, '}', len) != NULL;
+
     if (len == 0 || s[0] != '{') {
-        if (memchr(s, '{', len) != NULL || memchr(s, '}', len) != NULL)
-            return -EINVAL;
+        if (open && close)
+            return refuse(w, -EINVAL, "a parameter must be a whole segment ('%s')", s);
+        if (open || close)
+            return refuse(w, -EINVAL, "unbalanced '%c'", open ? '{' : '}');
         seg->text = s;
         seg->len = len;
         seg->is_param = 0;
         return 0;
     }
-    if (len < 2 || s[len - 1] != '}')
-        return -EINVAL;
+    if (len < 2 || s[len - 1] != '}') {
+        if (close)
+            return refuse(w, -EINVAL, "a parameter must be a whole segment ('%s')", s);
+        return refuse(w, -EINVAL, "unbalanced '{'");
+    }
     s[len - 1] = '\0';
     char *name = s + 1;
     if (strchr(name, '{') != NULL || strchr(name, '}') != NULL)
-        return -EINVAL;
+        return refuse(w, -EINVAL, "braces inside a parameter ('{%s}')", name);
 
     seg->type = SL_PARAM_STR;
     char *colon = strchr(name, ':');
@@ -144,11 +187,15 @@ static int parse_seg(char *s, size_t len, struct seg *seg)
             seg->type = SL_PARAM_INT;
         else if (strcmp(type, "path") == 0)
             seg->type = SL_PARAM_PATH;
+        else if (*type == '\0')
+            return refuse(w, -EINVAL, "empty type after ':' in '{%s:}'", name);
         else
-            return -EINVAL;
+            return refuse(w, -EINVAL, "unknown type '%s' (str, int or path)", type);
     }
+    if (*name == '\0')
+        return refuse(w, -EINVAL, "empty parameter name");
     if (!valid_param_name(name))
-        return -EINVAL;
+        return refuse(w, -EINVAL, "parameter name '%s' is not letters, digits and '_'", name);
     seg->text = name;
     seg->len = strlen(name);
     seg->is_param = 1;
@@ -156,7 +203,7 @@ static int parse_seg(char *s, size_t len, struct seg *seg)
 }
 
 /* Cross-segment rules: parameter count, unique names, "path" last. */
-static int check_segs(const struct route *rt)
+static int check_segs(const struct route *rt, why_t *w)
 {
     int nparams = 0;
 
@@ -165,20 +212,20 @@ static int check_segs(const struct route *rt)
         if (!a->is_param)
             continue;
         if (++nparams > SL_ROUTER_MAX_PARAMS)
-            return -EINVAL;
+            return refuse(w, -EINVAL, "more than %d parameters", SL_ROUTER_MAX_PARAMS);
         if (a->type == SL_PARAM_PATH && i != rt->nsegs - 1)
-            return -EINVAL;
+            return refuse(w, -EINVAL, "{%s:path} must be the last segment", a->text);
         for (int j = 0; j < i; j++) {
             const struct seg *b = &rt->segs[j];
             if (b->is_param && strcmp(a->text, b->text) == 0)
-                return -EINVAL;
+                return refuse(w, -EINVAL, "parameter name '%s' used twice", a->text);
         }
     }
     return 0;
 }
 
 /* Split the working copy (after its leading '/') into segments. */
-static int parse_pattern(struct route *rt)
+static int parse_pattern(struct route *rt, why_t *w)
 {
     char *p = rt->work + 1;
     int n = 1;
@@ -187,20 +234,20 @@ static int parse_pattern(struct route *rt)
         n += *q == '/';
     rt->segs = calloc((size_t)n, sizeof(*rt->segs));
     if (rt->segs == NULL)
-        return -ENOMEM;
+        return refuse(w, -ENOMEM, "out of memory");
 
     for (int i = 0; i < n; i++) {
         char *slash = strchr(p, '/');
         size_t len = slash ? (size_t)(slash - p) : strlen(p);
         if (slash != NULL)
             *slash = '\0';
-        int rc = parse_seg(p, len, &rt->segs[i]);
+        int rc = parse_seg(p, len, &rt->segs[i], w);
         if (rc < 0)
             return rc;
         rt->nsegs = i + 1;
         p += len + 1;
     }
-    return check_segs(rt);
+    return check_segs(rt, w);
 }
 
 static int same_shape(const struct route *a, const struct route *b)
@@ -221,19 +268,24 @@ static int same_shape(const struct route *a, const struct route *b)
 }
 
 static struct route *route_new(const char *method, const char *pattern,
-                               const sl_route_target *target, int *err)
+                               const sl_route_target *target, int *err,
+                               why_t *w)
 {
     struct route *rt = calloc(1, sizeof(*rt));
 
     *err = -ENOMEM;
-    if (rt == NULL)
+    if (rt == NULL) {
+        refuse(w, -ENOMEM, "out of memory");
         return NULL;
+    }
     rt->method = strdup(method);
     rt->pattern = strdup(pattern);
     rt->work = strdup(pattern);
-    if (rt->method == NULL || rt->pattern == NULL || rt->work == NULL)
+    if (rt->method == NULL || rt->pattern == NULL || rt->work == NULL) {
+        refuse(w, -ENOMEM, "out of memory");
         goto fail;
-    *err = parse_pattern(rt);
+    }
+    *err = parse_pattern(rt, w);
     if (*err < 0)
         goto fail;
     if (target != NULL)
@@ -258,27 +310,32 @@ static int grow(sl_router *r)
 }
 
 int sl_router_add(sl_router *r, const char *method, const char *pattern,
-                  const sl_route_target *target)
+                  const sl_route_target *target, char *why, size_t whylen)
 {
+    why_t w = { why, whylen };
     int err;
 
+    if (why != NULL && whylen > 0)
+        why[0] = '\0';
     if (r == NULL || method == NULL || pattern == NULL)
-        return -EINVAL;
-    if (!valid_method(method) || pattern[0] != '/')
-        return -EINVAL;
-    struct route *rt = route_new(method, pattern, target, &err);
+        return refuse(&w, -EINVAL, "no router, method or pattern");
+    if (!valid_method(method))
+        return refuse(&w, -EINVAL, "the method is not an HTTP token (nor \"*\")");
+    if (pattern[0] != '/')
+        return refuse(&w, -EINVAL, "the pattern does not start with '/'");
+    struct route *rt = route_new(method, pattern, target, &err, &w);
     if (rt == NULL)
         return err;
     for (size_t i = 0; i < r->n; i++) {
         const struct route *o = r->routes[i];
         if (strcmp(o->method, method) == 0 && same_shape(o, rt)) {
             route_free(rt);
-            return -EEXIST;
+            return refuse(&w, -EEXIST, "duplicate of %s %s", o->method, o->pattern);
         }
     }
     if (grow(r) < 0) {
         route_free(rt);
-        return -ENOMEM;
+        return refuse(&w, -ENOMEM, "out of memory");
     }
     r->routes[r->n++] = rt;
     return 0;
@@ -316,17 +373,41 @@ static int parse_int64(const char *s, size_t len, int64_t *out)
 }
 
 /*
- * Match one route's shape against path[0..len) (which starts with '/').
+ * The first real separator at or after `slash` (the first '/' of the rest
+ * of the path, or NULL), skipping the encoded ones.  *k indexes the first
+ * encoded slash not yet passed; offsets only grow along one walk.
+ */
+static const char *real_slash(const struct subject *sj, const char *slash,
+                              size_t *k)
+{
+    while (slash != NULL) {
+        size_t at = (size_t)(slash - sj->path);
+        while (*k < sj->nenc && sj->enc[*k] < at)
+            (*k)++;
+        if (*k == sj->nenc || sj->enc[*k] != at)
+            return slash;
+        slash = memchr(slash + 1, '/', sj->len - at - 1);
+    }
+    return NULL;
+}
+
+/*
+ * Match one route's shape against the path (which starts with '/').
  * `cur` is the start of the next path segment; cur == len + 1 means the
  * path is used up.  Fills params when non-NULL.  An int parameter that does
  * not convert does not stop the walk: the rest of the shape must still
  * match for the failure to count as MR_BAD_INT (a 422, not a 404); *bad is
  * the segment index of the first such parameter.
+ *
+ * Always inlined, into match_plain() with no encoded slashes as a
+ * constant, so that the common case compiles without their tests.
  */
-static int match_route(const struct route *rt, const char *path, size_t len,
-                       sl_path_param *params, int *bad)
+static inline __attribute__((always_inline)) int
+match_shape(const struct route *rt, const struct subject *sj,
+            sl_path_param *params, int *bad)
 {
-    size_t cur = 1;
+    const char *path = sj->path;
+    size_t len = sj->len, cur = 1, k = 0;
     int np = 0, result = MR_MATCH;
 
     for (int i = 0; i < rt->nsegs; i++) {
@@ -335,9 +416,12 @@ static int match_route(const struct route *rt, const char *path, size_t len,
             return MR_NO;
         const char *s = path + cur;
         const char *slash = memchr(s, '/', len - cur);
+        if (sj->nenc > 0)
+            slash = real_slash(sj, slash, &k);
         size_t slen = slash ? (size_t)(slash - s) : len - cur;
 
         if (!sg->is_param) {
+            /* An encoded slash inside the segment never equals a literal. */
             if (slen != sg->len || memcmp(s, sg->text, slen) != 0)
                 return MR_NO;
             cur += slen + 1;
@@ -346,6 +430,11 @@ static int match_route(const struct route *rt, const char *path, size_t len,
         if (sg->type == SL_PARAM_PATH)
             slen = len - cur;       /* the rest, slashes and all */
         if (slen == 0)
+            return MR_NO;
+        /* Segments end at real slashes, so a '/' inside is an encoded one. */
+        if (sj->nenc > 0 && sg->type != SL_PARAM_PATH &&
+            !(rt->target.flags & SL_ROUTER_ENCODED_SLASH) &&
+            memchr(s, '/', slen) != NULL)
             return MR_NO;
         int64_t ival = 0;
         if (sg->type == SL_PARAM_INT && parse_int64(s, slen, &ival) < 0 &&
@@ -364,6 +453,28 @@ static int match_route(const struct route *rt, const char *path, size_t len,
         cur += slen + 1;
     }
     return cur == len + 1 ? result : MR_NO;
+}
+
+/* A path with no encoded slash: nearly every request. */
+static int match_plain(const struct route *rt, const char *path, size_t len,
+                       sl_path_param *params, int *bad)
+{
+    const struct subject sj = { path, len, NULL, 0 };
+    return match_shape(rt, &sj, params, bad);
+}
+
+static int match_enc(const struct route *rt, const struct subject *sj,
+                     sl_path_param *params, int *bad)
+{
+    return match_shape(rt, sj, params, bad);
+}
+
+static inline int match_route(const struct route *rt, const struct subject *sj,
+                              sl_path_param *params, int *bad)
+{
+    if (sj->nenc == 0)
+        return match_plain(rt, sj->path, sj->len, params, bad);
+    return match_enc(rt, sj, params, bad);
 }
 
 static int seg_rank(const struct seg *sg)
@@ -450,7 +561,7 @@ static void allow_add(char *allow, size_t cap, const char *method)
 }
 
 /* The methods of every route whose shape matches the path, in order. */
-static void fill_allow(const sl_router *r, const char *path, size_t len,
+static void fill_allow(const sl_router *r, const struct subject *sj,
                        sl_match *m)
 {
     int bad;
@@ -458,7 +569,7 @@ static void fill_allow(const sl_router *r, const char *path, size_t len,
     m->allow[0] = '\0';
     for (size_t i = 0; i < r->n; i++) {
         const struct route *rt = r->routes[i];
-        if (match_route(rt, path, len, NULL, &bad) != MR_MATCH)
+        if (match_route(rt, sj, NULL, &bad) != MR_MATCH)
             continue;
         allow_add(m->allow, sizeof(m->allow), rt->method);
         if (strcmp(rt->method, "GET") == 0)
@@ -467,8 +578,9 @@ static void fill_allow(const sl_router *r, const char *path, size_t len,
 }
 
 int sl_router_match(const sl_router *r, const char *method, const char *path,
-                    size_t len, sl_match *m)
+                    size_t len, const uint32_t *enc, size_t nenc, sl_match *m)
 {
+    const struct subject sj = { path, len, enc, enc != NULL ? nenc : 0 };
     const struct route *best = NULL, *bad_route = NULL;
     int best_rank = 0, bad_rank = -1, bad_seg = 0, path_matched = 0;
 
@@ -486,7 +598,7 @@ int sl_router_match(const sl_router *r, const char *method, const char *path,
     for (size_t i = 0; i < r->n; i++) {
         const struct route *rt = r->routes[i];
         int seg = 0;
-        int mr = match_route(rt, path, len, NULL, &seg);
+        int mr = match_route(rt, &sj, NULL, &seg);
         int rank = method_rank(rt, method);
 
         if (mr == MR_MATCH) {
@@ -504,7 +616,7 @@ int sl_router_match(const sl_router *r, const char *method, const char *path,
 
     if (best != NULL) {
         int unused;
-        match_route(best, path, len, m->params, &unused);
+        match_route(best, &sj, m->params, &unused);
         for (int i = 0; i < best->nsegs; i++)
             m->nparams += best->segs[i].is_param;
         m->target = &best->target;
@@ -512,7 +624,7 @@ int sl_router_match(const sl_router *r, const char *method, const char *path,
         return SL_MATCH_OK;
     }
     if (path_matched) {
-        fill_allow(r, path, len, m);
+        fill_allow(r, &sj, m);
         return SL_MATCH_BAD_METHOD;
     }
     if (bad_route != NULL) {

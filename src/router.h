@@ -6,9 +6,12 @@
  * "/users/{name}", "/files/{rest:path}".  Types: str (default: one non-empty
  * segment), int (a decimal integer fitting int64_t, optional leading '-'),
  * path (the rest of the path, may contain '/'; last segment only).
- * Matching is on the already percent-decoded path.  Literal segments beat
- * parameters at the same position (so "/items/new" wins over
- * "/items/{id}"), whatever the order of registration.
+ * Matching is on the normalised path (path.h: decoded, dot segments
+ * resolved) together with the offsets of the slashes that were sent as
+ * %2F: only real slashes separate segments.  Where several routes match,
+ * the first segment position at which they differ decides, literal > int >
+ * str > path, whatever the order of registration: "/items/new" wins over
+ * "/items/{id:int}", which wins over "/items/{name}".
  *
  * Pure: no I/O, no libuv.
  */
@@ -24,10 +27,18 @@ enum sl_param_type { SL_PARAM_STR, SL_PARAM_INT, SL_PARAM_PATH };
 
 typedef struct sl_router sl_router;
 
-/* What a route carries; the router treats it as opaque. */
+/*
+ * A route flag the router reads (sluice.h's SL_ENCODED_SLASH has the same
+ * value): a one-segment parameter of the route may hold a '/' sent as %2F.
+ * Without it such a value does not match ({rest:path} always may).
+ */
+#define SL_ROUTER_ENCODED_SLASH 2u
+
+/* What a route carries; the router treats it as opaque but for
+ * SL_ROUTER_ENCODED_SLASH in flags. */
 typedef struct sl_route_target {
     void *handler;          /* the application's function */
-    unsigned flags;         /* SL_LOOP etc. */
+    unsigned flags;         /* SL_LOOP, SL_ENCODED_SLASH etc. */
     void *data;
 } sl_route_target;
 
@@ -69,19 +80,25 @@ void sl_router_free(sl_router *r);
  * for any.  A GET route also answers HEAD.  The pattern is copied.
  * Returns 0, -EINVAL for a malformed pattern (unbalanced braces, unknown
  * type, empty name, more than SL_ROUTER_MAX_PARAMS parameters, "path" not
- * last, not starting with '/'), -EEXIST for the same method and pattern
- * twice, -ENOMEM.
+ * last, not starting with '/'), -EEXIST for the same method and shape
+ * twice, -ENOMEM.  On an error, when `why` is not NULL, why[0..whylen)
+ * gets one NUL-terminated line saying what is wrong ("unbalanced '{'",
+ * "unknown type 'x' (str, int or path)", "{rest:path} must be the last
+ * segment", "duplicate of GET /u/{id:int}", ...); on success it gets "".
  */
 int sl_router_add(sl_router *r, const char *method, const char *pattern,
-                  const sl_route_target *target);
+                  const sl_route_target *target, char *why, size_t whylen);
 
 /*
- * Match a method and a decoded path (path[0..len), need not be
- * NUL-terminated).  Returns SL_MATCH_* and fills *m.  Parameter slices point
- * into `path`.
+ * Match a method and a normalised path (path[0..len), need not be
+ * NUL-terminated).  enc[0..nenc) are the offsets in path of the slashes
+ * sent as %2F, ascending (sl_path.enc; NULL and 0 when there are none).
+ * Returns SL_MATCH_* and fills *m.  Parameter slices point into `path`.
+ * Allocates nothing.
  */
 int sl_router_match(const sl_router *r, const char *method, const char *path,
-                    size_t len, sl_match *m);
+                    size_t len, const uint32_t *enc, size_t nenc,
+                    sl_match *m);
 
 /*
  * Percent-decode src[0..len) into dst (at least len bytes).  '+' becomes a
