@@ -75,6 +75,11 @@ void sl_router_free(sl_router *r);
 int sl_router_add(sl_router *r, const char *method, const char *pattern,
                   const sl_route_target *target);
 
+/* The i-th route added (0, 1, ...): its method and pattern, owned by the
+ * router.  0, or -ERANGE past the last one. */
+int sl_router_route_at(const sl_router *r, size_t i, const char **method,
+                       const char **pattern);
+
 /*
  * Match a method and a decoded path (path[0..len), need not be
  * NUL-terminated).  Returns SL_MATCH_* and fills *m.  Parameter slices point

@@ -10,7 +10,8 @@ It builds its own app (cc + pkg-config) and runs sluice in these ways:
          --threads 1 (so two /block requests per worker fill every pool);
   run B: --log-format json --access-log-format json --timeout 1;
   run C: a method with a newline and bytes past ASCII, in the text and the
-         json error log (slow-request, backtrace and timeout lines).
+         json error log (slow-request, backtrace and timeout lines);
+  run D: made-up methods against the route table of the metrics.
 
 The Prometheus text is parsed by prometheus_client's parser, run as
 `/usr/bin/python3` (Debian's python3-prometheus-client), reading the text
@@ -809,6 +810,61 @@ def check_log_safety(t, app, fmt):
              "\n".join(m for m in msgs if "slow" in m)[:3000])
 
 
+# --------------------------------------------------------------------------
+# Run D: the route table under made-up methods
+
+def check_route_table(t, app):
+    sock = t.path("table.sock")
+    t.start_sluice(["--workers", "1", "--health-path", "/healthz", "--status-path", "/status",
+                    "--metrics-path", "/metrics", "--fastcgi", "unix:" + sock], app=app,
+                   name="sluice-table")
+    n = 70
+    with FCGIConnection(sock) as c:
+        bad = []
+        for path in ("/healthz", "/status", "/metrics"):
+            for i in range(n):
+                r = c.request("M%d" % i, path)
+                if (r.status, r.header("Allow")) != (405, "GET, HEAD"):
+                    bad.append((path, i, r.status, r.header("Allow")))
+        t.ok(not bad, "%d made-up methods each to /healthz, /status, /metrics: 405 with "
+             "Allow: GET, HEAD" % n, bad[:5])
+        r = c.request("HEAD", "/healthz")
+        t.eq(r.status, 200, "HEAD /healthz: 200")
+        bad = []
+        for i in range(n):
+            r = c.request("X%d" % i, "/any")
+            if (r.status, r.body) != (200, b"any\n"):
+                bad.append((i, r.status, r.body))
+        t.ok(not bad, "%d made-up methods to a \"*\" route: 200" % n, bad[:5])
+        for _ in range(3):
+            r = c.request("GET", "/hello")
+        t.eq((r.status, r.body), (200, b"hello\n"), "GET /hello after them: 200")
+        r = c.request("GET", "/metrics")
+    text = r.body.decode("utf-8", "replace")
+    samples = parse_metrics(t, text)
+    if samples is None:
+        return
+    diag = "\n".join(ln for ln in text.splitlines() if ln.startswith("sluice_requests_total"))
+    t.eq(sample(samples, "sluice_requests_total", route="/hello", method="GET", status="2xx"),
+         3, "GET /hello counts under its own row after %d made-up methods" % (4 * n), diag)
+    t.eq(sample(samples, "sluice_requests_total", route="unmatched", status="4xx"), 3 * n,
+         "the 405s of /healthz, /status, /metrics count under \"unmatched\"", diag)
+    odd = [s for s in samples if s["name"] == "sluice_requests_total" and
+           s["labels"].get("route") in ("/healthz", "/status", "/metrics") and
+           s["labels"].get("method") not in ("GET", "HEAD")]
+    t.ok(not odd, "no row for /healthz, /status or /metrics with another method", odd[:5])
+    rows = {(s["labels"].get("route"), s["labels"].get("method")) for s in samples
+            if s["name"] == "sluice_requests_total"}
+    t.ok(len(rows) <= 64, "the table stays bounded: %d rows" % len(rows), diag)
+    anys = [s["value"] for s in samples if s["name"] == "sluice_requests_total" and
+            s["labels"].get("route") == "/any"]
+    over = sample(samples, "sluice_requests_total", route="overflow", status="2xx")
+    t.ok(isinstance(over, float) and over > 0,
+         "methods past the table's room count under route=\"overflow\" (%r)" % over, diag)
+    t.eq(sum(anys) + (over or 0), n, "/any rows and the overflow row add up to the %d "
+         "requests: none lost" % n, diag)
+
+
 def main(t):
     harness.sluice_bin()
     harness.need_program("nginx")
@@ -819,6 +875,8 @@ def main(t):
     t.note("-- run C: a peer's method and path in the error log")
     check_log_safety(t, app, "text")
     check_log_safety(t, app, "json")
+    t.note("-- run D: the route table under made-up methods")
+    check_route_table(t, app)
 
 
 harness.run("observe", main)
