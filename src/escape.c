@@ -60,8 +60,20 @@ int sl_escape_append(sl_buf *b, const char *s, int utf8)
 
 size_t sl_escape_cut(char *dst, size_t size, const char *s)
 {
+    /*
+     * On every request's path (a method, a route pattern), and almost
+     * always nothing to escape: find that out in one pass and copy.
+     */
+    const unsigned char *u = (const unsigned char *)s;
+    size_t n = 0;
+    while (u[n] >= 0x20 && u[n] < 0x7f && u[n] != '"' && u[n] != '\\')
+        n++;
+    if (u[n] == '\0' && n < size) {
+        memcpy(dst, s, n + 1);
+        return n;
+    }
     size_t o = 0;
-    for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
+    for (const unsigned char *p = u; *p != '\0'; p++) {
         size_t need = unsafe(*p) ? 4 : 1;
         if (need > size - 1 - o)
             break;
