@@ -179,15 +179,23 @@ int sl_req_cancelled(const sl_req *req);
 /* ---- the response --------------------------------------------------- */
 
 /*
- * The response starts as 200 with Content-Type "text/plain; charset=utf-8".
- * Status and headers may be changed until the first flush.  A response
- * that is never flushed goes out whole with a Content-Length (unless the
- * handler set one, or the status has no body: 1xx, 204, 304); a flushed
- * one has none, and the web server frames it for the client.
+ * The response starts as 200 with Content-Type "text/plain; charset=utf-8"
+ * (no Content-Type at all for 204 and 304, which have no body).  Status and
+ * headers may be changed until the first flush.  A response that is never
+ * flushed goes out whole with a Content-Length (unless the handler set one,
+ * or the status has no body: 204, 304); a flushed one has none, and the web
+ * server frames it for the client.
+ *
+ * An invalid status or header is refused with -EINVAL, and the response
+ * then ends as a 500 (logged) whatever the handler does next, unless it
+ * calls sl_resp_problem().
  */
+/* A final status, 200-599; a 1xx (interim) status is refused. */
 int sl_resp_status(sl_req *req, int status);
-/* Add a header; a Content-Type header replaces the default one.  Names and
- * values may not contain CR or LF (-EINVAL). */
+/* Add a header.  Content-Type and Content-Length replace an earlier one
+ * (the default type included).  The name must be a token and may not be
+ * "Status" (use sl_resp_status()); the value may hold no control byte but
+ * HTAB (-EINVAL). */
 int sl_resp_header(sl_req *req, const char *name, const char *value);
 /* Append body bytes. */
 int sl_resp_write(sl_req *req, const void *data, size_t len);
@@ -198,8 +206,9 @@ int sl_resp_printf(sl_req *req, const char *fmt, ...)
  * ownership of one reference of `obj` (it is put, also on error). */
 int sl_resp_json(sl_req *req, json_object *obj);
 /* A whole problem response (RFC 9457, application/problem+json) with
- * `status`, its standard title, and `detail` (may be NULL); discards what
- * was written so far. */
+ * `status`, its standard title, and `detail` (may be NULL); discards the
+ * body written so far and the Content-Type, Content-Length and
+ * Content-Encoding set, and keeps the other headers (a Set-Cookie, say). */
 int sl_resp_problem(sl_req *req, int status, const char *detail);
 /* Send the status, headers and body written so far to the web server now,
  * and go on streaming.  From a pool handler or from the loop thread. */

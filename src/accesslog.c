@@ -10,6 +10,7 @@
 #include <json-c/json.h>
 #include "accesslog.h"
 #include "buf.h"
+#include "escape.h"
 #include "log.h"
 #include "worker.h"
 
@@ -77,42 +78,6 @@ static void fill(line_values *lv, const sl_access_fields *f)
     lv->v[10] = lv->time;
 }
 
-/* Length of the valid UTF-8 sequence at s (1..4), or 0. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-    size_t len = s[0] < 0x80 ? 1 : (s[0] & 0xE0) == 0xC0 ? 2 : (s[0] & 0xF0) == 0xE0 ? 3
-               : (s[0] & 0xF8) == 0xF0 ? 4 : 0;
-    if (len == 0 || len > n || (len == 2 && s[0] < 0xC2))
-        return 0;
-    for (size_t i = 1; i < len; i++)
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-    return len;
-}
-
-/* Append s with every unsafe byte as \xHH; `utf8` keeps valid UTF-8 text. */
-static void append_escaped(sl_buf *b, const char *s, int utf8)
-{
-    static const char hex[] = "0123456789abcdef";
-    const unsigned char *p = (const unsigned char *)s;
-    size_t n = strlen(s);
-    for (size_t i = 0; i < n;) {
-        size_t u = utf8 ? utf8_len(p + i, n - i) : 0;
-        if (u > 1 || (u == 1 && utf8)) {
-            sl_buf_append(b, p + i, u);
-            i += u;
-            continue;
-        }
-        unsigned char c = p[i++];
-        if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') {
-            char esc[4] = {'\\', 'x', hex[c >> 4], hex[c & 15]};
-            sl_buf_append(b, esc, 4);
-        } else {
-            sl_buf_append(b, &c, 1);
-        }
-    }
-}
-
 static void format_text(sl_buf *b, const char *fmt, const line_values *lv)
 {
     for (const char *p = fmt; *p != '\0';) {
@@ -120,7 +85,7 @@ static void format_text(sl_buf *b, const char *fmt, const line_values *lv)
         int f;
         if (*p == '{' && (end = strchr(p, '}')) != NULL &&
             (f = field_index(p + 1, (size_t)(end - p - 1))) >= 0) {
-            append_escaped(b, lv->v[f], 0);
+            sl_escape_append(b, lv->v[f], 0);
             p = end + 1;
         } else {
             sl_buf_append(b, p++, 1);
@@ -141,7 +106,7 @@ static void format_json(sl_buf *b, const line_values *lv)
         /* JSON strings must be UTF-8: other bytes become \xHH text. */
         sl_buf t;
         sl_buf_init(&t);
-        append_escaped(&t, lv->v[i], 1);
+        sl_escape_append(&t, lv->v[i], 1);
         json_object_object_add(o, fields[i], json_object_new_string_len(t.data ? t.data : "", (int)t.len));
         sl_buf_free(&t);
     }

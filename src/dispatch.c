@@ -18,6 +18,7 @@
 #include "accesslog.h"
 #include "backtrace.h"
 #include "endpoints.h"
+#include "escape.h"
 #include "log.h"
 #include "worker.h"
 
@@ -89,19 +90,14 @@ static void set_request_id(sl_worker *w, sl_req *req)
     memcpy(p, hex + i, (size_t)(17 - i));
 }
 
-/* "GET /items/{id:int}", bounded by the buffer. */
+/* "GET /items/{id:int}", bounded by the buffer.  A crash report writes it
+ * as is, from a signal handler: the peer's method is escaped here. */
 static void set_what(sl_req *req)
 {
-    const char *m = sl_req_method(req), *pat = req->match.pattern;
-    size_t ml = strlen(m), pl = strlen(pat), cap = sizeof req->what - 2;
-    if (ml > cap)
-        ml = cap;
-    if (pl > cap - ml)
-        pl = cap - ml;
-    memcpy(req->what, m, ml);
-    req->what[ml] = ' ';
-    memcpy(req->what + ml + 1, pat, pl);
-    req->what[ml + 1 + pl] = '\0';
+    size_t cap = sizeof req->what;
+    size_t n = sl_escape_cut(req->what, cap - 1, sl_req_method(req));
+    req->what[n++] = ' ';
+    sl_escape_cut(req->what + n, cap - n, req->match.pattern);
 }
 
 static uint64_t request_bytes_in(const sl_req *req)
@@ -530,9 +526,17 @@ void sl_worker_time_out(sl_worker *w, sl_req *req)
 {
     uint64_t ms = (uv_hrtime() - req->start_ns) / 1000000;
     req->timed_out = 1;
+    /* The peer's method and path, escaped as in the access log. */
+    sl_buf m, p;
+    sl_buf_init(&m);
+    sl_buf_init(&p);
+    int ok = sl_escape_append(&m, sl_req_method(req), 0) == 0 &&
+             sl_escape_append(&p, req->path ? req->path : "?", 0) == 0;
     sl_error("request %s %s (route %s, id %s) timed out after %llu ms in worker %d: 504",
-             sl_req_method(req), req->path ? req->path : "?", sl_req_route(req),
+             ok ? m.data : "?", ok ? p.data : "?", sl_req_route(req),
              req->request_id, (unsigned long long)ms, (int)getpid());
+    sl_buf_free(&m);
+    sl_buf_free(&p);
     sl_conn *c = req->conn;
     if (c != NULL) {
         sl_buf b;

@@ -3,7 +3,9 @@
 #include <netinet/tcp.h>
 #include <string.h>
 #include <sys/socket.h>
+#include "app.h"
 #include "endpoints.h"
+#include "log.h"
 #include "scoreboard.h"
 #include "worker.h"
 
@@ -69,8 +71,42 @@ int sl_endpoint_answer(sl_worker *w, sl_req *req)
     if (answer == NULL)
         return 0;
     req->match.pattern = pattern;
+    /*
+     * They are documents to read: any other method is a 405, counted with
+     * the router's under "unmatched", so that methods made up by a peer do
+     * not each take a row of the metrics table.
+     */
+    const char *m = sl_req_method(req);
+    if (strcmp(m, "GET") != 0 && strcmp(m, "HEAD") != 0) {
+        sl_resp_problem(req, 405, NULL);
+        sl_resp_header(req, "Allow", "GET, HEAD");
+        return 1;
+    }
     if (w->sb != NULL)
-        req->route_id = sl_sb_route_id(w->sb, sl_req_method(req), pattern);
+        req->route_id = sl_sb_route_id(w->sb, m, pattern);
     answer(w, req);
     return 1;
+}
+
+/* Register one row; say so when the table has no room left for it. */
+static void register_row(sl_worker *w, const char *method, const char *pattern)
+{
+    if (sl_sb_route_register(w->sb, method, pattern) == SL_SB_ROUTE_OVERFLOW)
+        sl_warn("the metrics table is full (%d routes): %s %s is counted under "
+                "route \"overflow\"", SL_SB_ROUTES - 2, method, pattern);
+}
+
+void sl_endpoint_register_routes(sl_worker *w)
+{
+    if (w->sb == NULL)
+        return;
+    const char *method, *pattern;
+    for (size_t i = 0; sl_router_route_at(w->app->router, i, &method, &pattern) == 0; i++)
+        if (strcmp(method, "*") != 0)
+            register_row(w, method, pattern);
+    const sl_config *cfg = w->cfg;
+    const char *paths[] = {cfg->health_path, cfg->status_path, cfg->metrics_path};
+    for (size_t i = 0; i < sizeof paths / sizeof *paths; i++)
+        if (paths[i][0] != '\0')
+            register_row(w, "GET", paths[i]);
 }

@@ -12,7 +12,17 @@
 struct sl_worker;
 
 /* If the request is for one of the configured paths, build its response
- * and return 1; otherwise 0. */
+ * (405 with Allow for a method other than GET and HEAD) and return 1;
+ * otherwise 0. */
 int sl_endpoint_answer(struct sl_worker *w, sl_req *req);
+
+/*
+ * Give every route of the app (those of a given method; a "*" route's rows
+ * are its requests' methods) and every configured path a row in the
+ * scoreboard's route table, before the worker accepts: whatever methods
+ * peers send later, these are counted under their own names.  A table
+ * without room is logged.
+ */
+void sl_endpoint_register_routes(struct sl_worker *w);
 
 #endif

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <json-c/json.h>
+#include "escape.h"
 #include "log.h"
 
 /*
@@ -52,22 +53,46 @@ static void timestamp(char *buf, size_t size)
              (long)(tv.tv_usec / 1000) % 1000);
 }
 
-/* JSON lines are built with json-c, so every message is escaped. */
+/*
+ * JSON lines are built with json-c, so every message is escaped.  json-c
+ * copies bytes past ASCII as they are, and a message may quote what a peer
+ * sent: bytes that are not UTF-8 are written as \xHH text first, so that
+ * every line is valid JSON.  Escaping makes a message longer; one that no
+ * longer fits the line is cut (between characters) rather than the line,
+ * which would not parse.
+ */
 static size_t format_json(char *line, size_t size, const char *ts, int level,
                           const char *msg)
 {
-    json_object *o = json_object_new_object();
-    if (o == NULL)
+    sl_buf text;
+    sl_buf_init(&text);
+    if (sl_escape_append(&text, msg, 1) < 0) {
+        sl_buf_free(&text);
         return 0;
-    json_object_object_add(o, "time", json_object_new_string(ts));
-    json_object_object_add(o, "level", json_object_new_string(level_name(level)));
-    json_object_object_add(o, "pid", json_object_new_int((int)getpid()));
-    json_object_object_add(o, "role", json_object_new_string(log_role));
-    json_object_object_add(o, "msg", json_object_new_string(msg));
-    size_t n = (size_t)snprintf(line, size, "%s",
-                                json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
-    json_object_put(o);
-    return n < size ? n : size - 1;
+    }
+    size_t tl = text.len, n = size;
+    for (int tries = 0; n >= size && tries < 8; tries++) {
+        json_object *o = json_object_new_object();
+        if (o == NULL)
+            break;
+        json_object_object_add(o, "time", json_object_new_string(ts));
+        json_object_object_add(o, "level", json_object_new_string(level_name(level)));
+        json_object_object_add(o, "pid", json_object_new_int((int)getpid()));
+        json_object_object_add(o, "role", json_object_new_string(log_role));
+        json_object_object_add(o, "msg", json_object_new_string_len(text.data, (int)tl));
+        n = (size_t)snprintf(line, size, "%s",
+                             json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+        json_object_put(o);
+        if (n < size)
+            break;
+        /* Too long by n - size + 1 bytes of JSON, each at least one of text. */
+        size_t cut = n - size + 1;
+        tl = cut < tl ? tl - cut : 0;
+        while (tl > 0 && ((unsigned char)text.data[tl] & 0xC0) == 0x80)
+            tl--;
+    }
+    sl_buf_free(&text);
+    return n < size ? n : 0;
 }
 
 void sl_log(int level, const char *fmt, ...)

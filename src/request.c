@@ -412,4 +412,8 @@ sl_app *sl_req_app(const sl_req *req) { return req->app; }
 void sl_req_set_data(sl_req *req, void *data) { req->data = data; }
 void *sl_req_data(const sl_req *req) { return req->data; }
 void sl_req_on_cancel(sl_req *req, sl_cancel_cb cb) { req->on_cancel = cb; }
-int sl_req_cancelled(const sl_req *req) { return req->cancelled; }
+/* Read on pool threads while the loop sets it (sl_worker_cancel): atomic. */
+int sl_req_cancelled(const sl_req *req)
+{
+    return __atomic_load_n(&req->cancelled, __ATOMIC_RELAXED);
+}

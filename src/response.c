@@ -66,19 +66,35 @@ static int refuse(sl_req *req, const char *why)
     return -EINVAL;
 }
 
+/*
+ * Only 200-599 are final answers.  A 1xx is an interim one: the web server
+ * passes it on and keeps waiting for the final answer on that connection,
+ * so a 1xx sent as the whole response leaves the next request's answer to
+ * be taken for this one's (a kept upstream connection then answers every
+ * client with the previous client's response).
+ */
 int sl_resp_status(sl_req *req, int status)
 {
-    if (status < 100 || status > 599)
-        return refuse(req, "status outside 100-599");
+    if (status < 200 || status > 599)
+        return refuse(req, "status outside 200-599");
     if (req->head_sent)
         return -EALREADY;
     req->status = status;
     return 0;
 }
 
-static int has_crlf(const char *s)
+/*
+ * A field value (RFC 9110 5.5) holds visible ASCII, SP, HTAB and obs-text
+ * (bytes 0x80-0xff); any other control byte is refused, not only CR and
+ * LF: a NUL cuts the header short in the web server, the others are
+ * passed on to clients that may read them as line ends.
+ */
+static int bad_value(const char *s)
 {
-    return strpbrk(s, "\r\n") != NULL;
+    for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++)
+        if ((*p < 0x20 && *p != '\t') || *p == 0x7f)
+            return 1;
+    return 0;
 }
 
 /* Header names are HTTP tokens. */
@@ -90,18 +106,61 @@ static int bad_name(const char *s)
     return 0;
 }
 
+/* Length of the header line at h[0..n) ("Name: value\r\n"). */
+static size_t line_len(const char *h, size_t n)
+{
+    const char *lf = memchr(h, '\n', n);
+    return lf != NULL ? (size_t)(lf - h) + 1 : n;
+}
+
+/* Whether the line at h names `name` (its bytes before ':'). */
+static int line_is(const char *h, size_t n, const char *name)
+{
+    size_t nl = strlen(name);
+    return n > nl && h[nl] == ':' && strncasecmp(h, name, nl) == 0;
+}
+
+/* Drop every header line named `name` from those set so far. */
+static void remove_header(sl_req *req, const char *name)
+{
+    sl_buf *b = &req->headers;
+    size_t i = 0;
+    while (i < b->len) {
+        size_t n = line_len(b->data + i, b->len - i);
+        if (line_is(b->data + i, n, name)) {
+            memmove(b->data + i, b->data + i + n, b->len - i - n);
+            b->len -= n;
+        } else {
+            i += n;
+        }
+    }
+}
+
+/*
+ * Content-Type and Content-Length describe the one body, so a second one
+ * replaces the first (sl_resp_json() then a handler's own Content-Type
+ * must not send two).  Status is the status line itself: it is set with
+ * sl_resp_status(), and refused here, where it would become a second one.
+ */
 int sl_resp_header(sl_req *req, const char *name, const char *value)
 {
     if (name == NULL || value == NULL || name[0] == '\0')
         return refuse(req, "empty header name or value");
-    if (bad_name(name) || has_crlf(value))
-        return refuse(req, "a header name that is not a token, or CR or LF in a value");
+    if (bad_name(name) || bad_value(value))
+        return refuse(req, "a header name that is not a token, or a control byte in a value");
+    if (strcasecmp(name, "Status") == 0)
+        return refuse(req, "a Status header (sl_resp_status() sets the status)");
     if (req->head_sent)
         return -EALREADY;
-    if (strcasecmp(name, "Content-Type") == 0)
+    if (strcasecmp(name, "Content-Type") == 0) {
+        if (req->has_ctype)
+            remove_header(req, "Content-Type");
         req->has_ctype = 1;
-    else if (strcasecmp(name, "Content-Length") == 0)
+    } else if (strcasecmp(name, "Content-Length") == 0) {
+        if (req->has_clen)
+            remove_header(req, "Content-Length");
         req->has_clen = 1;
+    }
     if (sl_buf_append_str(&req->headers, name) < 0 ||
         sl_buf_append(&req->headers, ": ", 2) < 0 ||
         sl_buf_append_str(&req->headers, value) < 0 ||
@@ -156,7 +215,14 @@ int sl_resp_problem(sl_req *req, int status, const char *detail)
     if (req->head_sent)
         return -EALREADY;
     req->resp_error = NULL;
-    req->headers.len = 0;
+    /*
+     * The headers set so far stay (a Set-Cookie, a Cache-Control), except
+     * those that describe the body being replaced: the problem document
+     * has its own type and length, and no encoding.
+     */
+    remove_header(req, "Content-Type");
+    remove_header(req, "Content-Length");
+    remove_header(req, "Content-Encoding");
     req->out.len = 0;
     req->has_ctype = 0;
     req->has_clen = 0;
@@ -186,10 +252,15 @@ int sl_resp_problem(sl_req *req, int status, const char *detail)
  * response and lets a client see the size up front.  Not for a streamed
  * answer (its length is not known yet), nor for statuses that have no body.
  */
+/* 1xx, 204 and 304 answers have no body (RFC 9110 6.4.1). */
+static int has_body(int status)
+{
+    return status >= 200 && status != 204 && status != 304;
+}
+
 static int encode_length(const sl_req *req, sl_buf *head)
 {
-    int s = req->status;
-    if (req->has_clen || s < 200 || s == 204 || s == 304)
+    if (req->has_clen || !has_body(req->status))
         return 0;
     char line[48] = "Content-Length: ";
     char digits[24];
@@ -222,7 +293,9 @@ static int encode_head(sl_req *req, sl_buf *head, int final)
     if (sl_buf_append(head, line, n) < 0 ||
         sl_buf_append(head, req->headers.data, req->headers.len) < 0)
         return -ENOMEM;
-    if (!req->has_ctype && sl_buf_append_str(head, "Content-Type: " DEFAULT_CTYPE "\r\n") < 0)
+    /* The default type is for a body; an answer without one has none. */
+    if (!req->has_ctype && has_body(req->status) &&
+        sl_buf_append_str(head, "Content-Type: " DEFAULT_CTYPE "\r\n") < 0)
         return -ENOMEM;
     if (final && encode_length(req, head) < 0)
         return -ENOMEM;

@@ -341,6 +341,16 @@ int sl_router_add(sl_router *r, const char *method, const char *pattern,
     return 0;
 }
 
+int sl_router_route_at(const sl_router *r, size_t i, const char **method,
+                       const char **pattern)
+{
+    if (r == NULL || i >= r->n)
+        return -ERANGE;
+    *method = r->routes[i]->method;
+    *pattern = r->routes[i]->pattern;
+    return 0;
+}
+
 /* ---- matching ----------------------------------------------------------- */
 
 /*

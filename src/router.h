@@ -89,6 +89,11 @@ void sl_router_free(sl_router *r);
 int sl_router_add(sl_router *r, const char *method, const char *pattern,
                   const sl_route_target *target, char *why, size_t whylen);
 
+/* The i-th route added (0, 1, ...): its method and pattern, owned by the
+ * router.  0, or -ERANGE past the last one. */
+int sl_router_route_at(const sl_router *r, size_t i, const char **method,
+                       const char **pattern);
+
 /*
  * Match a method and a normalised path (path[0..len), need not be
  * NUL-terminated).  enc[0..nenc) are the offsets in path of the slashes

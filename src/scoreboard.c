@@ -32,6 +32,7 @@
 #include <sys/mman.h>
 #include <time.h>
 #include <json-c/json.h>
+#include "escape.h"
 #include "scoreboard.h"
 
 #define LOAD(p) __atomic_load_n((p), __ATOMIC_RELAXED)
@@ -79,6 +80,10 @@ sl_scoreboard *sl_sb_create(unsigned nslots)
         return NULL;
     sl_scoreboard *sb = p;
     sb->nslots = nslots;
+    /* The overflow route is named from the start; no one claims it. */
+    sl_sb_route_name *o = &sb->route_names[SL_SB_ROUTE_OVERFLOW];
+    memcpy(o->pattern, "overflow", sizeof("overflow"));
+    o->used = ROUTE_READY;
     sb->pool.start_ms = sl_sb_wall_ms();
     return sb;
 }
@@ -211,16 +216,37 @@ static int route_claim_at(sl_sb_route_name *e, const char *method,
     return route_wait(e) == ROUTE_READY && route_matches(e, method, pattern);
 }
 
-unsigned sl_sb_route_id(sl_scoreboard *sb, const char *method, const char *pattern)
+/*
+ * Entries are in use from 1 up to the first free one, so a free entry at or
+ * past `limit` means the name is not in the table and may not be added:
+ * it is counted under the overflow route.  The method is a peer's bytes:
+ * escaped, so that labels and the status document stay valid UTF-8.
+ */
+static unsigned route_find(sl_scoreboard *sb, const char *method, const char *pattern,
+                           unsigned limit)
 {
-    if (method == NULL)
-        method = "";
+    char m[SL_SB_METHOD];
+    sl_escape_cut(m, sizeof(m), method ? method : "");
     if (pattern == NULL)
         pattern = "";
-    for (unsigned i = 1; i < SL_SB_ROUTES; i++)
-        if (route_claim_at(&sb->route_names[i], method, pattern))
+    for (unsigned i = 1; i < SL_SB_ROUTE_OVERFLOW; i++) {
+        sl_sb_route_name *e = &sb->route_names[i];
+        if (i >= limit && __atomic_load_n(&e->used, __ATOMIC_ACQUIRE) == ROUTE_FREE)
+            return SL_SB_ROUTE_OVERFLOW;
+        if (route_claim_at(e, m, pattern))
             return i;
-    return SL_SB_ROUTE_UNMATCHED;
+    }
+    return SL_SB_ROUTE_OVERFLOW;
+}
+
+unsigned sl_sb_route_id(sl_scoreboard *sb, const char *method, const char *pattern)
+{
+    return route_find(sb, method, pattern, SL_SB_ROUTES_SEEN);
+}
+
+unsigned sl_sb_route_register(sl_scoreboard *sb, const char *method, const char *pattern)
+{
+    return route_find(sb, method, pattern, SL_SB_ROUTE_OVERFLOW);
 }
 
 /* ---- a worker ---------------------------------------------------------- */
@@ -457,8 +483,9 @@ static struct json_object *worker_json(const sl_scoreboard *sb, unsigned i,
         err |= put_null(o, "current_elapsed_ms");
     } else {
         char text[SL_SB_METHOD + SL_SB_PATTERN + 1];
-        if (route == SL_SB_ROUTE_UNMATCHED)
-            snprintf(text, sizeof(text), "unmatched");
+        if (route == SL_SB_ROUTE_UNMATCHED || route == SL_SB_ROUTE_OVERFLOW)
+            snprintf(text, sizeof(text), "%s",
+                     route == SL_SB_ROUTE_UNMATCHED ? "unmatched" : "overflow");
         else
             snprintf(text, sizeof(text), "%s %s", name->method, name->pattern);
         err |= put(o, "current_route", json_object_new_string(text));

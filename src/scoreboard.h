@@ -36,6 +36,16 @@ extern const uint64_t sl_sb_bucket_us[SL_SB_BUCKETS];
 /* Route 0 is where requests that matched no route are counted
  * (404, 405, 422 from the router, 400/413/431 from the connection). */
 #define SL_SB_ROUTE_UNMATCHED 0
+/*
+ * The table is bounded and never evicts.  The last route counts every
+ * (method, pattern) pair that found no room ("overflow").  Pairs first
+ * seen in a request (a HEAD, any method of a "*" route) take entries below
+ * SL_SB_ROUTES_SEEN only: the entries above are kept for the routes a
+ * worker registers at start, so that the app's routes, also those a reload
+ * adds, have their rows however many methods peers send.
+ */
+#define SL_SB_ROUTE_OVERFLOW (SL_SB_ROUTES - 1)
+#define SL_SB_ROUTES_SEEN 48
 
 enum sl_sb_state {
     SL_SB_EMPTY = 0,
@@ -173,9 +183,14 @@ void sl_sb_slot_release(sl_scoreboard *sb, int slot, int reason);
 
 /* ---- a worker ------------------------------------------------------------ */
 
-/* Route index for method + pattern, claiming a free entry the first time;
- * SL_SB_ROUTE_UNMATCHED when the table is full. */
+/* Route index for a request's method + pattern, claiming a free entry
+ * below SL_SB_ROUTES_SEEN the first time; SL_SB_ROUTE_OVERFLOW when there
+ * is none.  The method is stored escaped (\xHH, see escape.h), cut to
+ * SL_SB_METHOD - 1 bytes. */
 unsigned sl_sb_route_id(sl_scoreboard *sb, const char *method, const char *pattern);
+/* The same for a route registered when a worker starts: any free entry;
+ * SL_SB_ROUTE_OVERFLOW when the table is full. */
+unsigned sl_sb_route_register(sl_scoreboard *sb, const char *method, const char *pattern);
 void sl_sb_set_state(sl_sb_slot *s, enum sl_sb_state state);
 void sl_sb_heartbeat(sl_sb_slot *s, uint64_t rss_bytes, unsigned current_route,
                      uint64_t current_start_ms);

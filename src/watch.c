@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 #include "backtrace.h"
+#include "escape.h"
 #include "log.h"
 #include "worker.h"
 
@@ -50,15 +51,24 @@ void sl_worker_check_recycle(sl_worker *w)
     }
 }
 
+/* The method and path are the peer's bytes: escaped as in the access log,
+ * so that they can neither forge a line nor break a JSON one. */
 static void log_slow(sl_worker *w, sl_req *req, uint64_t ms)
 {
     (void)w;
     req->slow_logged = 1;
     int on_thread = __atomic_load_n(&req->on_thread, __ATOMIC_ACQUIRE);
+    sl_buf m, p;
+    sl_buf_init(&m);
+    sl_buf_init(&p);
+    int ok = sl_escape_append(&m, sl_req_method(req), 0) == 0 &&
+             sl_escape_append(&p, req->path ? req->path : "?", 0) == 0;
     sl_warn("slow request: %s %s (route %s, id %s) running for %llu ms%s",
-            sl_req_method(req), req->path ? req->path : "?", sl_req_route(req),
+            ok ? m.data : "?", ok ? p.data : "?", sl_req_route(req),
             req->request_id, (unsigned long long)ms,
             on_thread ? "; its thread's stack follows" : "; waiting on the loop");
+    sl_buf_free(&m);
+    sl_buf_free(&p);
     if (on_thread)
         pthread_kill(req->thread, SL_BT_SIGNAL);
 }

@@ -21,6 +21,7 @@
 #endif
 #include "accesslog.h"
 #include "backtrace.h"
+#include "endpoints.h"
 #include "log.h"
 #include "worker.h"
 
@@ -371,6 +372,7 @@ static int worker_init(sl_worker *w, const int *fds)
         sl_error("%s", err);
         return -EINVAL;
     }
+    sl_endpoint_register_routes(w);
     if (w->app->on_start != NULL && (rc = w->app->on_start(w->app)) != 0) {
         sl_error("the application's worker start hook failed (%d)", rc);
         return -ECANCELED;

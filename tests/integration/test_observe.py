@@ -4,11 +4,14 @@ endpoints, the access log (text and json), request ids, slow-request
 backtraces, the app's stderr in the error log, the json error log, and the
 crash report of a worker that dies in a handler.
 
-It builds its own app (cc + pkg-config) and runs sluice twice:
+It builds its own app (cc + pkg-config) and runs sluice in these ways:
 
   run A: --log-format text, access log in the default text format,
          --threads 1 (so two /block requests per worker fill every pool);
-  run B: --log-format json --access-log-format json --timeout 1.
+  run B: --log-format json --access-log-format json --timeout 1;
+  run C: a method with a newline and bytes past ASCII, in the text and the
+         json error log (slow-request, backtrace and timeout lines);
+  run D: made-up methods against the route table of the metrics.
 
 The Prometheus text is parsed by prometheus_client's parser, run as
 `/usr/bin/python3` (Debian's python3-prometheus-client), reading the text
@@ -101,9 +104,23 @@ static int crash(sl_req *req)
     return SL_OK;
 }
 
+/* Any method: slow enough for --slow-request-ms and --timeout 1. */
+static int slow_any(sl_req *req)
+{
+    sleep_ms(1300);
+    return sl_resp_printf(req, "slow\n");
+}
+
+static int any(sl_req *req)
+{
+    return sl_resp_printf(req, "any\n");
+}
+
 int sluice_app(sl_app *app)
 {
     int rc = sl_route(app, "GET", "/hello", hello, SL_LOOP);
+    rc |= sl_route(app, "*", "/slow/{rest:path}", slow_any, SL_POOL);
+    rc |= sl_route(app, "*", "/any", any, SL_LOOP);
     rc |= sl_route(app, "GET", "/block", block_handler, SL_POOL);
     rc |= sl_route(app, "GET", "/items/{id:int}", items, SL_LOOP);
     rc |= sl_route(app, "GET", "/warn", warn, SL_POOL);
@@ -728,6 +745,126 @@ def run_killed(t):
         t.ok(line["duration_us"] >= 400000, "and how long it ran (%d us)" % line["duration_us"])
 
 
+# --------------------------------------------------------------------------
+# Run C: a peer's method and path in the error log
+
+# A method no web server would pass, straight over FastCGI: a newline that
+# would start a forged line, and bytes that are not UTF-8.
+EVIL_METHOD = b"GET\nFORGED line \x80\xff\xfe"
+EVIL_URI = "/slow/x%0aFORGED%ff"
+EVIL_METHOD_ESC = r"GET\x0aFORGED line \x80\xff\xfe"
+EVIL_PATH_ESC = r"/slow/x\x0aFORGED\xff"
+# Error log lines: "2026-...Z sluice[pid] ...", a backtrace's "sluice[pid] ...",
+# and the frames backtrace_symbols_fd writes ("file(sym+0x1) [0x...]").
+TEXT_LOG_LINE = re.compile(r"^(\d{4}-\d\d-\d\dT[\d:.]+Z sluice\[\d+\] |sluice\[\d+\] |"
+                           r"\S*(\(\S*\))? ?\[0x[0-9a-f]+\]$)")
+
+
+def check_log_safety(t, app, fmt):
+    sock = t.path("evil-%s.sock" % fmt)
+    errlog = t.path("evil-%s-error.log" % fmt)
+    t.extra_logs.append(errlog)
+    s = t.start_sluice(["--workers", "1", "--threads", "2", "--timeout", "1",
+                        "--slow-request-ms", "150", "--log-format", fmt, "--error-log", errlog,
+                        "--fastcgi", "unix:" + sock], app=app, name="sluice-evil-" + fmt)
+    r = harness.fcgi_request(sock, "GET", EVIL_URI, timeout=10,
+                             extra=[("REQUEST_METHOD", EVIL_METHOD)])
+    t.eq(r.status, 504, "%s: a \"*\" route's slow handler, called with a method holding "
+         "'\\n' and 0x80-0xff: 504 at --timeout 1" % fmt)
+    harness.wait_until(lambda: "timed out" in harness.read_text(errlog) and
+                       "backtrace of thread" in harness.read_text(errlog), 3)
+    time.sleep(0.6)     # the handler returns (1.3 s): nothing more to log
+    s.signal(signal.SIGTERM)
+    t.eq(s.wait(15), 0, "%s: sluice exits 0 on SIGTERM" % fmt)
+    raw = open(errlog, "rb").read()
+    lines = raw.split(b"\n")[:-1]
+    if fmt == "text":
+        text = raw.decode("latin-1")
+        t.ok(all(b < 0x80 for b in raw), "text: the error log is pure ASCII",
+             [ln for ln in lines if any(b >= 0x80 for b in ln)][:5])
+        bad = [ln for ln in text.splitlines() if not TEXT_LOG_LINE.match(ln)]
+        t.ok(not bad, "text: every line is a log line, none forged", "\n".join(bad[:10]))
+        msgs = text.splitlines()
+    else:
+        msgs, bad = [], []
+        for ln in lines:
+            try:
+                o = json.loads(ln.decode("utf-8"))     # strict: UTF-8 or fail
+                msgs.append(o["msg"])
+            except (ValueError, KeyError, TypeError):
+                bad.append(ln)
+        t.ok(lines and not bad, "json: every line is valid UTF-8 and parses as JSON with a "
+             "msg (%d of %d do not)" % (len(bad), len(lines)),
+             b"\n".join(bad[:10]).decode("latin-1"))
+    t.ok(not any(m.startswith("FORGED") for m in msgs), "%s: no line starts with the "
+         "peer's text" % fmt)
+    want = {
+        "slow request": "slow request: %s %s (route /slow/{rest:path}" % (EVIL_METHOD_ESC,
+                                                                          EVIL_PATH_ESC),
+        "timeout": "request %s %s (route /slow/{rest:path}" % (EVIL_METHOD_ESC, EVIL_PATH_ESC),
+        "backtrace": "running %s /slow/{rest:path}:" % EVIL_METHOD_ESC,
+    }
+    for what, needle in want.items():
+        t.ok(any(needle in m for m in msgs), "%s: the %s line has the method and path "
+             "escaped as in the access log (%s)" % (fmt, what, needle),
+             "\n".join(m for m in msgs if "slow" in m)[:3000])
+
+
+# --------------------------------------------------------------------------
+# Run D: the route table under made-up methods
+
+def check_route_table(t, app):
+    sock = t.path("table.sock")
+    t.start_sluice(["--workers", "1", "--health-path", "/healthz", "--status-path", "/status",
+                    "--metrics-path", "/metrics", "--fastcgi", "unix:" + sock], app=app,
+                   name="sluice-table")
+    n = 70
+    with FCGIConnection(sock) as c:
+        bad = []
+        for path in ("/healthz", "/status", "/metrics"):
+            for i in range(n):
+                r = c.request("M%d" % i, path)
+                if (r.status, r.header("Allow")) != (405, "GET, HEAD"):
+                    bad.append((path, i, r.status, r.header("Allow")))
+        t.ok(not bad, "%d made-up methods each to /healthz, /status, /metrics: 405 with "
+             "Allow: GET, HEAD" % n, bad[:5])
+        r = c.request("HEAD", "/healthz")
+        t.eq(r.status, 200, "HEAD /healthz: 200")
+        bad = []
+        for i in range(n):
+            r = c.request("X%d" % i, "/any")
+            if (r.status, r.body) != (200, b"any\n"):
+                bad.append((i, r.status, r.body))
+        t.ok(not bad, "%d made-up methods to a \"*\" route: 200" % n, bad[:5])
+        for _ in range(3):
+            r = c.request("GET", "/hello")
+        t.eq((r.status, r.body), (200, b"hello\n"), "GET /hello after them: 200")
+        r = c.request("GET", "/metrics")
+    text = r.body.decode("utf-8", "replace")
+    samples = parse_metrics(t, text)
+    if samples is None:
+        return
+    diag = "\n".join(ln for ln in text.splitlines() if ln.startswith("sluice_requests_total"))
+    t.eq(sample(samples, "sluice_requests_total", route="/hello", method="GET", status="2xx"),
+         3, "GET /hello counts under its own row after %d made-up methods" % (4 * n), diag)
+    t.eq(sample(samples, "sluice_requests_total", route="unmatched", status="4xx"), 3 * n,
+         "the 405s of /healthz, /status, /metrics count under \"unmatched\"", diag)
+    odd = [s for s in samples if s["name"] == "sluice_requests_total" and
+           s["labels"].get("route") in ("/healthz", "/status", "/metrics") and
+           s["labels"].get("method") not in ("GET", "HEAD")]
+    t.ok(not odd, "no row for /healthz, /status or /metrics with another method", odd[:5])
+    rows = {(s["labels"].get("route"), s["labels"].get("method")) for s in samples
+            if s["name"] == "sluice_requests_total"}
+    t.ok(len(rows) <= 64, "the table stays bounded: %d rows" % len(rows), diag)
+    anys = [s["value"] for s in samples if s["name"] == "sluice_requests_total" and
+            s["labels"].get("route") == "/any"]
+    over = sample(samples, "sluice_requests_total", route="overflow", status="2xx")
+    t.ok(isinstance(over, float) and over > 0,
+         "methods past the table's room count under route=\"overflow\" (%r)" % over, diag)
+    t.eq(sum(anys) + (over or 0), n, "/any rows and the overflow row add up to the %d "
+         "requests: none lost" % n, diag)
+
+
 def main(t):
     harness.sluice_bin()
     harness.need_program("nginx")
@@ -735,6 +872,11 @@ def main(t):
     run_text(t, app)
     run_json(t, app)
     run_killed(t)
+    t.note("-- run C: a peer's method and path in the error log")
+    check_log_safety(t, app, "text")
+    check_log_safety(t, app, "json")
+    t.note("-- run D: the route table under made-up methods")
+    check_route_table(t, app)
 
 
 harness.run("observe", main)

@@ -129,15 +129,40 @@ END_TEST
 START_TEST(test_route_table_full)
 {
     char p[32];
-    for (unsigned i = 1; i < SL_SB_ROUTES; i++) {
+    /* Names seen in requests fill the entries below SL_SB_ROUTES_SEEN... */
+    for (unsigned i = 1; i < SL_SB_ROUTES_SEEN; i++) {
         snprintf(p, sizeof(p), "/r%u", i);
         if (sl_sb_route_id(sb, "GET", p) != i)
             ck_abort_msg("route %u got another id", i);
     }
-    ck_assert_uint_eq(sl_sb_route_id(sb, "GET", "/one-too-many"),
-                      SL_SB_ROUTE_UNMATCHED);
+    /* ...then go to the overflow route, which is named and never evicts. */
+    ck_assert_uint_eq(sl_sb_route_id(sb, "GET", "/one-too-many"), SL_SB_ROUTE_OVERFLOW);
+    ck_assert_uint_eq(sl_sb_route_id(sb, "PUT", "/r7"), SL_SB_ROUTE_OVERFLOW);
     ck_assert_uint_eq(sl_sb_route_id(sb, "GET", "/r7"), 7);
-    ck_assert_uint_eq(sl_sb_route_id(sb, "GET", "/r63"), 63);
+    ck_assert_str_eq(sb->route_names[SL_SB_ROUTE_OVERFLOW].pattern, "overflow");
+    /* Registered routes still have their rows, up to the overflow route. */
+    for (unsigned i = SL_SB_ROUTES_SEEN; i < SL_SB_ROUTE_OVERFLOW; i++) {
+        snprintf(p, sizeof(p), "/app%u", i);
+        if (sl_sb_route_register(sb, "GET", p) != i)
+            ck_abort_msg("registered route %u got another id", i);
+    }
+    ck_assert_uint_eq(sl_sb_route_register(sb, "GET", "/no-room"), SL_SB_ROUTE_OVERFLOW);
+    /* A registered name is found by requests, and a seen one by registering. */
+    snprintf(p, sizeof(p), "/app%u", SL_SB_ROUTES_SEEN + 3);
+    ck_assert_uint_eq(sl_sb_route_id(sb, "GET", p), SL_SB_ROUTES_SEEN + 3);
+    ck_assert_uint_eq(sl_sb_route_register(sb, "GET", "/r9"), 9);
+}
+END_TEST
+
+/* A peer's method is stored escaped: labels stay one line and UTF-8. */
+START_TEST(test_route_method_escaped)
+{
+    unsigned r = sl_sb_route_id(sb, "A\n\xff\"", "/any");
+    ck_assert_str_eq(sb->route_names[r].method, "A\\x0a\\xff\\x22");
+    ck_assert_uint_eq(sl_sb_route_id(sb, "A\n\xff\"", "/any"), r);
+    /* Cut before an escape that does not fit. */
+    r = sl_sb_route_id(sb, "ABCDEFGHIJKL\x01", "/any");
+    ck_assert_str_eq(sb->route_names[r].method, "ABCDEFGHIJKL");
 }
 END_TEST
 
@@ -773,6 +798,7 @@ static Suite *scoreboard_suite(void)
     tcase_add_test(tc, test_claim_release_reuse);
     tcase_add_test(tc, test_route_ids);
     tcase_add_test(tc, test_route_table_full);
+    tcase_add_test(tc, test_route_method_escaped);
     tcase_add_test(tc, test_route_truncated);
     tcase_add_test(tc, test_begin_end);
     tcase_add_test(tc, test_classes_and_bad_route);
