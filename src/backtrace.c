@@ -62,15 +62,17 @@ static void add_num(line *l, unsigned long v, int base, int width)
  * itself, else 0 (the byte is then escaped).  Not printable here: C0
  * controls and DEL; C1 controls (U+0080..U+009F, NEL among them) and
  * U+2028/U+2029, which some readers take for line ends; overlong forms,
- * surrogates and what lies past U+10FFFF; and the backslash, which starts
- * our own escapes, so that an escape in a line is always one of ours.
+ * surrogates and what lies past U+10FFFF.  A backslash is kept: what a
+ * thread runs comes already escaped from where it is built (dispatch.c's
+ * set_what, with the access log's escaper, which escapes the backslash
+ * itself), and escaping it again would garble those escapes.
  */
 static size_t printable_len(const unsigned char *p)
 {
     unsigned char c = p[0], lo = 0x80, hi = 0xbf;  /* bounds of byte 2 */
     size_t n;
     if (c < 0x80)
-        return c >= 0x20 && c != 0x7f && c != '\\';
+        return c >= 0x20 && c != 0x7f;
     if (c >= 0xc2 && c <= 0xdf)
         n = 2;
     else if (c >= 0xe0 && c <= 0xef)
@@ -115,7 +117,7 @@ static void add_safe(line *l, const char *s, size_t keep)
         char unit[8];
         size_t u = 0, k = printable_len(p);
         if (k > 0) {
-            if (bt_json && *p == '"')
+            if (bt_json && (*p == '"' || *p == '\\'))
                 unit[u++] = '\\';
             memcpy(unit + u, p, k);
             u += k;

@@ -12,15 +12,14 @@
 #include <unistd.h>
 #include "backtrace.h"
 
-/* Every escape the handlers make, in one string: C0 controls and DEL, the
- * backslash, a C1 control (NEL), U+2028, an overlong '/', a surrogate,
- * a code point past U+10FFFF, a lone byte, a sequence cut short; and what
- * stays as it is: '"', 'é', CJK and an emoji. */
+/* Every escape the handlers make, in one string: C0 controls and DEL, a
+ * C1 control (NEL), U+2028, an overlong '/', a surrogate, a code point past U+10FFFF, a lone byte, a sequence cut short; and what
+ * stays as it is: the backslash, '"', 'é', CJK and an emoji. */
 static const char ODD[] =
     "GET\nX\r\x1b[1m\x7f\\ \"q\" \xc2\x85 \xe2\x80\xa8 \xc0\xaf \xed\xa0\x80 "
     "\xf4\x90\x80\x80 \xff \xc3\xa9 \xe6\x97\xa5 \xf0\x9f\x98\x80 /x \xe2\x82";
 static const char ODD_SAFE[] =
-    "GET\\x0aX\\x0d\\x1b[1m\\x7f\\x5c \"q\" \\xc2\\x85 \\xe2\\x80\\xa8 \\xc0\\xaf "
+    "GET\\x0aX\\x0d\\x1b[1m\\x7f\\ \"q\" \\xc2\\x85 \\xe2\\x80\\xa8 \\xc0\\xaf "
     "\\xed\\xa0\\x80 \\xf4\\x90\\x80\\x80 \\xff \xc3\xa9 \xe6\x97\xa5 \xf0\x9f\x98\x80 "
     "/x \\xe2\\x82";
 
