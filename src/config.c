@@ -166,7 +166,8 @@ static const char usage_text[] =
     "  --max-worker-memory MB     a worker past this RSS retires\n"
     "  --limit-concurrency N      requests in flight per worker: 503"
     " beyond\n"
-    "  --user USER, --group GROUP run workers as them\n"
+    "  --user USER, --group GROUP run workers and the app as them (--group\n"
+    "                             needs --user)\n"
     "  --pidfile FILE, --chdir DIR\n"
     "  --check-config             load the config and the app, print the"
     " settings\n"
@@ -660,6 +661,19 @@ static int check_exposure(const sl_config *c, char *err, size_t errlen)
     return 0;
 }
 
+/*
+ * --group alone would change the workers' group and leave them root, with
+ * every capability: refuse it rather than give a false sense of safety.
+ */
+static int check_identity(const sl_config *c, char *err, size_t errlen)
+{
+    if (c->group[0] != '\0' && c->user[0] == '\0')
+        return sl_config_fail(err, errlen, "--group %s without --user would leave the "
+                    "workers running as root: give --user too (e.g. --user www-data "
+                    "--group %s)", c->group, c->group);
+    return 0;
+}
+
 /* The overlay wins wherever the command line set something. */
 static void apply_overlay(sl_config *c, sl_config *ov)
 {
@@ -739,7 +753,7 @@ int sl_config_parse(sl_config *c, int argc, char **argv, char *err,
         sl_config_fail(err, errlen, "missing APP.so argument (see --help)");
         goto out;
     }
-    if (check_exposure(c, err, errlen) < 0)
+    if (check_exposure(c, err, errlen) < 0 || check_identity(c, err, errlen) < 0)
         goto out;
     if (c->nlisteners == 0 &&
         add_listener(c, SL_PROTO_FASTCGI, "default", default_listener, err,

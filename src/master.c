@@ -30,6 +30,7 @@
 #include "listen.h"
 #include "log.h"
 #include "master.h"
+#include "privs.h"
 #include "scoreboard.h"
 #include "systemd.h"
 #include "worker.h"
@@ -142,7 +143,8 @@ static void child_signals(const sl_master *m)
 /*
  * Load the application once in a throwaway child, so a bad APP is reported
  * before anything is bound (or before a reload is begun), and the master
- * itself runs no app code.
+ * itself runs no app code.  The child runs sluice_app() as the workers'
+ * user, as the workers will: never as the master's.
  */
 static int check_app(sl_master *m, const sl_config *cfg)
 {
@@ -154,6 +156,10 @@ static int check_app(sl_master *m, const sl_config *cfg)
     if (pid == 0) {
         char err[512];
         child_signals(m);
+        if (sl_privs_drop(cfg, err, sizeof err) < 0) {
+            sl_error("%s", err);
+            _exit(1);
+        }
         sl_app *app = sl_app_load(cfg->app_path, NULL, err, sizeof err);
         if (app == NULL) {
             sl_error("%s", err);
@@ -686,6 +692,9 @@ int sl_master_run(const sl_config *config, int argc, char **argv)
         goto out;
     }
     m->sb->pool.generation = m->gen;
+    if (geteuid() == 0 && cfg->user[0] == '\0')
+        sl_warn("running as root without --user: the workers and the application run "
+                "as root too; name an unprivileged user with --user (e.g. --user www-data)");
     if (check_app(m, cfg) < 0 || bind_listeners(m) < 0 ||
         sl_access_open(cfg->access_log, STDERR_FILENO, &m->access_fd) < 0)
         goto out;

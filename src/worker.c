@@ -6,9 +6,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <malloc.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -22,6 +20,7 @@
 #include "accesslog.h"
 #include "backtrace.h"
 #include "log.h"
+#include "privs.h"
 #include "worker.h"
 
 /* ---- stopping --------------------------------------------------------- */
@@ -213,37 +212,6 @@ static int setup_signals(sl_worker *w)
     return 0;
 }
 
-/* --user, --group: the master keeps root to bind and supervise; the code
- * that handles requests never has it. */
-static int drop_privileges(const sl_config *cfg)
-{
-    struct passwd *pw = NULL;
-    gid_t gid = (gid_t)-1;
-    if (cfg->user[0] && (pw = getpwnam(cfg->user)) == NULL) {
-        sl_error("--user: no user '%s'", cfg->user);
-        return -1;
-    }
-    if (cfg->group[0]) {
-        struct group *g = getgrnam(cfg->group);
-        if (g == NULL) {
-            sl_error("--group: no group '%s'", cfg->group);
-            return -1;
-        }
-        gid = g->gr_gid;
-    } else if (pw != NULL) {
-        gid = pw->pw_gid;
-    }
-    if (gid != (gid_t)-1 && (setgroups(0, NULL) < 0 || setgid(gid) < 0)) {
-        sl_error("cannot switch to group %ld: %s", (long)gid, strerror(errno));
-        return -1;
-    }
-    if (pw != NULL && (initgroups(pw->pw_name, gid) < 0 || setuid(pw->pw_uid) < 0)) {
-        sl_error("cannot switch to user %s: %s", pw->pw_name, strerror(errno));
-        return -1;
-    }
-    return 0;
-}
-
 /* What the app writes to stderr comes through a pipe and is logged a line at
  * a time, tagged with this worker like every other line. */
 static void on_app_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
@@ -364,8 +332,11 @@ static int worker_init(sl_worker *w, const int *fds)
     int rc = setup_loop(w);
     if (rc < 0)
         return rc;
-    if (drop_privileges(cfg) < 0)
+    /* --user, --group: before the first line of application code. */
+    if (sl_privs_drop(cfg, err, sizeof err) < 0) {
+        sl_error("%s", err);
         return -EPERM;
+    }
     w->app = sl_app_load(cfg->app_path, &w->loop, err, sizeof err);
     if (w->app == NULL) {
         sl_error("%s", err);
