@@ -64,8 +64,11 @@ static int open_error_log(const sl_config *cfg)
 {
     if (cfg->error_log[0] == '\0' || strcmp(cfg->error_log, "-") == 0)
         return 0;
-    if (sl_log_reopen(cfg->error_log, STDERR_FILENO) < 0) {
-        fprintf(stderr, "sluice: --error-log %s: %s\n", cfg->error_log, strerror(errno));
+    int rc = sl_log_reopen(cfg->error_log, STDERR_FILENO);
+    if (rc < 0) {
+        fprintf(stderr, "sluice: --error-log %s: %s\n", cfg->error_log,
+                rc == -ELOOP ? "is a symbolic link; refusing to write through it"
+                             : strerror(-rc));
         return -1;
     }
     return 0;

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -77,6 +78,8 @@ typedef struct sl_master {
     int ndeaths;
     uint64_t respawn_at;
     int ready_notified;
+    char pidfile[4096];         /* the one we wrote ("": none); a reload may
+                                   name another, but this is ours to remove */
     int access_fd;              /* -1: no access log */
     sigset_t oldmask;
 } sl_master;
@@ -635,13 +638,39 @@ static void supervise(sl_master *m)
 
 /* ---- start and end ------------------------------------------------------- */
 
+/*
+ * The master is root and the pidfile's directory may be writable by
+ * others: a symlink or a hard link planted at the path must not make us
+ * overwrite the file it leads to.  So the final component is never
+ * followed, and an existing file (a stale pidfile left by a crash) is
+ * replaced only if it is a plain file of ours with no other name.
+ */
 static int write_pidfile(const char *path)
 {
-    FILE *f = fopen(path, "w");
-    if (f == NULL || fprintf(f, "%ld\n", (long)getpid()) < 0 || fclose(f) != 0) {
-        sl_error("--pidfile %s: %s", path, strerror(errno));
+    int fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        if (errno == ELOOP)
+            sl_error("--pidfile %s: is a symbolic link; refusing to write through it", path);
+        else
+            sl_error("--pidfile %s: %s", path, strerror(errno));
         return -1;
     }
+    struct stat st;
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1 ||
+        st.st_uid != geteuid()) {
+        sl_error("--pidfile %s: exists and is not a plain file of ours (a single "
+                 "link, owned by uid %ld); refusing to write it", path, (long)geteuid());
+        close(fd);
+        return -1;
+    }
+    char line[32];
+    int n = snprintf(line, sizeof line, "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) < 0 || write(fd, line, (size_t)n) != n) {
+        sl_error("--pidfile %s: %s", path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    close(fd);
     return 0;
 }
 
@@ -700,6 +729,7 @@ int sl_master_run(const sl_config *config, int argc, char **argv)
         goto out;
     if (cfg->pidfile[0] && write_pidfile(cfg->pidfile) < 0)
         goto out;
+    memcpy(m->pidfile, cfg->pidfile, sizeof m->pidfile);
     sl_info("sluice %s: %d workers, app %s", SLUICE_VERSION, cfg->workers, cfg->app_path);
     supervise(m);
     sl_info("stopped");
@@ -709,8 +739,9 @@ out:
         sl_listen_close(&m->cfg->listeners[i], m->fds[i]);
     if (m->access_fd > STDERR_FILENO)
         close(m->access_fd);
-    if (m->cfg->pidfile[0] && rc == 0)
-        unlink(m->cfg->pidfile);
+    /* Ours only: a pidfile we did not write may be a running server's. */
+    if (m->pidfile[0])
+        unlink(m->pidfile);
     free(m->new_cfg);
     if (m->sb != NULL)
         sl_sb_destroy(m->sb);
