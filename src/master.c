@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -55,6 +56,7 @@ typedef struct worker_rec {
     pid_t replacement;          /* started to replace it (a retire request) */
     uint64_t kill_at;           /* heartbeat lost: SIGKILL at this time */
     uint64_t leave_by;          /* leaving: SIGKILL past this time */
+    int ctl;                    /* our end of its control socket; -1: none */
 } worker_rec;
 
 typedef struct sl_master {
@@ -144,6 +146,17 @@ static void child_signals(const sl_master *m)
 }
 
 /*
+ * In a child: the other workers' control sockets are not its business (and
+ * would let application code speak to them as if it were the master).
+ */
+static void close_channels(const sl_master *m)
+{
+    for (int i = 0; i < MAX_WORKERS; i++)
+        if (m->w[i].pid > 0 && m->w[i].ctl >= 0)
+            close(m->w[i].ctl);
+}
+
+/*
  * Load the application once in a throwaway child, so a bad APP is reported
  * before anything is bound (or before a reload is begun), and the master
  * itself runs no app code.  The child runs sluice_app() as the workers'
@@ -159,6 +172,7 @@ static int check_app(sl_master *m, const sl_config *cfg)
     if (pid == 0) {
         char err[512];
         child_signals(m);
+        close_channels(m);
         if (sl_privs_drop(cfg, err, sizeof err) < 0) {
             sl_error("%s", err);
             _exit(1);
@@ -187,20 +201,35 @@ static pid_t spawn(sl_master *m, const sl_config *cfg, unsigned gen)
         sl_error("no free worker slot: not starting a worker");
         return -1;
     }
+    /* The channel the master hands the worker its reopened logs on. */
+    int ctl[2] = {-1, -1};
+    if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, ctl) < 0)
+        sl_warn("socketpair: %s: this worker will not follow a log rotation",
+                strerror(errno));
     pid_t pid = fork();
     if (pid < 0) {
         sl_error("fork: %s", strerror(errno));
         sl_sb_slot_release(m->sb, slot, -1);
+        if (ctl[0] >= 0) {
+            close(ctl[0]);
+            close(ctl[1]);
+        }
         return -1;
     }
     if (pid == 0) {
         child_signals(m);
-        sl_worker_args args = {cfg, m->fds, m->sb, slot, STDERR_FILENO};
+        close_channels(m);
+        if (ctl[0] >= 0)
+            close(ctl[0]);
+        sl_worker_args args = {cfg, m->fds, m->sb, slot, STDERR_FILENO, ctl[1]};
         /* exit(), not _exit(): LeakSanitizer checks the worker at exit. */
         exit(sl_worker_main(&args));
     }
+    if (ctl[1] >= 0)
+        close(ctl[1]);
     __atomic_store_n(&m->sb->slots[slot].pid, pid, __ATOMIC_RELEASE);
     memset(r, 0, sizeof *r);
+    r->ctl = ctl[0];
     r->pid = pid;
     r->slot = slot;
     r->generation = gen;
@@ -325,6 +354,8 @@ static void reaped(sl_master *m, worker_rec *r, int status)
         reason = SL_SB_R_HEARTBEAT;
     log_lost_requests(m, r);
     sl_sb_slot_release(m->sb, r->slot, m->stopping ? -1 : reason);
+    if (r->ctl >= 0)
+        close(r->ctl);
     memset(r, 0, sizeof *r);
 }
 
@@ -535,16 +566,64 @@ static void scale_down(sl_master *m)
     }
 }
 
+/* Reopen one log file in place of `fd`; 0, or -1 after logging why. */
+static int reopen_one(const char *path, int fd)
+{
+    int rc = sl_log_reopen(path, fd);
+    if (rc < 0)
+        sl_error("SIGUSR1: cannot reopen %s: %s", path, rc == -ELOOP ?
+                 "it is a symbolic link; refusing to write through it" : strerror(-rc));
+    return rc < 0 ? -1 : 0;
+}
+
+/* Hand a worker the log files just reopened (see sl_worker_args). */
+static void send_logs(const worker_rec *r, uint32_t what, const int *fds, int nfds)
+{
+    union {
+        struct cmsghdr h;
+        char buf[CMSG_SPACE(2 * sizeof(int))];
+    } u;
+    memset(&u, 0, sizeof u);
+    struct iovec iov = {&what, sizeof what};
+    struct msghdr msg = {0};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = u.buf;
+    msg.msg_controllen = CMSG_SPACE((size_t)nfds * sizeof(int));
+    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN((size_t)nfds * sizeof(int));
+    memcpy(CMSG_DATA(c), fds, (size_t)nfds * sizeof(int));
+    /* Never wait on a worker: one that does not read loses the rotation. */
+    if (sendmsg(r->ctl, &msg, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+        sl_warn("SIGUSR1: cannot hand worker %ld its log files: %s", (long)r->pid,
+                strerror(errno));
+}
+
+/*
+ * logrotate moved the files away.  The master opens them again (it is root:
+ * the files may be the master's alone) and hands the new descriptors to
+ * every worker over its control socket, so workers running as --user, which
+ * could not open them, follow the rotation too; and no worker opens a log
+ * path itself.
+ */
 static void reopen_logs(sl_master *m)
 {
+    int fds[2], n = 0;
+    uint32_t what = 0;
     if (m->cfg->error_log[0] && strcmp(m->cfg->error_log, "-") != 0 &&
-        sl_log_reopen(m->cfg->error_log, STDERR_FILENO) < 0)
-        sl_error("SIGUSR1: cannot reopen %s: %s", m->cfg->error_log, strerror(errno));
-    if (m->access_fd > STDERR_FILENO && sl_log_reopen(m->cfg->access_log, m->access_fd) < 0)
-        sl_error("SIGUSR1: cannot reopen %s: %s", m->cfg->access_log, strerror(errno));
-    for (int i = 0; i < MAX_WORKERS; i++)
-        if (m->w[i].pid > 0)
-            kill(m->w[i].pid, SIGUSR1);
+        reopen_one(m->cfg->error_log, STDERR_FILENO) == 0) {
+        what |= SL_CTL_ERROR_LOG;
+        fds[n++] = STDERR_FILENO;
+    }
+    if (m->access_fd > STDERR_FILENO && reopen_one(m->cfg->access_log, m->access_fd) == 0) {
+        what |= SL_CTL_ACCESS_LOG;
+        fds[n++] = m->access_fd;
+    }
+    for (int i = 0; n > 0 && i < MAX_WORKERS; i++)
+        if (m->w[i].pid > 0 && m->w[i].ctl >= 0)
+            send_logs(&m->w[i], what, fds, n);
     sl_info("SIGUSR1: log files reopened");
 }
 

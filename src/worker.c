@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #ifdef __SANITIZE_ADDRESS__
 #include <sanitizer/common_interface_defs.h>
@@ -43,6 +44,7 @@ void sl_worker_maybe_done(sl_worker *w)
     close_handle((uv_handle_t *)&w->watch);
     close_handle((uv_handle_t *)&w->accept_turn);
     close_handle((uv_handle_t *)&w->accept_delay);
+    close_handle((uv_handle_t *)&w->ctl_poll);
     if (w->app_stderr_open)
         close_handle((uv_handle_t *)&w->app_stderr);
 }
@@ -94,22 +96,94 @@ static void start_drain(sl_worker *w)
     sl_worker_maybe_done(w);
 }
 
-/* logrotate moved the files away: open them again under their names. */
-static void reopen_logs(sl_worker *w)
-{
-    const sl_config *cfg = w->cfg;
-    if (cfg->error_log[0] && strcmp(cfg->error_log, "-") != 0)
-        sl_log_reopen(cfg->error_log, w->log_fd);
-    if (w->access_fd >= 0 && cfg->access_log[0] && strcmp(cfg->access_log, "-") != 0)
-        sl_log_reopen(cfg->access_log, w->access_fd);
-}
-
 static void on_signal(uv_signal_t *s, int signum)
 {
+    /* Log files are reopened by the master, which hands them over on the
+     * control socket (on_control): a SIGUSR1 sent to a worker alone is
+     * ignored rather than fatal. */
     if (signum == SIGUSR1)
-        reopen_logs(s->data);
+        sl_debug("SIGUSR1: ignored by a worker; send it to the master");
     else
         start_drain(s->data);
+}
+
+/* ---- the master's control socket ---------------------------------------- */
+
+/* Put a descriptor the master sent in place of ours, or drop it. */
+static void take_fd(int nfd, int target)
+{
+    if (target >= 0 && nfd != target)
+        dup2(nfd, target);
+    close(nfd);
+}
+
+/* The master reopened the logs (SIGUSR1): adopt its new files. */
+static void on_control(uv_poll_t *p, int status, int events)
+{
+    sl_worker *w = p->data;
+    (void)events;
+    union {
+        struct cmsghdr h;
+        char buf[CMSG_SPACE(4 * sizeof(int))];
+    } u;
+    uint32_t what = 0;
+    struct iovec iov = {&what, sizeof what};
+    struct msghdr msg;
+    memset(&msg, 0, sizeof msg);
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = u.buf;
+    msg.msg_controllen = sizeof u.buf;
+    ssize_t n = -1;
+    if (status == 0) {
+        n = recvmsg(w->ctl_fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+            return;
+    }
+    if (n <= 0) {
+        uv_poll_stop(p);        /* the master is gone */
+        return;
+    }
+    int fds[4], nfds = 0;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+            continue;
+        size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        for (size_t i = 0; i < k; i++) {
+            int fd;
+            memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
+            if (nfds < 4)
+                fds[nfds++] = fd;
+            else
+                close(fd);
+        }
+    }
+    int i = 0;
+    if ((what & SL_CTL_ERROR_LOG) && i < nfds)
+        take_fd(fds[i++], w->log_fd);
+    /* An access log of "-" is the error log itself: nothing of its own. */
+    if ((what & SL_CTL_ACCESS_LOG) && i < nfds)
+        take_fd(fds[i++], w->access_fd >= 0 && w->access_fd != w->log_fd ? w->access_fd : -1);
+    while (i < nfds)
+        close(fds[i++]);
+    if (n != (ssize_t)sizeof what || (msg.msg_flags & MSG_CTRUNC))
+        sl_warn("a malformed message on the control socket: ignored");
+    else
+        sl_info("log files reopened");
+}
+
+static int watch_control(sl_worker *w)
+{
+    if (w->ctl_fd < 0)
+        return 0;
+    int rc = uv_poll_init(&w->loop, &w->ctl_poll, w->ctl_fd);
+    if (rc < 0)
+        return rc;
+    w->ctl_poll.data = w;
+    rc = uv_poll_start(&w->ctl_poll, UV_READABLE, on_control);
+    /* Like the watch: it must not keep a draining worker alive. */
+    uv_unref((uv_handle_t *)&w->ctl_poll);
+    return rc;
 }
 
 /* ---- starting --------------------------------------------------------- */
@@ -318,7 +392,7 @@ static int setup_loop(sl_worker *w)
     w->accept_delay.data = w;
     setup_ids(w);
     sl_watch_start(w);
-    if ((rc = setup_signals(w)) < 0)
+    if ((rc = setup_signals(w)) < 0 || (rc = watch_control(w)) < 0)
         return rc;
     if ((rc = sl_access_open(w->cfg->access_log, w->log_fd, &w->access_fd)) < 0)
         return rc;
@@ -368,6 +442,8 @@ static void worker_free(sl_worker *w)
     if (w->access_fd >= 0 && w->access_fd != w->log_fd)
         close(w->access_fd);
     sl_buf_free(&w->app_line);
+    if (w->ctl_fd >= 0)
+        close(w->ctl_fd);
     free(w->rbuf);
     free(w);
 }
@@ -410,6 +486,7 @@ int sl_worker_main(const sl_worker_args *args)
     w->cfg = cfg;
     w->log_fd = log_fd;
     w->access_fd = -1;
+    w->ctl_fd = args->ctl_fd;
     w->sb = args->sb;
     w->slot = args->sb ? &args->sb->slots[args->slot] : NULL;
     int rc = worker_init(w, args->fds);
