@@ -638,10 +638,22 @@ static int parse_argv(sl_config *ov, int argc, char **argv, char *err,
     return 0;
 }
 
+/*
+ * Only what cannot leave the host: an IPv4 literal in 127.0.0.0/8, the IPv6
+ * literal ::1, and the name "localhost".  Any other name is resolved by
+ * whoever controls DNS (127.evil.example may be anywhere).
+ */
 static int is_loopback(const char *host)
 {
-    return strcmp(host, "localhost") == 0 || strncmp(host, "127.", 4) == 0 ||
-           strcmp(host, "::1") == 0;
+    struct in_addr a4;
+    struct in6_addr a6;
+    if (strcmp(host, "localhost") == 0)
+        return 1;
+    if (inet_pton(AF_INET, host, &a4) == 1)
+        return (ntohl(a4.s_addr) >> 24) == 127;
+    if (inet_pton(AF_INET6, host, &a6) == 1)
+        return memcmp(&a6, &in6addr_loopback, sizeof a6) == 0;
+    return 0;
 }
 
 /*
