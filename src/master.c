@@ -80,6 +80,11 @@ typedef struct sl_master {
     int ndeaths;
     uint64_t respawn_at;
     int ready_notified;
+    /* Start-up: until a worker of the first generation is ready, a worker
+     * that dies is not replaced; if none gets ready, sluice gives up. */
+    int proven;                 /* a worker of the first generation got ready */
+    int start_failures;         /* ... workers of it that died before that */
+    int failed;                 /* gave up: exit 1 */
     char pidfile[4096];         /* the one we wrote ("": none); a reload may
                                    name another, but this is ours to remove */
     int access_fd;              /* -1: no access log */
@@ -342,6 +347,12 @@ static void log_lost_requests(sl_master *m, const worker_rec *r)
 
 static void reaped(sl_master *m, worker_rec *r, int status)
 {
+    if (!m->proven && r->generation == m->gen) {
+        if (slot_state(m, r) == SL_SB_STARTING)
+            m->start_failures++;
+        else
+            m->proven = 1;      /* it was ready: the app can start */
+    }
     int clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
     int expected = r->leaving || m->stopping || (clean && r->kill_at == 0);
     log_exit(r, status, expected);
@@ -661,6 +672,31 @@ static void handle_signal(sl_master *m, int sig)
 
 /* ---- the supervision loop ------------------------------------------------ */
 
+/*
+ * Start-up: a worker that could not start (its start hook failed, say)
+ * would fail again, and respawning it forever helps no one.  Once a worker
+ * of the first generation is ready the pool is proven, and a death is
+ * replaced as usual; if every worker of it died before getting ready, the
+ * reason is in the log above, and sluice exits 1.
+ */
+static void watch_first_start(sl_master *m)
+{
+    if (m->proven || m->stopping)
+        return;
+    for (int i = 0; i < MAX_WORKERS; i++)
+        if (m->w[i].pid > 0 && m->w[i].generation == m->gen &&
+            slot_state(m, &m->w[i]) == SL_SB_READY) {
+            m->proven = 1;
+            return;
+        }
+    if (m->start_failures == 0 || count_live(m) > 0)
+        return;
+    sl_error("no worker could start (%d tried; the reason is logged above): exiting",
+             m->start_failures);
+    m->failed = 1;
+    m->stopping = 1;
+}
+
 static void tick(sl_master *m)
 {
     reap(m);
@@ -672,6 +708,7 @@ static void tick(sl_master *m)
         watch_retire(m, &m->w[i]);
     }
     watch_reload(m);
+    watch_first_start(m);
     if (!m->stopping && m->new_cfg == NULL)
         trim_surplus(m);
     if (m->stopping) {
@@ -684,7 +721,8 @@ static void tick(sl_master *m)
         }
         return;
     }
-    while (m->new_cfg == NULL && count_active(m, m->gen) < m->want && now_ms() >= m->respawn_at)
+    while (m->new_cfg == NULL && (m->proven || m->start_failures == 0) &&
+           count_active(m, m->gen) < m->want && now_ms() >= m->respawn_at)
         if (spawn(m, m->cfg, m->gen) < 0)
             break;
     if (!m->ready_notified && count_active(m, m->gen) >= m->want) {
@@ -811,6 +849,8 @@ int sl_master_run(const sl_config *config, int argc, char **argv)
     memcpy(m->pidfile, cfg->pidfile, sizeof m->pidfile);
     sl_info("sluice %s: %d workers, app %s", SLUICE_VERSION, cfg->workers, cfg->app_path);
     supervise(m);
+    if (m->failed)
+        goto out;
     sl_info("stopped");
     rc = 0;
 out:

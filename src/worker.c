@@ -24,6 +24,9 @@
 #include "privs.h"
 #include "worker.h"
 
+/* The signals a worker handles on its loop (w->signals, in this order). */
+static const int worker_signals[4] = {SIGTERM, SIGINT, SIGQUIT, SIGUSR1};
+
 /* ---- stopping --------------------------------------------------------- */
 
 /* Handles are zeroed until initialized: those are skipped. */
@@ -33,20 +36,85 @@ static void close_handle(uv_handle_t *h)
         uv_close(h, NULL);
 }
 
-/* Drained: close what keeps the loop alive, so uv_run() returns. */
+static void read_app_stderr(sl_worker *w);
+
+/* A hook's non-zero result is worth a line, but stops nothing. */
+static void run_hook(sl_worker *w, sl_hook hook, const char *name)
+{
+    if (hook == NULL || !w->app_started)
+        return;
+    int rc = hook(w->app);
+    if (rc != 0)
+        sl_warn("the application's worker %s hook failed (%d%s%s)", name, rc,
+                rc < 0 ? ": " : "", rc < 0 ? strerror(-rc) : "");
+}
+
+static void unref_handle(uv_handle_t *h, void *arg)
+{
+    if (h != arg)
+        uv_unref(h);
+}
+
+static void close_left(uv_handle_t *h, void *arg)
+{
+    (void)arg;
+    if (!uv_is_closing(h))
+        uv_close(h, NULL);
+}
+
+/*
+ * Sluice's own work is done: the stop hook runs, on the loop, whatever
+ * handles the application still holds, and what it writes to stderr is
+ * logged.  Handles it opens meanwhile do not keep the loop either.
+ * uv_run() returns once the last connections have finished closing.
+ */
+static void on_finish(uv_timer_t *t)
+{
+    sl_worker *w = t->data;
+    uv_close((uv_handle_t *)t, NULL);
+    if (w->app != NULL)
+        run_hook(w, w->app->on_stop, "stop");
+    w->app_started = 0;
+    read_app_stderr(w);
+    uv_walk(&w->loop, unref_handle, NULL);
+}
+
+/* After uv_run(): close every handle still open (the application's, the
+ * signals, the stderr pipe), so the loop can be closed. */
+static void close_loop(sl_worker *w)
+{
+    read_app_stderr(w);
+    uv_walk(&w->loop, close_left, NULL);
+    /*
+     * Closing the signal handles restored the default actions: a second
+     * SIGTERM (the master's, after systemd's to the whole group) would now
+     * kill a worker that is only returning.
+     */
+    for (int i = 0; i < w->nsignals; i++)
+        signal(worker_signals[i], SIG_IGN);
+    uv_run(&w->loop, UV_RUN_DEFAULT);
+}
+
+/*
+ * Drained: close sluice's own handles.  Handles the application opened (a
+ * timer, an async, a socket of its own) must not keep the worker alive
+ * until the master kills it, which would also skip the stop hook: they no
+ * longer count, and the stop hook runs at the next turn (on_finish).
+ */
 void sl_worker_maybe_done(sl_worker *w)
 {
-    if (!w->draining || w->nconns > 0 || w->inflight > 0)
+    if (!w->draining || w->nconns > 0 || w->inflight > 0 || w->finishing)
         return;
-    for (int i = 0; i < w->nsignals; i++)
-        close_handle((uv_handle_t *)&w->signals[i]);
+    w->finishing = 1;
+    /* The signal handles stay (unreferenced) until the end: a SIGTERM that
+     * comes now finds a handler, not the default action (see on_finish). */
     close_handle((uv_handle_t *)&w->flush_async);
     close_handle((uv_handle_t *)&w->watch);
     close_handle((uv_handle_t *)&w->accept_turn);
     close_handle((uv_handle_t *)&w->accept_delay);
     close_handle((uv_handle_t *)&w->ctl_poll);
-    if (w->app_stderr_open)
-        close_handle((uv_handle_t *)&w->app_stderr);
+    uv_walk(&w->loop, unref_handle, &w->finish);
+    uv_timer_start(&w->finish, on_finish, 0, 0);
 }
 
 /* Connections that waited on a paused listener are taken now. */
@@ -87,6 +155,9 @@ static void start_drain(sl_worker *w)
             l->paused = 0;
         close_handle(&l->u.handle);
     }
+    /* The application winds down its own work while the loop still turns
+     * for the requests in flight. */
+    run_hook(w, w->app != NULL ? w->app->on_drain : NULL, "drain");
     sl_conn *c = w->conns;
     while (c != NULL) {
         sl_conn *next = c->next;
@@ -274,12 +345,11 @@ static int open_listener(sl_worker *w, sl_listener *l, int fd, enum sl_proto pro
 
 static int setup_signals(sl_worker *w)
 {
-    static const int sigs[] = {SIGTERM, SIGINT, SIGQUIT, SIGUSR1};
     for (int i = 0; i < 4; i++) {
         uv_signal_init(&w->loop, &w->signals[i]);
         w->signals[i].data = w;
         w->nsignals++;
-        int rc = uv_signal_start(&w->signals[i], on_signal, sigs[i]);
+        int rc = uv_signal_start(&w->signals[i], on_signal, worker_signals[i]);
         if (rc < 0)
             return rc;
     }
@@ -326,11 +396,36 @@ static void on_app_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
     log_app_lines(w, 0);
 }
 
+/*
+ * What the app wrote while the loop was not reading (a start hook that
+ * failed, the stop hook): read it now, to the last byte, and log it.
+ */
+static void read_app_stderr(sl_worker *w)
+{
+    uv_os_fd_t fd;
+    if (!w->app_stderr_open || uv_is_closing((uv_handle_t *)&w->app_stderr) ||
+        uv_fileno((uv_handle_t *)&w->app_stderr, &fd) < 0)
+        return;
+    fflush(stderr);
+    /* The read end does not block (see capture_app_stderr). */
+    for (;;) {
+        ssize_t n = read(fd, w->rbuf, w->rbuf_size);
+        if (n <= 0)
+            break;
+        sl_buf_append(&w->app_line, w->rbuf, (size_t)n);
+        log_app_lines(w, 0);
+    }
+    log_app_lines(w, 1);
+}
+
 static int capture_app_stderr(sl_worker *w)
 {
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) < 0)
         return -errno;
+    /* Only the read end: the app's writes block when the pipe is full, as
+     * they would on a terminal, rather than lose lines. */
+    fcntl(fds[0], F_SETFL, fcntl(fds[0], F_GETFL) | O_NONBLOCK);
     dup2(fds[1], STDERR_FILENO);
     close(fds[1]);
     uv_pipe_init(&w->loop, &w->app_stderr, 0);
@@ -413,13 +508,19 @@ static int worker_init(sl_worker *w, const int *fds)
     }
     w->app = sl_app_load(cfg->app_path, &w->loop, err, sizeof err);
     if (w->app == NULL) {
+        read_app_stderr(w);
         sl_error("%s", err);
         return -EINVAL;
     }
     if (w->app->on_start != NULL && (rc = w->app->on_start(w->app)) != 0) {
-        sl_error("the application's worker start hook failed (%d)", rc);
+        /* Its reason, if it wrote one, comes first. */
+        read_app_stderr(w);
+        sl_error("the application's worker start hook failed (%d%s%s): this worker "
+                 "exits", rc, rc < 0 ? ": " : "", rc < 0 ? strerror(-rc) : "");
         return -ECANCELED;
     }
+    /* From here on the drain and stop hooks are due. */
+    w->app_started = 1;
     for (int i = 0; i < cfg->nlisteners; i++) {
         w->listener_fds[i] = fds[i];
         rc = open_listener(w, &w->listeners[i], dup(fds[i]), cfg->listeners[i].proto);
@@ -487,6 +588,8 @@ int sl_worker_main(const sl_worker_args *args)
     w->log_fd = log_fd;
     w->access_fd = -1;
     w->ctl_fd = args->ctl_fd;
+    uv_timer_init(&w->loop, &w->finish);
+    w->finish.data = w;
     w->sb = args->sb;
     w->slot = args->sb ? &args->sb->slots[args->slot] : NULL;
     int rc = worker_init(w, args->fds);
@@ -494,17 +597,16 @@ int sl_worker_main(const sl_worker_args *args)
         if (w->slot != NULL)
             sl_sb_set_state(w->slot, SL_SB_READY);
         sl_info("worker ready: %d threads", cfg->threads);
-        uv_run(&w->loop, UV_RUN_DEFAULT);
-        if (w->app->on_stop != NULL)
-            w->app->on_stop(w->app);
     } else {
         /* Close what was opened so the loop can be closed cleanly. */
         w->draining = 1;
         for (int i = 0; i < w->nlisteners; i++)
             close_handle(&w->listeners[i].u.handle);
         sl_worker_maybe_done(w);
-        uv_run(&w->loop, UV_RUN_DEFAULT);
     }
+    /* Until drained, and the stop hook has run (on_finish). */
+    uv_run(&w->loop, UV_RUN_DEFAULT);
+    close_loop(w);
     /* What is written at exit (LeakSanitizer, say) goes to the log. */
     dup2(log_fd, STDERR_FILENO);
     worker_free(w);

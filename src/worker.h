@@ -105,6 +105,10 @@ typedef struct sl_worker {
     sl_buf app_line;
     int ctl_fd;                     /* the master's control socket; -1: none */
     uv_poll_t ctl_poll;
+    /* The end of a worker's life (see sl_worker_maybe_done). */
+    int app_started;                /* start hook done: drain and stop are due */
+    int finishing;                  /* drained: the stop hook is scheduled */
+    uv_timer_t finish;              /* ... for the next turn of the loop */
 } sl_worker;
 
 /*
