@@ -20,8 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -29,9 +27,11 @@
 #include "accesslog.h"
 #include "app.h"
 #include "backtrace.h"
+#include "ctl.h"
 #include "listen.h"
 #include "log.h"
 #include "master.h"
+#include "pidfile.h"
 #include "privs.h"
 #include "scoreboard.h"
 #include "systemd.h"
@@ -207,10 +207,10 @@ static pid_t spawn(sl_master *m, const sl_config *cfg, unsigned gen)
         return -1;
     }
     /* The channel the master hands the worker its reopened logs on. */
-    int ctl[2] = {-1, -1};
-    if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, ctl) < 0)
+    int ctl[2], e = sl_ctl_pair(ctl);
+    if (e < 0)
         sl_warn("socketpair: %s: this worker will not follow a log rotation",
-                strerror(errno));
+                strerror(-e));
     pid_t pid = fork();
     if (pid < 0) {
         sl_error("fork: %s", strerror(errno));
@@ -587,31 +587,6 @@ static int reopen_one(const char *path, int fd)
     return rc < 0 ? -1 : 0;
 }
 
-/* Hand a worker the log files just reopened (see sl_worker_args). */
-static void send_logs(const worker_rec *r, uint32_t what, const int *fds, int nfds)
-{
-    union {
-        struct cmsghdr h;
-        char buf[CMSG_SPACE(2 * sizeof(int))];
-    } u;
-    memset(&u, 0, sizeof u);
-    struct iovec iov = {&what, sizeof what};
-    struct msghdr msg = {0};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = u.buf;
-    msg.msg_controllen = CMSG_SPACE((size_t)nfds * sizeof(int));
-    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN((size_t)nfds * sizeof(int));
-    memcpy(CMSG_DATA(c), fds, (size_t)nfds * sizeof(int));
-    /* Never wait on a worker: one that does not read loses the rotation. */
-    if (sendmsg(r->ctl, &msg, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
-        sl_warn("SIGUSR1: cannot hand worker %ld its log files: %s", (long)r->pid,
-                strerror(errno));
-}
-
 /*
  * logrotate moved the files away.  The master opens them again (it is root:
  * the files may be the master's alone) and hands the new descriptors to
@@ -632,9 +607,13 @@ static void reopen_logs(sl_master *m)
         what |= SL_CTL_ACCESS_LOG;
         fds[n++] = m->access_fd;
     }
-    for (int i = 0; n > 0 && i < MAX_WORKERS; i++)
-        if (m->w[i].pid > 0 && m->w[i].ctl >= 0)
-            send_logs(&m->w[i], what, fds, n);
+    for (int i = 0; n > 0 && i < MAX_WORKERS; i++) {
+        const worker_rec *r = &m->w[i];
+        int rc = r->pid > 0 && r->ctl >= 0 ? sl_ctl_send(r->ctl, what, fds, n) : 0;
+        if (rc < 0)
+            sl_warn("SIGUSR1: cannot hand worker %ld its log files: %s", (long)r->pid,
+                    strerror(-rc));
+    }
     sl_info("SIGUSR1: log files reopened");
 }
 
@@ -755,42 +734,6 @@ static void supervise(sl_master *m)
 
 /* ---- start and end ------------------------------------------------------- */
 
-/*
- * The master is root and the pidfile's directory may be writable by
- * others: a symlink or a hard link planted at the path must not make us
- * overwrite the file it leads to.  So the final component is never
- * followed, and an existing file (a stale pidfile left by a crash) is
- * replaced only if it is a plain file of ours with no other name.
- */
-static int write_pidfile(const char *path)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        if (errno == ELOOP)
-            sl_error("--pidfile %s: is a symbolic link; refusing to write through it", path);
-        else
-            sl_error("--pidfile %s: %s", path, strerror(errno));
-        return -1;
-    }
-    struct stat st;
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1 ||
-        st.st_uid != geteuid()) {
-        sl_error("--pidfile %s: exists and is not a plain file of ours (a single "
-                 "link, owned by uid %ld); refusing to write it", path, (long)geteuid());
-        close(fd);
-        return -1;
-    }
-    char line[32];
-    int n = snprintf(line, sizeof line, "%ld\n", (long)getpid());
-    if (ftruncate(fd, 0) < 0 || write(fd, line, (size_t)n) != n) {
-        sl_error("--pidfile %s: %s", path, strerror(errno));
-        close(fd);
-        return -1;
-    }
-    close(fd);
-    return 0;
-}
-
 static int bind_listeners(sl_master *m)
 {
     const sl_config *cfg = m->cfg;
@@ -844,7 +787,7 @@ int sl_master_run(const sl_config *config, int argc, char **argv)
     if (check_app(m, cfg) < 0 || bind_listeners(m) < 0 ||
         sl_access_open(cfg->access_log, STDERR_FILENO, &m->access_fd) < 0)
         goto out;
-    if (cfg->pidfile[0] && write_pidfile(cfg->pidfile) < 0)
+    if (cfg->pidfile[0] && sl_pidfile_write(cfg->pidfile) < 0)
         goto out;
     memcpy(m->pidfile, cfg->pidfile, sizeof m->pidfile);
     sl_info("sluice %s: %d workers, app %s", SLUICE_VERSION, cfg->workers, cfg->app_path);

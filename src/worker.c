@@ -13,13 +13,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <sys/socket.h>
 #include <unistd.h>
 #ifdef __SANITIZE_ADDRESS__
 #include <sanitizer/common_interface_defs.h>
 #endif
 #include "accesslog.h"
 #include "backtrace.h"
+#include "ctl.h"
 #include "log.h"
 #include "privs.h"
 #include "worker.h"
@@ -192,44 +192,20 @@ static void take_fd(int nfd, int target)
 static void on_control(uv_poll_t *p, int status, int events)
 {
     sl_worker *w = p->data;
+    uint32_t what;
+    int fds[SL_CTL_MAX_FDS], nfds, i = 0;
     (void)events;
-    union {
-        struct cmsghdr h;
-        char buf[CMSG_SPACE(4 * sizeof(int))];
-    } u;
-    uint32_t what = 0;
-    struct iovec iov = {&what, sizeof what};
-    struct msghdr msg;
-    memset(&msg, 0, sizeof msg);
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = u.buf;
-    msg.msg_controllen = sizeof u.buf;
-    ssize_t n = -1;
-    if (status == 0) {
-        n = recvmsg(w->ctl_fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-        if (n < 0 && (errno == EAGAIN || errno == EINTR))
-            return;
+    int rc = status < 0 ? status : sl_ctl_recv(w->ctl_fd, &what, fds, &nfds);
+    if (rc == -EAGAIN)
+        return;
+    if (rc == -EBADMSG) {
+        sl_warn("a malformed message on the control socket: ignored");
+        return;
     }
-    if (n <= 0) {
+    if (rc <= 0) {
         uv_poll_stop(p);        /* the master is gone */
         return;
     }
-    int fds[4], nfds = 0;
-    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
-        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-            continue;
-        size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-        for (size_t i = 0; i < k; i++) {
-            int fd;
-            memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
-            if (nfds < 4)
-                fds[nfds++] = fd;
-            else
-                close(fd);
-        }
-    }
-    int i = 0;
     if ((what & SL_CTL_ERROR_LOG) && i < nfds)
         take_fd(fds[i++], w->log_fd);
     /* An access log of "-" is the error log itself: nothing of its own. */
@@ -237,10 +213,7 @@ static void on_control(uv_poll_t *p, int status, int events)
         take_fd(fds[i++], w->access_fd >= 0 && w->access_fd != w->log_fd ? w->access_fd : -1);
     while (i < nfds)
         close(fds[i++]);
-    if (n != (ssize_t)sizeof what || (msg.msg_flags & MSG_CTRUNC))
-        sl_warn("a malformed message on the control socket: ignored");
-    else
-        sl_info("log files reopened");
+    sl_info("log files reopened");
 }
 
 static int watch_control(sl_worker *w)

@@ -39,16 +39,9 @@ typedef struct sl_worker_args {
     sl_scoreboard *sb;
     int slot;
     int log_fd;                     /* the error log itself */
-    int ctl_fd;                     /* the control socket; -1: none */
+    int ctl_fd;                     /* its end of the control socket (ctl.h);
+                                       -1: none */
 } sl_worker_args;
-
-/*
- * The control socket (a datagram socketpair per worker) carries the log
- * files the master reopened on SIGUSR1: one datagram, a uint32_t of these
- * bits, with one descriptor (SCM_RIGHTS) per bit set, in this order.
- */
-#define SL_CTL_ERROR_LOG 1u
-#define SL_CTL_ACCESS_LOG 2u
 
 typedef struct sl_worker {
     uv_loop_t loop;
