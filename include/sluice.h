@@ -5,8 +5,16 @@
  *
  *     int sluice_app(sl_app *app);
  *
- * which sluice calls once in every worker process, after the fork, to
- * register routes and hooks.  Build it with
+ * which registers routes and hooks.  sluice calls it once in every worker
+ * process, after the fork; and also once in a short-lived check process
+ * before the workers start (at start-up, on every SIGHUP reload, and for
+ * --check-config), which loads the application to report a bad one before
+ * anything is bound or replaced, and then exits without running a hook or a
+ * handler (there, sl_app_loop() returns NULL).  So sluice_app() should only
+ * register: open connections, files and threads in the start hook.  With
+ * --user (and --group), each of these processes becomes that user, with
+ * the user's supplementary groups, before it loads the application:
+ * application code never runs as the master's user.  Build it with
  *
  *     cc -shared -fPIC -o app.so app.c $(pkg-config --cflags --libs sluice)
  *
@@ -109,13 +117,33 @@ int sl_route(sl_app *app, const char *method, const char *pattern,
              sl_handler handler, unsigned flags);
 
 /*
- * Worker hooks.  `start` runs in each worker after the routes are
- * registered and before it accepts; a non-zero return makes the worker
- * exit.  `stop` runs when the worker has drained, before it exits.  Both run
- * on the loop thread.
+ * Worker hooks, all run on the loop thread.
+ *
+ * `start` runs in each worker after the routes are registered and before it
+ * accepts; a non-zero return makes the worker exit, and what it wrote to
+ * stderr is logged with the failure.  When no worker of the first
+ * generation can start, sluice exits 1; when no worker of a reload's new
+ * generation can, the old generation keeps serving.  A worker that started
+ * and dies later is replaced.
+ *
+ * `drain` runs when the worker begins to stop (SIGTERM, a reload, a
+ * retirement): it accepts no more connections, and the loop keeps turning
+ * while the requests in flight finish.  Stop the application's own timers,
+ * listeners and other handles here, or begin closing them.
+ *
+ * `stop` runs once those requests are done, on the loop, before the worker
+ * exits; what it writes to stderr is logged.  Handles the application still
+ * holds then no longer keep the worker alive: `stop` runs whatever they are.
+ * Close them there (uv_close() with a callback that frees them); whatever
+ * is still open afterwards sluice closes without a callback, so memory of
+ * such a handle must stay valid until the worker exits (a static handle,
+ * say).  `drain` and `stop` run only in a worker whose `start` succeeded
+ * (or that has none); a non-zero result is logged.  A worker killed past
+ * --graceful-timeout runs neither.
  */
 typedef int (*sl_hook)(sl_app *app);
 void sl_on_worker_start(sl_app *app, sl_hook start);
+void sl_on_worker_drain(sl_app *app, sl_hook drain);
 void sl_on_worker_stop(sl_app *app, sl_hook stop);
 
 /* An application-owned pointer, for the hooks and handlers to share. */

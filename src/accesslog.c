@@ -160,10 +160,13 @@ int sl_access_open(const char *path, int log_fd, int *fd)
         *fd = log_fd;
         return 0;
     }
-    *fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    /* As root, maybe in a directory others may write to: never through a
+     * symlink planted at the path. */
+    *fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0640);
     if (*fd < 0) {
         int e = errno;
-        sl_error("--access-log %s: %s", path, strerror(e));
+        sl_error("--access-log %s: %s", path,
+                 e == ELOOP ? "is a symbolic link; refusing to write through it" : strerror(e));
         return -e;
     }
     return 0;

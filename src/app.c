@@ -89,6 +89,7 @@ int sl_route(sl_app *app, const char *method, const char *pattern,
 }
 
 void sl_on_worker_start(sl_app *app, sl_hook start) { app->on_start = start; }
+void sl_on_worker_drain(sl_app *app, sl_hook drain) { app->on_drain = drain; }
 void sl_on_worker_stop(sl_app *app, sl_hook stop) { app->on_stop = stop; }
 void sl_app_set_data(sl_app *app, void *data) { app->data = data; }
 void *sl_app_data(const sl_app *app) { return app->data; }

@@ -12,6 +12,7 @@ struct sl_app {
     void *dl;               /* dlopen handle */
     sl_router *router;
     sl_hook on_start;
+    sl_hook on_drain;
     sl_hook on_stop;
     void *data;             /* sl_app_set_data() */
     uv_loop_t *loop;        /* the worker's loop; NULL when only checked */

@@ -166,7 +166,8 @@ static const char usage_text[] =
     "  --max-worker-memory MB     a worker past this RSS retires\n"
     "  --limit-concurrency N      requests in flight per worker: 503"
     " beyond\n"
-    "  --user USER, --group GROUP run workers as them\n"
+    "  --user USER, --group GROUP run workers and the app as them (--group\n"
+    "                             needs --user)\n"
     "  --pidfile FILE, --chdir DIR\n"
     "  --check-config             load the config and the app, print the"
     " settings\n"
@@ -637,10 +638,22 @@ static int parse_argv(sl_config *ov, int argc, char **argv, char *err,
     return 0;
 }
 
+/*
+ * Only what cannot leave the host: an IPv4 literal in 127.0.0.0/8, the IPv6
+ * literal ::1, and the name "localhost".  Any other name is resolved by
+ * whoever controls DNS (127.evil.example may be anywhere).
+ */
 static int is_loopback(const char *host)
 {
-    return strcmp(host, "localhost") == 0 || strncmp(host, "127.", 4) == 0 ||
-           strcmp(host, "::1") == 0;
+    struct in_addr a4;
+    struct in6_addr a6;
+    if (strcmp(host, "localhost") == 0)
+        return 1;
+    if (inet_pton(AF_INET, host, &a4) == 1)
+        return (ntohl(a4.s_addr) >> 24) == 127;
+    if (inet_pton(AF_INET6, host, &a6) == 1)
+        return memcmp(&a6, &in6addr_loopback, sizeof a6) == 0;
+    return 0;
 }
 
 /*
@@ -657,6 +670,19 @@ static int check_exposure(const sl_config *c, char *err, size_t errlen)
                         "--allow-from with the web servers' addresses",
                         l->text);
     }
+    return 0;
+}
+
+/*
+ * --group alone would change the workers' group and leave them root, with
+ * every capability: refuse it rather than give a false sense of safety.
+ */
+static int check_identity(const sl_config *c, char *err, size_t errlen)
+{
+    if (c->group[0] != '\0' && c->user[0] == '\0')
+        return sl_config_fail(err, errlen, "--group %s without --user would leave the "
+                    "workers running as root: give --user too (e.g. --user www-data "
+                    "--group %s)", c->group, c->group);
     return 0;
 }
 
@@ -739,7 +765,7 @@ int sl_config_parse(sl_config *c, int argc, char **argv, char *err,
         sl_config_fail(err, errlen, "missing APP.so argument (see --help)");
         goto out;
     }
-    if (check_exposure(c, err, errlen) < 0)
+    if (check_exposure(c, err, errlen) < 0 || check_identity(c, err, errlen) < 0)
         goto out;
     if (c->nlisteners == 0 &&
         add_listener(c, SL_PROTO_FASTCGI, "default", default_listener, err,

@@ -4,10 +4,16 @@
  * and PHP-FPM's pool files.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <ini.h>
 #include "config_int.h"
+
+/* A config file is a few hundred bytes; this is far past any real one. */
+#define MAX_CONFIG_BYTES (1024 * 1024)
 
 /*
  * State for one file.  inih as packaged by Debian does not pass line
@@ -21,6 +27,8 @@ struct ini_ctx {
     int err_line;    /* line of the first handler error, 0 if none */
     int long_line;   /* line that did not fit inih's buffer, 0 if none */
     int max_line;    /* longest line inih can take, for the message */
+    long nread;      /* bytes handed to inih so far */
+    int too_big;     /* the file grew past MAX_CONFIG_BYTES while read */
     char msg[640];   /* the handler error, without "FILE:LINE: " */
     char first_msg[640];
     const char *file;
@@ -54,6 +62,12 @@ static char *file_reader(char *str, int num, void *stream)
         return NULL;
     x->lineno++;
     n = strlen(str);
+    /* Checked at open too; this holds if the file grows meanwhile. */
+    x->nread += (long)n;
+    if (x->nread > MAX_CONFIG_BYTES) {
+        x->too_big = 1;
+        return NULL;
+    }
     if (n == 0 || str[n - 1] == '\n' || n < (size_t)num - 1)
         return str;
     /* The buffer is full; fine only if the line ends right here. */
@@ -100,11 +114,32 @@ int sl_config_read_file(sl_config *c, const char *file, char *err,
     memset(&x, 0, sizeof(x));
     x.c = c;
     x.file = file;
-    /* Opened here rather than by ini_parse() so that errno is ours. */
-    x.fp = fopen(file, "r");
-    if (x.fp == NULL)
+    /*
+     * Opened here rather than by ini_parse() so that errno is ours.  Only a
+     * regular file of bounded size: -c /dev/zero would never end, and a
+     * FIFO would block the open (hence O_NONBLOCK, cleared once checked).
+     */
+    int fd = open(file, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0)
         return sl_config_fail(err, errlen, "%s: cannot open: %s", file,
                     strerror(errno));
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return sl_config_fail(err, errlen, "%s: not a regular file", file);
+    }
+    if (st.st_size > MAX_CONFIG_BYTES) {
+        close(fd);
+        return sl_config_fail(err, errlen, "%s: %lld bytes, more than a config file "
+                    "may have (%d)", file, (long long)st.st_size, MAX_CONFIG_BYTES);
+    }
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    x.fp = fdopen(fd, "r");
+    if (x.fp == NULL) {
+        close(fd);
+        return sl_config_fail(err, errlen, "%s: cannot open: %s", file,
+                    strerror(errno));
+    }
     r = ini_parse_stream(file_reader, &x, file_handler, &x);
     if (ferror(x.fp)) {
         fclose(x.fp);
@@ -112,6 +147,9 @@ int sl_config_read_file(sl_config *c, const char *file, char *err,
                     strerror(errno));
     }
     fclose(x.fp);
+    if (x.too_big)
+        return sl_config_fail(err, errlen, "%s: more than %d bytes, more than a "
+                    "config file may have", file, MAX_CONFIG_BYTES);
     if (r < 0)
         return sl_config_fail(err, errlen, "%s: cannot parse (out of memory)", file);
     /* inih returns the first syntax error's line; handlers never fail. */

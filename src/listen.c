@@ -1,4 +1,5 @@
 /* listen.c: binding the listening sockets (see listen.h). */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -32,11 +33,18 @@ static int unix_in_use(const struct sockaddr_un *sa)
 /*
  * Who may connect to a unix socket is decided by its permissions: 0660, and
  * --socket-owner / --socket-group to let the web server in, so nobody else
- * on the host can talk FastCGI to us.
+ * on the host can talk FastCGI to us.  The mode is given at bind() (see
+ * open_unix); the owner is changed here through a descriptor of the node
+ * itself, never by path: the directory may be writable by others, and a
+ * symlink swapped in after bind() would make us, as root, give away
+ * whatever file it points to.  The node must be the socket bind() made: a
+ * socket owned by us.
  */
-static int set_socket_access(const sl_listen_spec *l, const sl_config *cfg,
-                             char *err, size_t errlen)
+static int set_socket_owner(const sl_listen_spec *l, const sl_config *cfg,
+                            char *err, size_t errlen)
 {
+    uid_t uid = (uid_t)-1;
+    gid_t gid = (gid_t)-1;
     if (cfg->socket_owner[0] != '\0') {
         struct passwd *pw = getpwnam(cfg->socket_owner);
         if (pw == NULL) {
@@ -44,8 +52,7 @@ static int set_socket_access(const sl_listen_spec *l, const sl_config *cfg,
                      cfg->socket_owner);
             return -1;
         }
-        if (chown(l->path, pw->pw_uid, (gid_t)-1) < 0)
-            return fail(err, errlen, "chown", l->text, errno);
+        uid = pw->pw_uid;
     }
     if (cfg->socket_group[0] != '\0') {
         struct group *g = getgrnam(cfg->socket_group);
@@ -54,12 +61,47 @@ static int set_socket_access(const sl_listen_spec *l, const sl_config *cfg,
                      cfg->socket_group);
             return -1;
         }
-        if (chown(l->path, (uid_t)-1, g->gr_gid) < 0)
-            return fail(err, errlen, "chown", l->text, errno);
+        gid = g->gr_gid;
     }
-    if (chmod(l->path, (mode_t)cfg->socket_mode) < 0)
-        return fail(err, errlen, "chmod", l->text, errno);
-    return 0;
+    int fd = open(l->path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return fail(err, errlen, "open", l->text, errno);
+    struct stat st;
+    int rc = fstat(fd, &st);
+    if (rc == 0 && (!S_ISSOCK(st.st_mode) || st.st_uid != geteuid())) {
+        close(fd);
+        snprintf(err, errlen, "%s: the path no longer names the socket just bound "
+                 "(replaced by %s): not changing its owner", l->text,
+                 S_ISLNK(st.st_mode) ? "a symbolic link" : "another file");
+        return -1;
+    }
+    /* A default ACL on the directory overrides the umask: never serve on a
+     * socket wider than asked. */
+    if (rc == 0 && (st.st_mode & 0777 & ~(mode_t)cfg->socket_mode) != 0) {
+        close(fd);
+        snprintf(err, errlen, "%s: made with mode %04o, wider than --socket-mode %04o "
+                 "(a default ACL on its directory?)", l->text,
+                 (unsigned)(st.st_mode & 0777), (unsigned)cfg->socket_mode);
+        return -1;
+    }
+    if (rc == 0 && (uid != (uid_t)-1 || gid != (gid_t)-1))
+        rc = fchownat(fd, "", uid, gid, AT_EMPTY_PATH);
+    int e = errno;
+    close(fd);
+    return rc < 0 ? fail(err, errlen, "chown", l->text, e) : 0;
+}
+
+/* bind() with the socket file made with --socket-mode already, so it is
+ * never reachable by more than that, not even for a moment. */
+static int bind_with_mode(int fd, const struct sockaddr_un *sa, int mode)
+{
+    /* The master is one thread: the umask changes for nobody else. */
+    mode_t old = umask((mode_t)~mode & 0777);
+    int rc = bind(fd, (const struct sockaddr *)sa, sizeof *sa);
+    int e = errno;
+    umask(old);
+    errno = e;
+    return rc;
 }
 
 static int open_unix(const sl_listen_spec *l, const sl_config *cfg, char *err,
@@ -76,7 +118,7 @@ static int open_unix(const sl_listen_spec *l, const sl_config *cfg, char *err,
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return fail(err, errlen, "socket for", l->text, errno);
-    int rc = bind(fd, (struct sockaddr *)&sa, sizeof sa);
+    int rc = bind_with_mode(fd, &sa, cfg->socket_mode);
     if (rc < 0 && errno == EADDRINUSE) {
         struct stat st;
         if (unix_in_use(&sa)) {
@@ -91,14 +133,14 @@ static int open_unix(const sl_listen_spec *l, const sl_config *cfg, char *err,
         }
         /* A socket file left behind by a server that is gone: replace it. */
         unlink(l->path);
-        rc = bind(fd, (struct sockaddr *)&sa, sizeof sa);
+        rc = bind_with_mode(fd, &sa, cfg->socket_mode);
     }
     if (rc < 0) {
         int e = errno;
         close(fd);
         return fail(err, errlen, "bind", l->text, e);
     }
-    if (set_socket_access(l, cfg, err, errlen) < 0) {
+    if (set_socket_owner(l, cfg, err, errlen) < 0) {
         close(fd);
         unlink(l->path);
         return -1;

@@ -11,7 +11,9 @@
 /*
  * Open a listening socket for `l`.  A unix socket path held by a live
  * server is refused; a stale socket file (nothing accepts on it) is
- * replaced; its mode and group come from --socket-mode and --socket-group.
+ * replaced; it is made with --socket-mode (never wider, not for a moment)
+ * and its owner and group set from --socket-owner and --socket-group through
+ * a descriptor of the node, never by a path that could be swapped.
  * fd:N is checked to be a listening stream socket.  Returns the
  * fd, or -1 with a one-line reason in err.
  */

@@ -28,7 +28,9 @@ void sl_log_set_json(int json) { log_json = json; }
 
 int sl_log_reopen(const char *path, int fd)
 {
-    int nfd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    /* Opened as root in a directory others may write to: a symlink planted
+     * at the path must not lead our lines into another file (ELOOP). */
+    int nfd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0640);
     if (nfd < 0)
         return -errno;
     int rc = dup2(nfd, fd) < 0 ? -errno : 0;

@@ -18,7 +18,8 @@ void sl_log_set_role(const char *role);
 void sl_log_set_fd(int fd);
 void sl_log_set_json(int json);
 /* Open `path` for appending and put it in place of `fd` (dup2), so every
- * holder of `fd` writes to the new file.  0, or -errno. */
+ * holder of `fd` writes to the new file.  A symbolic link at `path` is not
+ * followed (-ELOOP).  0, or -errno. */
 int sl_log_reopen(const char *path, int fd);
 void sl_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -14,8 +14,10 @@
 #include "config.h"
 #include "log.h"
 #include "master.h"
+#include "privs.h"
 
-/* --check-config: the app is loaded in a child, as the master would. */
+/* --check-config: the app is loaded in a child, as the master would (as
+ * the workers' user). */
 static int check_config(const sl_config *cfg)
 {
     char err[512];
@@ -24,8 +26,19 @@ static int check_config(const sl_config *cfg)
         fprintf(stderr, "sluice: %s\n", err);
         return 1;
     }
+    /* The users and groups named must exist, as the master will need them. */
+    if (sl_privs_check(cfg, err, sizeof err) < 0) {
+        fprintf(stderr, "sluice: %s\n", err);
+        return 1;
+    }
+    fflush(NULL);
     pid_t pid = fork();
     if (pid == 0) {
+        /* The workers' user, as the workers and the master's check will. */
+        if (sl_privs_drop(cfg, err, sizeof err) < 0) {
+            fprintf(stderr, "sluice: %s\n", err);
+            _exit(1);
+        }
         sl_app *app = sl_app_load(cfg->app_path, NULL, err, sizeof err);
         if (app == NULL) {
             fprintf(stderr, "sluice: %s\n", err);
@@ -38,6 +51,9 @@ static int check_config(const sl_config *cfg)
     if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
         WEXITSTATUS(status) != 0)
         return 1;
+    if (geteuid() == 0 && cfg->user[0] == '\0')
+        fprintf(stderr, "sluice: warning: no --user: the workers and the application "
+                "would run as root\n");
     sl_config_print(cfg, stdout);
     return 0;
 }
@@ -48,8 +64,11 @@ static int open_error_log(const sl_config *cfg)
 {
     if (cfg->error_log[0] == '\0' || strcmp(cfg->error_log, "-") == 0)
         return 0;
-    if (sl_log_reopen(cfg->error_log, STDERR_FILENO) < 0) {
-        fprintf(stderr, "sluice: --error-log %s: %s\n", cfg->error_log, strerror(errno));
+    int rc = sl_log_reopen(cfg->error_log, STDERR_FILENO);
+    if (rc < 0) {
+        fprintf(stderr, "sluice: --error-log %s: %s\n", cfg->error_log,
+                rc == -ELOOP ? "is a symbolic link; refusing to write through it"
+                             : strerror(-rc));
         return -1;
     }
     return 0;

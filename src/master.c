@@ -27,9 +27,12 @@
 #include "accesslog.h"
 #include "app.h"
 #include "backtrace.h"
+#include "ctl.h"
 #include "listen.h"
 #include "log.h"
 #include "master.h"
+#include "pidfile.h"
+#include "privs.h"
 #include "scoreboard.h"
 #include "systemd.h"
 #include "worker.h"
@@ -53,6 +56,7 @@ typedef struct worker_rec {
     pid_t replacement;          /* started to replace it (a retire request) */
     uint64_t kill_at;           /* heartbeat lost: SIGKILL at this time */
     uint64_t leave_by;          /* leaving: SIGKILL past this time */
+    int ctl;                    /* our end of its control socket; -1: none */
 } worker_rec;
 
 typedef struct sl_master {
@@ -76,6 +80,13 @@ typedef struct sl_master {
     int ndeaths;
     uint64_t respawn_at;
     int ready_notified;
+    /* Start-up: until a worker of the first generation is ready, a worker
+     * that dies is not replaced; if none gets ready, sluice gives up. */
+    int proven;                 /* a worker of the first generation got ready */
+    int start_failures;         /* ... workers of it that died before that */
+    int failed;                 /* gave up: exit 1 */
+    char pidfile[4096];         /* the one we wrote ("": none); a reload may
+                                   name another, but this is ours to remove */
     int access_fd;              /* -1: no access log */
     sigset_t oldmask;
 } sl_master;
@@ -140,9 +151,21 @@ static void child_signals(const sl_master *m)
 }
 
 /*
+ * In a child: the other workers' control sockets are not its business (and
+ * would let application code speak to them as if it were the master).
+ */
+static void close_channels(const sl_master *m)
+{
+    for (int i = 0; i < MAX_WORKERS; i++)
+        if (m->w[i].pid > 0 && m->w[i].ctl >= 0)
+            close(m->w[i].ctl);
+}
+
+/*
  * Load the application once in a throwaway child, so a bad APP is reported
  * before anything is bound (or before a reload is begun), and the master
- * itself runs no app code.
+ * itself runs no app code.  The child runs sluice_app() as the workers'
+ * user, as the workers will: never as the master's.
  */
 static int check_app(sl_master *m, const sl_config *cfg)
 {
@@ -154,6 +177,11 @@ static int check_app(sl_master *m, const sl_config *cfg)
     if (pid == 0) {
         char err[512];
         child_signals(m);
+        close_channels(m);
+        if (sl_privs_drop(cfg, err, sizeof err) < 0) {
+            sl_error("%s", err);
+            _exit(1);
+        }
         sl_app *app = sl_app_load(cfg->app_path, NULL, err, sizeof err);
         if (app == NULL) {
             sl_error("%s", err);
@@ -178,20 +206,35 @@ static pid_t spawn(sl_master *m, const sl_config *cfg, unsigned gen)
         sl_error("no free worker slot: not starting a worker");
         return -1;
     }
+    /* The channel the master hands the worker its reopened logs on. */
+    int ctl[2], e = sl_ctl_pair(ctl);
+    if (e < 0)
+        sl_warn("socketpair: %s: this worker will not follow a log rotation",
+                strerror(-e));
     pid_t pid = fork();
     if (pid < 0) {
         sl_error("fork: %s", strerror(errno));
         sl_sb_slot_release(m->sb, slot, -1);
+        if (ctl[0] >= 0) {
+            close(ctl[0]);
+            close(ctl[1]);
+        }
         return -1;
     }
     if (pid == 0) {
         child_signals(m);
-        sl_worker_args args = {cfg, m->fds, m->sb, slot, STDERR_FILENO};
+        close_channels(m);
+        if (ctl[0] >= 0)
+            close(ctl[0]);
+        sl_worker_args args = {cfg, m->fds, m->sb, slot, STDERR_FILENO, ctl[1]};
         /* exit(), not _exit(): LeakSanitizer checks the worker at exit. */
         exit(sl_worker_main(&args));
     }
+    if (ctl[1] >= 0)
+        close(ctl[1]);
     __atomic_store_n(&m->sb->slots[slot].pid, pid, __ATOMIC_RELEASE);
     memset(r, 0, sizeof *r);
+    r->ctl = ctl[0];
     r->pid = pid;
     r->slot = slot;
     r->generation = gen;
@@ -304,6 +347,12 @@ static void log_lost_requests(sl_master *m, const worker_rec *r)
 
 static void reaped(sl_master *m, worker_rec *r, int status)
 {
+    if (!m->proven && r->generation == m->gen) {
+        if (slot_state(m, r) == SL_SB_STARTING)
+            m->start_failures++;
+        else
+            m->proven = 1;      /* it was ready: the app can start */
+    }
     int clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
     int expected = r->leaving || m->stopping || (clean && r->kill_at == 0);
     log_exit(r, status, expected);
@@ -316,6 +365,8 @@ static void reaped(sl_master *m, worker_rec *r, int status)
         reason = SL_SB_R_HEARTBEAT;
     log_lost_requests(m, r);
     sl_sb_slot_release(m->sb, r->slot, m->stopping ? -1 : reason);
+    if (r->ctl >= 0)
+        close(r->ctl);
     memset(r, 0, sizeof *r);
 }
 
@@ -526,16 +577,43 @@ static void scale_down(sl_master *m)
     }
 }
 
+/* Reopen one log file in place of `fd`; 0, or -1 after logging why. */
+static int reopen_one(const char *path, int fd)
+{
+    int rc = sl_log_reopen(path, fd);
+    if (rc < 0)
+        sl_error("SIGUSR1: cannot reopen %s: %s", path, rc == -ELOOP ?
+                 "it is a symbolic link; refusing to write through it" : strerror(-rc));
+    return rc < 0 ? -1 : 0;
+}
+
+/*
+ * logrotate moved the files away.  The master opens them again (it is root:
+ * the files may be the master's alone) and hands the new descriptors to
+ * every worker over its control socket, so workers running as --user, which
+ * could not open them, follow the rotation too; and no worker opens a log
+ * path itself.
+ */
 static void reopen_logs(sl_master *m)
 {
+    int fds[2], n = 0;
+    uint32_t what = 0;
     if (m->cfg->error_log[0] && strcmp(m->cfg->error_log, "-") != 0 &&
-        sl_log_reopen(m->cfg->error_log, STDERR_FILENO) < 0)
-        sl_error("SIGUSR1: cannot reopen %s: %s", m->cfg->error_log, strerror(errno));
-    if (m->access_fd > STDERR_FILENO && sl_log_reopen(m->cfg->access_log, m->access_fd) < 0)
-        sl_error("SIGUSR1: cannot reopen %s: %s", m->cfg->access_log, strerror(errno));
-    for (int i = 0; i < MAX_WORKERS; i++)
-        if (m->w[i].pid > 0)
-            kill(m->w[i].pid, SIGUSR1);
+        reopen_one(m->cfg->error_log, STDERR_FILENO) == 0) {
+        what |= SL_CTL_ERROR_LOG;
+        fds[n++] = STDERR_FILENO;
+    }
+    if (m->access_fd > STDERR_FILENO && reopen_one(m->cfg->access_log, m->access_fd) == 0) {
+        what |= SL_CTL_ACCESS_LOG;
+        fds[n++] = m->access_fd;
+    }
+    for (int i = 0; n > 0 && i < MAX_WORKERS; i++) {
+        const worker_rec *r = &m->w[i];
+        int rc = r->pid > 0 && r->ctl >= 0 ? sl_ctl_send(r->ctl, what, fds, n) : 0;
+        if (rc < 0)
+            sl_warn("SIGUSR1: cannot hand worker %ld its log files: %s", (long)r->pid,
+                    strerror(-rc));
+    }
     sl_info("SIGUSR1: log files reopened");
 }
 
@@ -573,6 +651,31 @@ static void handle_signal(sl_master *m, int sig)
 
 /* ---- the supervision loop ------------------------------------------------ */
 
+/*
+ * Start-up: a worker that could not start (its start hook failed, say)
+ * would fail again, and respawning it forever helps no one.  Once a worker
+ * of the first generation is ready the pool is proven, and a death is
+ * replaced as usual; if every worker of it died before getting ready, the
+ * reason is in the log above, and sluice exits 1.
+ */
+static void watch_first_start(sl_master *m)
+{
+    if (m->proven || m->stopping)
+        return;
+    for (int i = 0; i < MAX_WORKERS; i++)
+        if (m->w[i].pid > 0 && m->w[i].generation == m->gen &&
+            slot_state(m, &m->w[i]) == SL_SB_READY) {
+            m->proven = 1;
+            return;
+        }
+    if (m->start_failures == 0 || count_live(m) > 0)
+        return;
+    sl_error("no worker could start (%d tried; the reason is logged above): exiting",
+             m->start_failures);
+    m->failed = 1;
+    m->stopping = 1;
+}
+
 static void tick(sl_master *m)
 {
     reap(m);
@@ -584,6 +687,7 @@ static void tick(sl_master *m)
         watch_retire(m, &m->w[i]);
     }
     watch_reload(m);
+    watch_first_start(m);
     if (!m->stopping && m->new_cfg == NULL)
         trim_surplus(m);
     if (m->stopping) {
@@ -596,7 +700,8 @@ static void tick(sl_master *m)
         }
         return;
     }
-    while (m->new_cfg == NULL && count_active(m, m->gen) < m->want && now_ms() >= m->respawn_at)
+    while (m->new_cfg == NULL && (m->proven || m->start_failures == 0) &&
+           count_active(m, m->gen) < m->want && now_ms() >= m->respawn_at)
         if (spawn(m, m->cfg, m->gen) < 0)
             break;
     if (!m->ready_notified && count_active(m, m->gen) >= m->want) {
@@ -628,16 +733,6 @@ static void supervise(sl_master *m)
 }
 
 /* ---- start and end ------------------------------------------------------- */
-
-static int write_pidfile(const char *path)
-{
-    FILE *f = fopen(path, "w");
-    if (f == NULL || fprintf(f, "%ld\n", (long)getpid()) < 0 || fclose(f) != 0) {
-        sl_error("--pidfile %s: %s", path, strerror(errno));
-        return -1;
-    }
-    return 0;
-}
 
 static int bind_listeners(sl_master *m)
 {
@@ -686,13 +781,19 @@ int sl_master_run(const sl_config *config, int argc, char **argv)
         goto out;
     }
     m->sb->pool.generation = m->gen;
+    if (geteuid() == 0 && cfg->user[0] == '\0')
+        sl_warn("running as root without --user: the workers and the application run "
+                "as root too; name an unprivileged user with --user (e.g. --user www-data)");
     if (check_app(m, cfg) < 0 || bind_listeners(m) < 0 ||
         sl_access_open(cfg->access_log, STDERR_FILENO, &m->access_fd) < 0)
         goto out;
-    if (cfg->pidfile[0] && write_pidfile(cfg->pidfile) < 0)
+    if (cfg->pidfile[0] && sl_pidfile_write(cfg->pidfile) < 0)
         goto out;
+    memcpy(m->pidfile, cfg->pidfile, sizeof m->pidfile);
     sl_info("sluice %s: %d workers, app %s", SLUICE_VERSION, cfg->workers, cfg->app_path);
     supervise(m);
+    if (m->failed)
+        goto out;
     sl_info("stopped");
     rc = 0;
 out:
@@ -700,8 +801,9 @@ out:
         sl_listen_close(&m->cfg->listeners[i], m->fds[i]);
     if (m->access_fd > STDERR_FILENO)
         close(m->access_fd);
-    if (m->cfg->pidfile[0] && rc == 0)
-        unlink(m->cfg->pidfile);
+    /* Ours only: a pidfile we did not write may be a running server's. */
+    if (m->pidfile[0])
+        unlink(m->pidfile);
     free(m->new_cfg);
     if (m->sb != NULL)
         sl_sb_destroy(m->sb);

@@ -6,9 +6,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <malloc.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -21,9 +19,14 @@
 #endif
 #include "accesslog.h"
 #include "backtrace.h"
+#include "ctl.h"
 #include "endpoints.h"
 #include "log.h"
+#include "privs.h"
 #include "worker.h"
+
+/* The signals a worker handles on its loop (w->signals, in this order). */
+static const int worker_signals[4] = {SIGTERM, SIGINT, SIGQUIT, SIGUSR1};
 
 /* ---- stopping --------------------------------------------------------- */
 
@@ -34,19 +37,85 @@ static void close_handle(uv_handle_t *h)
         uv_close(h, NULL);
 }
 
-/* Drained: close what keeps the loop alive, so uv_run() returns. */
+static void read_app_stderr(sl_worker *w);
+
+/* A hook's non-zero result is worth a line, but stops nothing. */
+static void run_hook(sl_worker *w, sl_hook hook, const char *name)
+{
+    if (hook == NULL || !w->app_started)
+        return;
+    int rc = hook(w->app);
+    if (rc != 0)
+        sl_warn("the application's worker %s hook failed (%d%s%s)", name, rc,
+                rc < 0 ? ": " : "", rc < 0 ? strerror(-rc) : "");
+}
+
+static void unref_handle(uv_handle_t *h, void *arg)
+{
+    if (h != arg)
+        uv_unref(h);
+}
+
+static void close_left(uv_handle_t *h, void *arg)
+{
+    (void)arg;
+    if (!uv_is_closing(h))
+        uv_close(h, NULL);
+}
+
+/*
+ * Sluice's own work is done: the stop hook runs, on the loop, whatever
+ * handles the application still holds, and what it writes to stderr is
+ * logged.  Handles it opens meanwhile do not keep the loop either.
+ * uv_run() returns once the last connections have finished closing.
+ */
+static void on_finish(uv_timer_t *t)
+{
+    sl_worker *w = t->data;
+    uv_close((uv_handle_t *)t, NULL);
+    if (w->app != NULL)
+        run_hook(w, w->app->on_stop, "stop");
+    w->app_started = 0;
+    read_app_stderr(w);
+    uv_walk(&w->loop, unref_handle, NULL);
+}
+
+/* After uv_run(): close every handle still open (the application's, the
+ * signals, the stderr pipe), so the loop can be closed. */
+static void close_loop(sl_worker *w)
+{
+    read_app_stderr(w);
+    uv_walk(&w->loop, close_left, NULL);
+    /*
+     * Closing the signal handles restored the default actions: a second
+     * SIGTERM (the master's, after systemd's to the whole group) would now
+     * kill a worker that is only returning.
+     */
+    for (int i = 0; i < w->nsignals; i++)
+        signal(worker_signals[i], SIG_IGN);
+    uv_run(&w->loop, UV_RUN_DEFAULT);
+}
+
+/*
+ * Drained: close sluice's own handles.  Handles the application opened (a
+ * timer, an async, a socket of its own) must not keep the worker alive
+ * until the master kills it, which would also skip the stop hook: they no
+ * longer count, and the stop hook runs at the next turn (on_finish).
+ */
 void sl_worker_maybe_done(sl_worker *w)
 {
-    if (!w->draining || w->nconns > 0 || w->inflight > 0)
+    if (!w->draining || w->nconns > 0 || w->inflight > 0 || w->finishing)
         return;
-    for (int i = 0; i < w->nsignals; i++)
-        close_handle((uv_handle_t *)&w->signals[i]);
+    w->finishing = 1;
+    /* The signal handles stay (unreferenced) until the end: a SIGTERM that
+     * comes now finds a handler, not the default action (see on_finish). */
     close_handle((uv_handle_t *)&w->flush_async);
     close_handle((uv_handle_t *)&w->watch);
     close_handle((uv_handle_t *)&w->accept_turn);
     close_handle((uv_handle_t *)&w->accept_delay);
-    if (w->app_stderr_open)
-        close_handle((uv_handle_t *)&w->app_stderr);
+    close_handle((uv_handle_t *)&w->ctl_poll);
+    uv_walk(&w->loop, unref_handle, &w->finish);
+    uv_timer_start(&w->finish, on_finish, 0, 0);
 }
 
 /* Connections that waited on a paused listener are taken now. */
@@ -87,6 +156,9 @@ static void start_drain(sl_worker *w)
             l->paused = 0;
         close_handle(&l->u.handle);
     }
+    /* The application winds down its own work while the loop still turns
+     * for the requests in flight. */
+    run_hook(w, w->app != NULL ? w->app->on_drain : NULL, "drain");
     sl_conn *c = w->conns;
     while (c != NULL) {
         sl_conn *next = c->next;
@@ -96,22 +168,67 @@ static void start_drain(sl_worker *w)
     sl_worker_maybe_done(w);
 }
 
-/* logrotate moved the files away: open them again under their names. */
-static void reopen_logs(sl_worker *w)
-{
-    const sl_config *cfg = w->cfg;
-    if (cfg->error_log[0] && strcmp(cfg->error_log, "-") != 0)
-        sl_log_reopen(cfg->error_log, w->log_fd);
-    if (w->access_fd >= 0 && cfg->access_log[0] && strcmp(cfg->access_log, "-") != 0)
-        sl_log_reopen(cfg->access_log, w->access_fd);
-}
-
 static void on_signal(uv_signal_t *s, int signum)
 {
+    /* Log files are reopened by the master, which hands them over on the
+     * control socket (on_control): a SIGUSR1 sent to a worker alone is
+     * ignored rather than fatal. */
     if (signum == SIGUSR1)
-        reopen_logs(s->data);
+        sl_debug("SIGUSR1: ignored by a worker; send it to the master");
     else
         start_drain(s->data);
+}
+
+/* ---- the master's control socket ---------------------------------------- */
+
+/* Put a descriptor the master sent in place of ours, or drop it. */
+static void take_fd(int nfd, int target)
+{
+    if (target >= 0 && nfd != target)
+        dup2(nfd, target);
+    close(nfd);
+}
+
+/* The master reopened the logs (SIGUSR1): adopt its new files. */
+static void on_control(uv_poll_t *p, int status, int events)
+{
+    sl_worker *w = p->data;
+    uint32_t what;
+    int fds[SL_CTL_MAX_FDS], nfds, i = 0;
+    (void)events;
+    int rc = status < 0 ? status : sl_ctl_recv(w->ctl_fd, &what, fds, &nfds);
+    if (rc == -EAGAIN)
+        return;
+    if (rc == -EBADMSG) {
+        sl_warn("a malformed message on the control socket: ignored");
+        return;
+    }
+    if (rc <= 0) {
+        uv_poll_stop(p);        /* the master is gone */
+        return;
+    }
+    if ((what & SL_CTL_ERROR_LOG) && i < nfds)
+        take_fd(fds[i++], w->log_fd);
+    /* An access log of "-" is the error log itself: nothing of its own. */
+    if ((what & SL_CTL_ACCESS_LOG) && i < nfds)
+        take_fd(fds[i++], w->access_fd >= 0 && w->access_fd != w->log_fd ? w->access_fd : -1);
+    while (i < nfds)
+        close(fds[i++]);
+    sl_info("log files reopened");
+}
+
+static int watch_control(sl_worker *w)
+{
+    if (w->ctl_fd < 0)
+        return 0;
+    int rc = uv_poll_init(&w->loop, &w->ctl_poll, w->ctl_fd);
+    if (rc < 0)
+        return rc;
+    w->ctl_poll.data = w;
+    rc = uv_poll_start(&w->ctl_poll, UV_READABLE, on_control);
+    /* Like the watch: it must not keep a draining worker alive. */
+    uv_unref((uv_handle_t *)&w->ctl_poll);
+    return rc;
 }
 
 /* ---- starting --------------------------------------------------------- */
@@ -202,45 +319,13 @@ static int open_listener(sl_worker *w, sl_listener *l, int fd, enum sl_proto pro
 
 static int setup_signals(sl_worker *w)
 {
-    static const int sigs[] = {SIGTERM, SIGINT, SIGQUIT, SIGUSR1};
     for (int i = 0; i < 4; i++) {
         uv_signal_init(&w->loop, &w->signals[i]);
         w->signals[i].data = w;
         w->nsignals++;
-        int rc = uv_signal_start(&w->signals[i], on_signal, sigs[i]);
+        int rc = uv_signal_start(&w->signals[i], on_signal, worker_signals[i]);
         if (rc < 0)
             return rc;
-    }
-    return 0;
-}
-
-/* --user, --group: the master keeps root to bind and supervise; the code
- * that handles requests never has it. */
-static int drop_privileges(const sl_config *cfg)
-{
-    struct passwd *pw = NULL;
-    gid_t gid = (gid_t)-1;
-    if (cfg->user[0] && (pw = getpwnam(cfg->user)) == NULL) {
-        sl_error("--user: no user '%s'", cfg->user);
-        return -1;
-    }
-    if (cfg->group[0]) {
-        struct group *g = getgrnam(cfg->group);
-        if (g == NULL) {
-            sl_error("--group: no group '%s'", cfg->group);
-            return -1;
-        }
-        gid = g->gr_gid;
-    } else if (pw != NULL) {
-        gid = pw->pw_gid;
-    }
-    if (gid != (gid_t)-1 && (setgroups(0, NULL) < 0 || setgid(gid) < 0)) {
-        sl_error("cannot switch to group %ld: %s", (long)gid, strerror(errno));
-        return -1;
-    }
-    if (pw != NULL && (initgroups(pw->pw_name, gid) < 0 || setuid(pw->pw_uid) < 0)) {
-        sl_error("cannot switch to user %s: %s", pw->pw_name, strerror(errno));
-        return -1;
     }
     return 0;
 }
@@ -285,11 +370,36 @@ static void on_app_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
     log_app_lines(w, 0);
 }
 
+/*
+ * What the app wrote while the loop was not reading (a start hook that
+ * failed, the stop hook): read it now, to the last byte, and log it.
+ */
+static void read_app_stderr(sl_worker *w)
+{
+    uv_os_fd_t fd;
+    if (!w->app_stderr_open || uv_is_closing((uv_handle_t *)&w->app_stderr) ||
+        uv_fileno((uv_handle_t *)&w->app_stderr, &fd) < 0)
+        return;
+    fflush(stderr);
+    /* The read end does not block (see capture_app_stderr). */
+    for (;;) {
+        ssize_t n = read(fd, w->rbuf, w->rbuf_size);
+        if (n <= 0)
+            break;
+        sl_buf_append(&w->app_line, w->rbuf, (size_t)n);
+        log_app_lines(w, 0);
+    }
+    log_app_lines(w, 1);
+}
+
 static int capture_app_stderr(sl_worker *w)
 {
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) < 0)
         return -errno;
+    /* Only the read end: the app's writes block when the pipe is full, as
+     * they would on a terminal, rather than lose lines. */
+    fcntl(fds[0], F_SETFL, fcntl(fds[0], F_GETFL) | O_NONBLOCK);
     dup2(fds[1], STDERR_FILENO);
     close(fds[1]);
     uv_pipe_init(&w->loop, &w->app_stderr, 0);
@@ -351,7 +461,7 @@ static int setup_loop(sl_worker *w)
     w->accept_delay.data = w;
     setup_ids(w);
     sl_watch_start(w);
-    if ((rc = setup_signals(w)) < 0)
+    if ((rc = setup_signals(w)) < 0 || (rc = watch_control(w)) < 0)
         return rc;
     if ((rc = sl_access_open(w->cfg->access_log, w->log_fd, &w->access_fd)) < 0)
         return rc;
@@ -365,18 +475,27 @@ static int worker_init(sl_worker *w, const int *fds)
     int rc = setup_loop(w);
     if (rc < 0)
         return rc;
-    if (drop_privileges(cfg) < 0)
+    /* --user, --group: before the first line of application code. */
+    if (sl_privs_drop(cfg, err, sizeof err) < 0) {
+        sl_error("%s", err);
         return -EPERM;
+    }
     w->app = sl_app_load(cfg->app_path, &w->loop, err, sizeof err);
     if (w->app == NULL) {
+        read_app_stderr(w);
         sl_error("%s", err);
         return -EINVAL;
     }
     sl_endpoint_register_routes(w);
     if (w->app->on_start != NULL && (rc = w->app->on_start(w->app)) != 0) {
-        sl_error("the application's worker start hook failed (%d)", rc);
+        /* Its reason, if it wrote one, comes first. */
+        read_app_stderr(w);
+        sl_error("the application's worker start hook failed (%d%s%s): this worker "
+                 "exits", rc, rc < 0 ? ": " : "", rc < 0 ? strerror(-rc) : "");
         return -ECANCELED;
     }
+    /* From here on the drain and stop hooks are due. */
+    w->app_started = 1;
     for (int i = 0; i < cfg->nlisteners; i++) {
         w->listener_fds[i] = fds[i];
         rc = open_listener(w, &w->listeners[i], dup(fds[i]), cfg->listeners[i].proto);
@@ -399,6 +518,8 @@ static void worker_free(sl_worker *w)
     if (w->access_fd >= 0 && w->access_fd != w->log_fd)
         close(w->access_fd);
     sl_buf_free(&w->app_line);
+    if (w->ctl_fd >= 0)
+        close(w->ctl_fd);
     free(w->rbuf);
     free(w);
 }
@@ -442,6 +563,9 @@ int sl_worker_main(const sl_worker_args *args)
     w->cfg = cfg;
     w->log_fd = log_fd;
     w->access_fd = -1;
+    w->ctl_fd = args->ctl_fd;
+    uv_timer_init(&w->loop, &w->finish);
+    w->finish.data = w;
     w->sb = args->sb;
     w->slot = args->sb ? &args->sb->slots[args->slot] : NULL;
     int rc = worker_init(w, args->fds);
@@ -449,17 +573,16 @@ int sl_worker_main(const sl_worker_args *args)
         if (w->slot != NULL)
             sl_sb_set_state(w->slot, SL_SB_READY);
         sl_info("worker ready: %d threads", cfg->threads);
-        uv_run(&w->loop, UV_RUN_DEFAULT);
-        if (w->app->on_stop != NULL)
-            w->app->on_stop(w->app);
     } else {
         /* Close what was opened so the loop can be closed cleanly. */
         w->draining = 1;
         for (int i = 0; i < w->nlisteners; i++)
             close_handle(&w->listeners[i].u.handle);
         sl_worker_maybe_done(w);
-        uv_run(&w->loop, UV_RUN_DEFAULT);
     }
+    /* Until drained, and the stop hook has run (on_finish). */
+    uv_run(&w->loop, UV_RUN_DEFAULT);
+    close_loop(w);
     /* What is written at exit (LeakSanitizer, say) goes to the log. */
     dup2(log_fd, STDERR_FILENO);
     worker_free(w);

@@ -39,6 +39,8 @@ typedef struct sl_worker_args {
     sl_scoreboard *sb;
     int slot;
     int log_fd;                     /* the error log itself */
+    int ctl_fd;                     /* its end of the control socket (ctl.h);
+                                       -1: none */
 } sl_worker_args;
 
 typedef struct sl_worker {
@@ -94,6 +96,12 @@ typedef struct sl_worker {
     uv_pipe_t app_stderr;           /* what the app writes to stderr */
     int app_stderr_open;
     sl_buf app_line;
+    int ctl_fd;                     /* the master's control socket; -1: none */
+    uv_poll_t ctl_poll;
+    /* The end of a worker's life (see sl_worker_maybe_done). */
+    int app_started;                /* start hook done: drain and stop are due */
+    int finishing;                  /* drained: the stop hook is scheduled */
+    uv_timer_t finish;              /* ... for the next turn of the loop */
 } sl_worker;
 
 /*

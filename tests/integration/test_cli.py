@@ -6,6 +6,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -125,6 +126,93 @@ def main(t):
     t.ok(re.search(r"bad\.ini:2\b", err_text(r)), "unknown key: message names FILE:LINE (bad.ini:2)",
          err_text(r))
     t.ok(not os.path.exists(sock), "unknown key: no socket created")
+
+    check_identity(t, demo)
+    check_config_file_kinds(t, demo)
+    check_loopback(t, demo)
+
+
+def check_identity(t, demo):
+    sock = t.path("ident.sock")
+    # --group alone would leave the workers root
+    r = run(t, ["--group", "nogroup", "--fastcgi", "unix:" + sock, demo])
+    t.eq(r.returncode, 2, "--group without --user: exit 2", err_text(r))
+    t.ok("--group" in err_text(r) and "--user" in err_text(r) and "root" in err_text(r),
+         "--group without --user: the message names --user as the fix", err_text(r))
+    t.ok(not os.path.exists(sock), "--group without --user: no socket created")
+    r = run(t, ["--check-config", "--group", "nogroup", demo])
+    t.eq(r.returncode, 1, "--check-config --group without --user: exit 1", err_text(r))
+
+    # started as root without --user: one clear warning naming --user
+    s = t.start_sluice(["--workers", "1", "--fastcgi", "unix:" + sock], name="sluice-nouser")
+    lines = harness.wait_until(lambda: [ln for ln in s.log_text().splitlines()
+                                        if " warn: " in ln and "--user" in ln], 3)
+    t.ok(lines and len(lines) == 1 and "root" in lines[0],
+         "as root without --user: one warn line at start naming --user and root",
+         harness.tail(s.log_text(), 8))
+    s.signal(signal.SIGTERM)
+    t.eq(s.wait(15), 0, "as root without --user: exit 0 on SIGTERM")
+    s = t.start_sluice(["--workers", "1", "--user", "nobody", "--fastcgi", "unix:" + sock],
+                       name="sluice-withuser")
+    time.sleep(0.3)
+    t.ok("--user" not in s.log_text(), "with --user nobody: no such warning",
+         harness.tail(s.log_text(), 8))
+    s.signal(signal.SIGTERM)
+    t.eq(s.wait(15), 0, "with --user: exit 0 on SIGTERM")
+
+    # --check-config looks the names up
+    for args, name in ((["--user", "no-such-user-x"], "no-such-user-x"),
+                       (["--user", "nobody", "--group", "no-such-group-x"], "no-such-group-x"),
+                       (["--socket-owner", "no-such-owner-x"], "no-such-owner-x"),
+                       (["--socket-group", "no-such-sgroup-x"], "no-such-sgroup-x")):
+        opt = args[-2]
+        r = run(t, ["--check-config"] + args + ["--fastcgi", "unix:" + sock, demo])
+        t.eq(r.returncode, 1, "--check-config %s %s (unknown): exit 1" % (opt, name),
+             err_text(r) + r.stdout.decode(errors="replace"))
+        t.ok(opt in err_text(r) and name in err_text(r),
+             "--check-config %s: the message names the option and '%s'" % (opt, name),
+             err_text(r))
+    r = run(t, ["--check-config", "--user", "nobody", "--group", "nogroup", "--socket-owner",
+                "nobody", "--socket-group", "nogroup", "--fastcgi", "unix:" + sock, demo])
+    t.eq(r.returncode, 0, "--check-config with users and groups that exist: exit 0",
+         err_text(r))
+    t.ok(not os.path.exists(sock), "--check-config binds nothing")
+
+
+def check_config_file_kinds(t, demo):
+    sock = t.path("kinds.sock")
+    for path, what in (("/dev/zero", "a character device"), (t.tmp, "a directory")):
+        t0 = time.monotonic()
+        r = run(t, ["-c", path, "--fastcgi", "unix:" + sock, demo], timeout=10)
+        dt = time.monotonic() - t0
+        t.eq(r.returncode, 2, "-c %s (%s): exit 2 at once (%.1f s)" % (path, what, dt),
+             err_text(r))
+        t.ok("not a regular file" in err_text(r) and path in err_text(r),
+             "-c %s: the message says it is not a regular file" % path, err_text(r))
+    fifo = t.path("conf.fifo")
+    os.mkfifo(fifo)
+    r = run(t, ["-c", fifo, "--fastcgi", "unix:" + sock, demo], timeout=10)
+    t.eq(r.returncode, 2, "-c FIFO: exit 2, without waiting for a writer", err_text(r))
+    big = t.write("big.ini", "; padding\n" * 120000 + "workers = 1\n")
+    r = run(t, ["-c", big, "--fastcgi", "unix:" + sock, demo], timeout=10)
+    t.eq(r.returncode, 2, "-c with a 1.2 MB file: exit 2", err_text(r))
+    t.ok("bytes" in err_text(r) and big in err_text(r),
+         "-c with a 1.2 MB file: the message says it is too big", err_text(r))
+    t.ok(not os.path.exists(sock), "bad config files: no socket created")
+
+
+def check_loopback(t, demo):
+    for addr in ("127.evil.example:9000", "127.0.0.1.nip.io:9000", "localhost.evil:9000",
+                 "[::2]:9000", "10.0.0.1:9000"):
+        r = run(t, ["--check-config", "--fastcgi", addr, demo])
+        t.eq(r.returncode, 1, "--fastcgi %s without --allow-from: refused (exit 1 under "
+             "--check-config)" % addr, err_text(r) + r.stdout.decode(errors="replace"))
+        t.ok("--allow-from" in err_text(r), "--fastcgi %s: the message names --allow-from"
+             % addr, err_text(r))
+    for addr in ("127.0.0.1:9000", "127.1.2.3:9000", "[::1]:9000", "localhost:9000"):
+        r = run(t, ["--check-config", "--fastcgi", addr, demo])
+        t.eq(r.returncode, 0, "--fastcgi %s: loopback, accepted without --allow-from" % addr,
+             err_text(r))
 
 
 harness.run("cli", main)

@@ -3,7 +3,7 @@
 
 SLUICE_DEB_PACKAGES="build-essential autoconf automake libtool pkg-config
 libuv1-dev libjson-c-dev check libfcgi-dev libfcgi-bin libinih-dev
-nginx caddy curl python3 python3-prometheus-client procps wrk
+nginx caddy curl python3 python3-prometheus-client procps wrk strace
 clang libclang-rt-14-dev"
 
 install_deps() {

@@ -1,0 +1,31 @@
+/*
+ * privs.h: the user application code runs as (--user, --group).
+ *
+ * The master keeps root to bind the sockets, open the logs and supervise;
+ * every process that runs application code becomes --user and --group
+ * first: each worker, the child that checks the application at start-up
+ * and on a reload, and --check-config's.  One function does it for all of
+ * them, so no path can load the application with the master's privileges.
+ */
+#ifndef SLUICE_PRIVS_H
+#define SLUICE_PRIVS_H
+
+#include <stddef.h>
+#include "config.h"
+
+/*
+ * Do --user, --group, --socket-owner and --socket-group name a user or
+ * group of this host?  0, or -1 with the first that does not in err.
+ */
+int sl_privs_check(const sl_config *cfg, char *err, size_t errlen);
+
+/*
+ * Become --user (uid, its supplementary groups through initgroups()) and
+ * --group (or the user's own group), for good: real, effective and saved
+ * ids alike, and regaining root is checked to fail.  The parent-death
+ * signal, which the kernel clears on a change of credentials, is set again.
+ * Nothing to do without --user.  0, or -1 with the reason in err.
+ */
+int sl_privs_drop(const sl_config *cfg, char *err, size_t errlen);
+
+#endif
