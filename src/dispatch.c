@@ -197,17 +197,26 @@ void sl_worker_finish(sl_worker *w, sl_req *req)
     sl_worker_maybe_done(w);
 }
 
+/* The handler's response is not the one it meant: none of its headers go
+ * out with sluice's 500 (a Cache-Control would let the error be cached). */
+static void fail_500(sl_req *req)
+{
+    req->headers.len = 0;
+    sl_resp_problem(req, 500, NULL);
+}
+
 void sl_worker_complete(sl_worker *w, sl_req *req, int rc)
 {
+    /* req->what is "METHOD /pattern" with the peer's method escaped. */
     if (rc != SL_OK) {
-        sl_error("handler for %s %s failed: %s", sl_req_method(req), sl_req_route(req),
+        sl_error("handler for %s failed: %s", req->what,
                  rc < 0 ? strerror(-rc) : "invalid return value");
         if (!req->head_sent)
-            sl_resp_problem(req, 500, NULL);
+            fail_500(req);
     } else if (req->resp_error != NULL && !req->head_sent) {
-        sl_error("handler for %s %s set an invalid response (%s): sending 500",
-                 sl_req_method(req), sl_req_route(req), req->resp_error);
-        sl_resp_problem(req, 500, NULL);
+        sl_error("handler for %s set an invalid response (%s): sending 500",
+                 req->what, req->resp_error);
+        fail_500(req);
     }
     sl_worker_finish(w, req);
 }

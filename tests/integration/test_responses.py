@@ -18,6 +18,7 @@ from harness import FCGIConnection  # noqa: E402
 HELLO = b"Hello, world!\n"
 
 APP = r'''#include <sluice.h>
+#include <errno.h>
 #include <stdlib.h>
 
 /* A header value with the byte ?b=N between "a" and "b". */
@@ -83,9 +84,19 @@ static int problem(sl_req *req)
     return rc;
 }
 
+/* Fails after setting headers: sluice's 500 carries none of them. */
+static int fails(sl_req *req)
+{
+    sl_resp_header(req, "Cache-Control", "max-age=3600");
+    sl_resp_header(req, "Set-Cookie", "half=done");
+    sl_resp_printf(req, "partial");
+    return -EIO;
+}
+
 int sluice_app(sl_app *app)
 {
     int rc = sl_route(app, "GET", "/ctl", ctl, SL_LOOP);
+    rc |= sl_route(app, "GET", "/fails", fails, SL_POOL);
     rc |= sl_route(app, "GET", "/status-header", status_header, SL_POOL);
     rc |= sl_route(app, "GET", "/json-then-type", json_then_type, SL_LOOP);
     rc |= sl_route(app, "GET", "/type-twice", type_twice, SL_LOOP);
@@ -296,6 +307,11 @@ def check_problem(t, ssock, port):
          lines)
     t.ok(b"discarded" not in body and b'"status":403' in body,
          "the body is the problem document", body)
+    lines, body = scgi_get(ssock, "/fails")
+    t.eq(named(lines, "Status"), ["500 Internal Server Error"], "a failing handler: 500", lines)
+    t.eq((named(lines, "Cache-Control"), named(lines, "Set-Cookie")), ([], []),
+         "sluice's 500 carries none of the failed handler's headers", lines)
+    t.ok(b"partial" not in body, "nor its body", body)
     r = harness.http_get(port, "/problem")
     t.eq((r.status, r.header("Set-Cookie"), r.media_type),
          (403, "session=abc; HttpOnly", "application/problem+json"),
