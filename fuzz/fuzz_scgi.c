@@ -58,8 +58,10 @@ static result parse(char *blk, size_t cap, const char *in, size_t len,
         CHECK(z != NULL && off == (size_t)(z + 1 - h->block));
         CHECK(*name != '\0');
         if (i++ == 0) {
+            /* The rule of cgi.h: plain digits (leading zeros too), or ""
+             * for no body. */
             unsigned long long v = 0;
-            CHECK(strcmp(name, "CONTENT_LENGTH") == 0 && *value != '\0');
+            CHECK(strcmp(name, "CONTENT_LENGTH") == 0);
             for (const char *s = value; *s; s++) {
                 CHECK(*s >= '0' && *s <= '9');
                 v = v * 10 + (unsigned)(*s - '0');

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <arpa/inet.h>
+#include "cgi.h"
 #include "conn.h"
 #include "log.h"
 #include "scgi.h"
@@ -282,26 +283,6 @@ static void fcgi_begin(sl_conn *c, const fcgi_event *ev)
 }
 
 /*
- * CONTENT_LENGTH as CGI defines it: absent or empty means no body; anything
- * but plain digits is malformed.  Returns 0, or -1.
- */
-static int parse_content_length(const char *s, unsigned long long *out)
-{
-    unsigned long long v = 0;
-    *out = 0;
-    if (s == NULL)
-        return 0;
-    for (; *s != '\0'; s++) {
-        unsigned d = (unsigned)(*s - '0');
-        if (*s < '0' || *s > '9' || v > (~0ULL - d) / 10)
-            return -1;
-        v = v * 10 + d;
-    }
-    *out = v;
-    return 0;
-}
-
-/*
  * The PARAMS stream is complete: it becomes the request's parameter store,
  * rewritten in place pair by pair as "name\0value\0".  A stored pair never
  * takes more room than it was sent in (two length bytes or more became two
@@ -345,7 +326,7 @@ static int check_request_head(sl_conn *c, sl_req *r)
         sl_worker_reject(c->worker, r, 431, "the request's parameters exceed --max-params-size");
         return 1;
     }
-    if (parse_content_length(sl_req_known(r, SL_P_CLEN), &r->content_length) < 0) {
+    if (sl_cgi_content_length(sl_req_known(r, SL_P_CLEN), &r->content_length) < 0) {
         sl_worker_reject(c->worker, r, 400, "CONTENT_LENGTH is not a number");
         return 1;
     }

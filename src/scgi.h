@@ -4,7 +4,8 @@
  * A request is a netstring holding the header block, "LEN:" + LEN bytes of
  * NUL-terminated name/value strings + ",", followed by exactly
  * CONTENT_LENGTH bytes of body.  The first header must be CONTENT_LENGTH
- * (digits only), and an "SCGI" header with value "1" must be present.  The
+ * (by sl_cgi_content_length()'s rule, cgi.h), and an "SCGI" header with
+ * value "1" must be present.  The
  * response is the CGI-style bytes, then the server closes the connection.
  *
  * Pure: the caller accumulates bytes and asks whether the header block is

@@ -318,15 +318,38 @@ END_TEST
 
 START_TEST(test_bad_content_length)
 {
-    BLOCK_ERROR("CONTENT_LENGTH\0" "\0" "SCGI\0" "1\0");
     BLOCK_ERROR("CONTENT_LENGTH\0" "-1\0" "SCGI\0" "1\0");
     BLOCK_ERROR("CONTENT_LENGTH\0" "+1\0" "SCGI\0" "1\0");
     BLOCK_ERROR("CONTENT_LENGTH\0" " 1\0" "SCGI\0" "1\0");
     BLOCK_ERROR("CONTENT_LENGTH\0" "1 \0" "SCGI\0" "1\0");
-    BLOCK_ERROR("CONTENT_LENGTH\0" "012\0" "SCGI\0" "1\0");
-    BLOCK_ERROR("CONTENT_LENGTH\0" "00\0" "SCGI\0" "1\0");
     BLOCK_ERROR("CONTENT_LENGTH\0" "0x10\0" "SCGI\0" "1\0");
     BLOCK_ERROR("CONTENT_LENGTH\0" "1e3\0" "SCGI\0" "1\0");
+}
+END_TEST
+
+/* The rule FastCGI uses too (cgi.h): what nginx passes is accepted. */
+static unsigned long long block_length(const char *block, size_t blen)
+{
+    size_t len;
+    char *in = netstring(block, blen, &len);
+    scgi_header h;
+    const char *reason = NULL;
+
+    ck_assert_int_eq(scgi_parse_header(in, len, MAX_HDR, &h, &reason), SCGI_OK);
+    free(in);
+    return h.content_length;
+}
+
+#define BLOCK_LENGTH(lit) block_length(lit, sizeof(lit) - 1)
+
+START_TEST(test_content_length_shared_rule)
+{
+    ck_assert(BLOCK_LENGTH("CONTENT_LENGTH\0" "012\0" "SCGI\0" "1\0") == 12);
+    ck_assert(BLOCK_LENGTH("CONTENT_LENGTH\0" "00\0" "SCGI\0" "1\0") == 0);
+    ck_assert(BLOCK_LENGTH("CONTENT_LENGTH\0" "\0" "SCGI\0" "1\0") == 0);
+    ck_assert(BLOCK_LENGTH("CONTENT_LENGTH\0"
+                           "000000000000000000000018446744073709551615\0"
+                           "SCGI\0" "1\0") == 18446744073709551615ULL);
 }
 END_TEST
 
@@ -370,6 +393,7 @@ static Suite *scgi_suite(void)
     tcase_add_test(tc, test_no_comma);
     tcase_add_test(tc, test_bad_blocks);
     tcase_add_test(tc, test_bad_content_length);
+    tcase_add_test(tc, test_content_length_shared_rule);
     tcase_add_test(tc, test_many_headers);
     suite_add_tcase(s, tc);
     return s;
