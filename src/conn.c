@@ -10,7 +10,27 @@
  *
  * One timer per connection: while a request is arriving it is the read
  * timeout, started once and not pushed back by each byte (a peer trickling
- * one byte a second is still closed); while idle, the keep-alive timeout.
+ * one byte a second is still closed); while idle, the keep-alive timeout,
+ * which only the end of a request moves (records that are no request, like
+ * GET_VALUES, do not keep a connection); while closing after the last
+ * answer, the time the peer may go without reading any of it.
+ *
+ * What we write is bounded too: past OUT_HIGH of queued writes the
+ * connection is not read (nor what was read decoded) until they drain, so
+ * a peer that sends records each answered (GET_VALUES, unknown types) and
+ * reads nothing fills its own socket, not our heap.
+ *
+ * A request refused before its input is all in (413, 431, 400) is answered
+ * at once, and the rest of its input is read and dropped: closing, or
+ * stopping reading, with bytes unread would reset the connection, and the
+ * web server, still sending the body, would answer 502 instead of ours.
+ * On a kept FastCGI connection that is until the request's empty STDIN;
+ * otherwise the web server sends no more once it has the answer and waits
+ * for our close to end it (SCGI, and FastCGI without FCGI_KEEP_CONN), so
+ * the connection closes by lingering, as nginx closes on its clients: our
+ * side is shut down after the answer, and what still comes is dropped
+ * until the peer closes.  Both are bounded, in bytes by w->max_dropped, in
+ * time by the read timeout.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -27,9 +47,22 @@
 /* A draining worker closes a connection idle this long (see sl_conn_drain). */
 #define DRAIN_IDLE_MS 1000
 
+/*
+ * Queued writes past OUT_HIGH stop reading; below OUT_LOW it resumes.  A
+ * queued write costs its bytes and OUT_OVERHEAD: the write request and the
+ * buffer's slack, so that a flood of 16-byte answers is held back by what
+ * it really takes.  An answer that fits the socket is never queued.
+ */
+#define OUT_HIGH (64 * 1024)
+#define OUT_LOW (16 * 1024)
+#define OUT_OVERHEAD 512
+
 static void conn_arm_timer(sl_conn *c);
 static int conn_receiving(const sl_conn *c);
 static void set_deadline(sl_conn *c, uint64_t deadline);
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
+static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf);
+static void feed_pending(sl_conn *c);
 
 typedef struct write_req {
     uv_write_t req;
@@ -37,6 +70,7 @@ typedef struct write_req {
     void (*done)(void *arg, size_t len);    /* NULL, or told when written */
     void *arg;
     size_t total;                           /* what the caller handed us */
+    size_t charge;                          /* its part of c->out_queued */
 } write_req;
 
 static void on_close(uv_handle_t *h)
@@ -47,7 +81,10 @@ static void on_close(uv_handle_t *h)
     sl_worker *w = c->worker;
     sl_buf_free(&c->in);
     sl_buf_free(&c->mgmt);
+    free(c->refused);
     free(c);
+    /* Counted until now, closing phase included (--max-connections). */
+    w->nconns--;
     sl_worker_conn_gone(w);
 }
 
@@ -57,6 +94,8 @@ static void close_handles(sl_conn *c)
     uv_close(&c->u.handle, on_close);
 }
 
+/* Off the worker's list (which sl_conn_drain walks); still counted in
+ * w->nconns until its handles are closed. */
 static void unlink_conn(sl_conn *c)
 {
     sl_worker *w = c->worker;
@@ -67,10 +106,10 @@ static void unlink_conn(sl_conn *c)
     if (c->next != NULL)
         c->next->prev = c->prev;
     c->prev = c->next = NULL;
-    w->nconns--;
 }
 
-/* Requests still running are detached and cancelled; the rest are freed. */
+/* Requests still running are detached and cancelled; the rest are freed,
+ * and the refused ones forgotten. */
 static void release_requests(sl_conn *c)
 {
     while (c->reqs != NULL) {
@@ -84,6 +123,11 @@ static void release_requests(sl_conn *c)
             sl_req_free(r);
     }
     c->nreqs = 0;
+    c->worker->arriving -= c->arriving;
+    c->arriving = 0;
+    free(c->refused);
+    c->refused = NULL;
+    c->nrefused = c->refused_cap = 0;
 }
 
 void sl_conn_close(sl_conn *c, const char *reason)
@@ -98,15 +142,37 @@ void sl_conn_close(sl_conn *c, const char *reason)
     close_handles(c);
 }
 
-static void on_shutdown(uv_shutdown_t *s, int status)
+/* Close what close_after_writes() left open, once. */
+static void close_handles_once(sl_conn *c)
 {
-    (void)status;
-    sl_conn *c = s->handle->data;
-    free(s);
-    close_handles(c);
+    if (!uv_is_closing(&c->u.handle))
+        close_handles(c);
 }
 
-/* Close after the queued writes are out. */
+static void on_shutdown(uv_shutdown_t *s, int status)
+{
+    sl_conn *c = s->handle->data;
+    free(s);
+    /* Lingering, the peer closes first (or the timer cuts it). */
+    if (!c->linger || c->peer_eof || status < 0)
+        close_handles_once(c);
+}
+
+/* The read timeout also bounds how long a peer may leave our last answer
+ * unread, counted from the last time it took some of it. */
+static uint64_t closing_grace_ms(const sl_conn *c)
+{
+    return (uint64_t)c->worker->cfg->read_timeout * 1000;
+}
+
+/*
+ * Close after the queued writes are out.  Until then the connection still
+ * counts (--max-connections, a draining worker waits for it), holds no
+ * input, and is cut once its peer has read none of what is left for
+ * closing_grace_ms().  With c->linger, our side is shut down after the
+ * writes and the connection read, and what comes dropped, until the peer
+ * closes, for closing_grace_ms() at most.
+ */
 static void close_after_writes(sl_conn *c)
 {
     if (c->closing)
@@ -114,13 +180,54 @@ static void close_after_writes(sl_conn *c)
     c->closing = 1;
     release_requests(c);
     unlink_conn(c);
-    uv_read_stop(&c->u.stream);
+    if (!c->linger)
+        uv_read_stop(&c->u.stream);
+    else if (c->out_paused && uv_read_start(&c->u.stream, on_alloc, on_read) < 0)
+        c->linger = 0;
+    c->out_paused = 0;
+    /* Input is no use any more; while it is being decoded, feed() frees it. */
+    if (!c->feeding)
+        sl_buf_free(&c->in);
+    sl_buf_free(&c->mgmt);
     uv_timer_stop(&c->timer);
+    c->timer_due = 0;
+    c->closing_queue = uv_stream_get_write_queue_size(&c->u.stream);
+    set_deadline(c, uv_now(&c->worker->loop) + closing_grace_ms(c));
     uv_shutdown_t *s = malloc(sizeof *s);
     if (s == NULL || uv_shutdown(s, &c->u.stream, on_shutdown) < 0) {
         free(s);
         close_handles(c);
     }
+}
+
+/* ---- writing ------------------------------------------------------------ */
+
+static void out_charge(sl_conn *c, size_t charge)
+{
+    sl_worker *w = c->worker;
+    c->out_queued += charge;
+    w->out_queued += charge;
+    if (w->out_queued > w->out_peak)
+        w->out_peak = w->out_queued;
+    if (c->out_queued > OUT_HIGH && !c->out_paused && !c->closing) {
+        c->out_paused = 1;
+        uv_read_stop(&c->u.stream);
+    }
+}
+
+/* A queued write is done: resume reading once the queue is short again,
+ * first decoding what was read and left while paused. */
+static void out_release(sl_conn *c, size_t charge)
+{
+    c->out_queued -= charge;
+    c->worker->out_queued -= charge;
+    if (!c->out_paused || c->out_queued > OUT_LOW || c->closing)
+        return;
+    c->out_paused = 0;
+    feed_pending(c);
+    if (!c->closing && !c->out_paused &&
+        uv_read_start(&c->u.stream, on_alloc, on_read) < 0)
+        sl_conn_close(c, "cannot read");
 }
 
 static void on_write(uv_write_t *wr, int status)
@@ -129,11 +236,13 @@ static void on_write(uv_write_t *wr, int status)
     sl_conn *c = wr->handle->data;
     if (w->done != NULL)
         w->done(w->arg, w->total);
+    size_t charge = w->charge;
     sl_buf_free(&w->buf);
     free(w);
     c->pending_writes--;
     if (status < 0 && status != UV_ECANCELED && !c->closing)
         sl_conn_close(c, uv_strerror(status));
+    out_release(c, charge);
 }
 
 void sl_conn_send_cb(sl_conn *c, sl_buf *b, void (*done)(void *, size_t), void *arg)
@@ -174,6 +283,7 @@ void sl_conn_send_cb(sl_conn *c, sl_buf *b, void (*done)(void *, size_t), void *
     w->done = done;
     w->arg = arg;
     w->total = len;
+    w->charge = len - off + OUT_OVERHEAD;
     sl_buf_init(b);
     uv_buf_t ub = uv_buf_init(w->buf.data + off, (unsigned)(w->buf.len - off));
     int rc = uv_write(&w->req, &c->u.stream, &ub, 1, on_write);
@@ -186,6 +296,7 @@ void sl_conn_send_cb(sl_conn *c, sl_buf *b, void (*done)(void *, size_t), void *
         return;
     }
     c->pending_writes++;
+    out_charge(c, w->charge);
 }
 
 void sl_conn_send(sl_conn *c, sl_buf *b)
@@ -205,14 +316,42 @@ static void unlink_req(sl_conn *c, sl_req *req)
     }
 }
 
+/* Requests in progress, refused ones whose input still comes included. */
+static unsigned in_progress(const sl_conn *c)
+{
+    return c->nreqs + c->nrefused;
+}
+
+/* A request's input is complete (or will never be): one fewer arriving. */
+static void arrived(sl_conn *c)
+{
+    c->arriving--;
+    c->worker->arriving--;
+}
+
+/* The end of a request: the keep-alive timeout starts again from here. */
+static void idle_from_now(sl_conn *c)
+{
+    uint64_t now = uv_now(&c->worker->loop);
+    c->idle_deadline = now + (c->worker->draining ? DRAIN_IDLE_MS
+                              : (uint64_t)c->worker->cfg->keepalive_timeout * 1000);
+}
+
+/* Nothing left in progress on a connection not kept: close it. */
+static void maybe_close(sl_conn *c)
+{
+    if (in_progress(c) == 0 && (!c->keep || c->worker->draining))
+        close_after_writes(c);
+    else
+        conn_arm_timer(c);
+}
+
 void sl_conn_request_done(sl_conn *c, sl_req *req)
 {
     unlink_req(c, req);
     req->conn = NULL;
-    if (c->nreqs == 0 && (!c->keep || c->worker->draining))
-        close_after_writes(c);
-    else
-        conn_arm_timer(c);
+    idle_from_now(c);
+    maybe_close(c);
 }
 
 /*
@@ -226,9 +365,12 @@ void sl_conn_request_done(sl_conn *c, sl_req *req)
  */
 void sl_conn_drain(sl_conn *c)
 {
+    uint64_t soon = uv_now(&c->worker->loop) + DRAIN_IDLE_MS;
     c->keep = 0;
-    if (c->nreqs == 0 && !conn_receiving(c))
-        set_deadline(c, uv_now(&c->worker->loop) + DRAIN_IDLE_MS);
+    if (c->idle_deadline > soon)
+        c->idle_deadline = soon;
+    if (in_progress(c) == 0 && !conn_receiving(c))
+        set_deadline(c, c->idle_deadline);
 }
 
 static sl_req *find_req(sl_conn *c, uint16_t id)
@@ -251,22 +393,112 @@ static void send_end_request(sl_conn *c, uint16_t id, uint8_t pstatus)
     sl_conn_send(c, &b);
 }
 
+/* ---- refused requests ------------------------------------------------- */
+
+/* Index of a refused FastCGI request id whose input still comes, or -1. */
+static int refused_find(const sl_conn *c, uint16_t id)
+{
+    for (unsigned i = 0; i < c->nrefused; i++)
+        if (c->refused[i] == id)
+            return (int)i;
+    return -1;
+}
+
+static int refused_add(sl_conn *c, uint16_t id)
+{
+    if (c->nrefused == c->refused_cap) {
+        /* At most --max-conn-requests of them: they count as in progress. */
+        unsigned cap = c->refused_cap ? c->refused_cap * 2 : 2;
+        uint16_t *p = realloc(c->refused, cap * sizeof *p);
+        if (p == NULL)
+            return -ENOMEM;
+        c->refused = p;
+        c->refused_cap = cap;
+    }
+    c->refused[c->nrefused++] = id;
+    return 0;
+}
+
+/* That refused request's input has ended: it is over. */
+static void refused_done(sl_conn *c, int i)
+{
+    c->refused[i] = c->refused[--c->nrefused];
+    if (c->nrefused == 0) {
+        c->dropped = 0;
+        if (c->refused_cap > 8) {
+            free(c->refused);
+            c->refused = NULL;
+            c->refused_cap = 0;
+        }
+    }
+    arrived(c);
+    idle_from_now(c);
+    maybe_close(c);
+}
+
+/*
+ * Count bytes of refused input dropped.  Past w->max_dropped the rest is
+ * not worth reading: close once our answers are out.  0, or -1 when so.
+ */
+static int drop_bytes(sl_conn *c, size_t n)
+{
+    c->dropped += n;
+    if (c->dropped <= c->worker->max_dropped)
+        return 0;
+    sl_warn("closing connection from %s: the input of a refused request runs past "
+            "%llu bytes", c->peer, c->worker->max_dropped);
+    if (!c->closing) {
+        c->linger = 0;
+        close_after_writes(c);
+    } else {
+        close_handles_once(c);
+    }
+    return -1;
+}
+
+/*
+ * Answer `r` with `status` before its input is all in, and drop the rest of
+ * that input as it comes (see the top of this file): on a kept FastCGI
+ * connection until its empty STDIN, whatever CONTENT_LENGTH says (records
+ * frame it); otherwise by lingering once nothing else is in progress.
+ */
+static void refuse(sl_conn *c, sl_req *r, int status, const char *detail)
+{
+    sl_worker *w = c->worker;
+    if (c->proto == SL_PROTO_FASTCGI && c->keep && !w->draining) {
+        if (refused_add(c, r->id) < 0) {
+            sl_conn_close(c, "out of memory");
+            return;
+        }
+    } else {
+        arrived(c);
+        c->linger = 1;
+    }
+    sl_worker_reject(w, r, status, detail);
+}
+
 /* ---- FastCGI ---------------------------------------------------------- */
 
 static void fcgi_begin(sl_conn *c, const fcgi_event *ev)
 {
-    if (find_req(c, ev->id) != NULL) {
+    sl_worker *w = c->worker;
+    if (find_req(c, ev->id) != NULL || refused_find(c, ev->id) >= 0) {
         sl_conn_close(c, "BEGIN_REQUEST for a request id already in progress");
         return;
     }
     c->keep = (ev->flags & FCGI_KEEP_CONN) != 0;
     if (ev->role != FCGI_RESPONDER) {
         send_end_request(c, ev->id, FCGI_UNKNOWN_ROLE);
-        if (!c->keep && c->nreqs == 0)
+        if (!c->closing && !c->keep && in_progress(c) == 0)
             close_after_writes(c);
         return;
     }
-    if (c->nreqs >= c->worker->max_reqs_per_conn) {
+    /*
+     * Per connection (--max-conn-requests), and per worker for requests
+     * still arriving (see setup_loop): each holds its parameters and body
+     * as they come.
+     */
+    if (in_progress(c) >= w->max_reqs_per_conn || w->arriving >= w->max_arriving) {
         send_end_request(c, ev->id, FCGI_OVERLOADED);
         return;
     }
@@ -276,10 +508,12 @@ static void fcgi_begin(sl_conn *c, const fcgi_event *ev)
         return;
     }
     r->keep_conn = c->keep;
-    r->worker = c->worker;
+    r->worker = w;
     r->next = c->reqs;
     c->reqs = r;
     c->nreqs++;
+    c->arriving++;
+    w->arriving++;
 }
 
 /*
@@ -323,15 +557,15 @@ static const char *fcgi_params_done(sl_req *r)
 static int check_request_head(sl_conn *c, sl_req *r)
 {
     if (r->params_dropped) {
-        sl_worker_reject(c->worker, r, 431, "the request's parameters exceed --max-params-size");
+        refuse(c, r, 431, "the request's parameters exceed --max-params-size");
         return 1;
     }
     if (sl_cgi_content_length(sl_req_known(r, SL_P_CLEN), &r->content_length) < 0) {
-        sl_worker_reject(c->worker, r, 400, "CONTENT_LENGTH is not a number");
+        refuse(c, r, 400, "CONTENT_LENGTH is not a number");
         return 1;
     }
     if (r->content_length > c->worker->max_body) {
-        sl_worker_reject(c->worker, r, 413, "the request body exceeds --max-body-size");
+        refuse(c, r, 413, "the request body exceeds --max-body-size");
         return 1;
     }
     return 0;
@@ -370,11 +604,24 @@ static void fcgi_params(sl_conn *c, const fcgi_event *ev)
     check_request_head(c, r);
 }
 
+/* STDIN for no request in progress: a refused request's, dropped until its
+ * end; any other is ignored, as the spec says. */
+static void fcgi_stdin_dropped(sl_conn *c, const fcgi_event *ev)
+{
+    int i = refused_find(c, ev->id);
+    if (i < 0 || drop_bytes(c, ev->len) < 0)
+        return;
+    if (ev->end)
+        refused_done(c, i);
+}
+
 static void fcgi_stdin(sl_conn *c, const fcgi_event *ev)
 {
     sl_req *r = find_req(c, ev->id);
-    if (r == NULL)
+    if (r == NULL) {
+        fcgi_stdin_dropped(c, ev);
         return;
+    }
     if (r->state != SL_REQ_BODY) {
         sl_conn_close(c, r->state == SL_REQ_PARAMS ? "STDIN before the end of PARAMS"
                                                    : "STDIN after the end of the body");
@@ -394,23 +641,33 @@ static void fcgi_stdin(sl_conn *c, const fcgi_event *ev)
         sl_conn_close(c, "STDIN shorter than CONTENT_LENGTH");
         return;
     }
+    arrived(c);
     sl_worker_dispatch(c->worker, r);
 }
 
 static void fcgi_abort(sl_conn *c, const fcgi_event *ev)
 {
     sl_req *r = find_req(c, ev->id);
-    if (r == NULL)
+    if (r == NULL) {
+        /* A refused request was answered already: only forget it. */
+        int i = refused_find(c, ev->id);
+        if (i >= 0)
+            refused_done(c, i);
         return;
+    }
     unlink_req(c, r);
     r->conn = NULL;
     send_end_request(c, ev->id, FCGI_REQUEST_COMPLETE);
-    if (r->state == SL_REQ_RUNNING)
+    if (r->state == SL_REQ_RUNNING) {
         sl_worker_cancel(c->worker, r);
-    else
+    } else {
+        arrived(c);
         sl_req_free(r);
-    if (c->nreqs == 0 && !c->keep)
-        close_after_writes(c);
+    }
+    if (c->closing)
+        return;
+    idle_from_now(c);
+    maybe_close(c);
 }
 
 static void fcgi_get_values(sl_conn *c, const fcgi_event *ev)
@@ -425,7 +682,9 @@ static void fcgi_get_values(sl_conn *c, const fcgi_event *ev)
     sl_buf_init(&b);
     int rc = fcgi_encode_get_values_result(&b, c->mgmt.data, c->mgmt.len,
                                            &c->worker->limits);
-    c->mgmt.len = 0;
+    /* Its room goes too: a peer could otherwise make every connection
+     * keep a record's worth. */
+    sl_buf_free(&c->mgmt);
     if (rc < 0) {
         sl_buf_free(&b);
         sl_conn_close(c, "malformed GET_VALUES");
@@ -475,10 +734,12 @@ static void fcgi_event_dispatch(sl_conn *c, const fcgi_event *ev)
     }
 }
 
+/* Decode and act on records until the input runs out, the connection
+ * closes, or too much of what it made us write is queued. */
 static size_t fcgi_feed(sl_conn *c, const char *data, size_t len)
 {
     size_t off = 0;
-    while (!c->closing) {
+    while (!c->closing && !c->out_paused) {
         fcgi_event ev;
         size_t n = fcgi_decode(&c->dec, data + off, len - off, &ev);
         off += n;
@@ -491,16 +752,28 @@ static size_t fcgi_feed(sl_conn *c, const char *data, size_t len)
 
 /* ---- SCGI ------------------------------------------------------------- */
 
-static const char *scgi_start(sl_conn *c, const scgi_header *h)
+/* The connection's one request, arriving; NULL when out of memory. */
+static sl_req *scgi_new_req(sl_conn *c)
 {
     sl_req *r = sl_req_new(c, SL_PROTO_SCGI, 0);
     if (r == NULL)
-        return "out of memory";
+        return NULL;
     r->worker = c->worker;
     r->next = c->reqs;
     c->reqs = r;
     c->nreqs = 1;
+    c->arriving++;
+    c->worker->arriving++;
     c->scgi_req_started = 1;
+    c->keep = 0;
+    return r;
+}
+
+static const char *scgi_start(sl_conn *c, const scgi_header *h)
+{
+    sl_req *r = scgi_new_req(c);
+    if (r == NULL)
+        return "out of memory";
     size_t off = 0;
     const char *name, *value;
     while (scgi_pairs_next(h, &off, &name, &value) == 1)
@@ -509,7 +782,22 @@ static const char *scgi_start(sl_conn *c, const scgi_header *h)
     if (sl_req_index_params(r) < 0)
         return "out of memory";
     r->state = SL_REQ_BODY;
-    c->keep = 0;
+    check_request_head(c, r);
+    return NULL;
+}
+
+/*
+ * A header block longer than --max-params-size: 431 without reading it,
+ * as FastCGI parameters past the limit are dropped.  The block and the
+ * body are dropped by the lingering close that follows.
+ */
+static const char *scgi_too_large(sl_conn *c)
+{
+    sl_req *r = scgi_new_req(c);
+    if (r == NULL)
+        return "out of memory";
+    r->params_dropped = 1;
+    r->state = SL_REQ_BODY;
     check_request_head(c, r);
     return NULL;
 }
@@ -523,6 +811,12 @@ static size_t scgi_feed(sl_conn *c, const char *data, size_t len)
         int rc = scgi_parse_header(data, len, c->worker->max_params, &h, &reason);
         if (rc == SCGI_NEED_MORE)
             return 0;
+        if (rc == SCGI_TOO_LARGE) {
+            const char *err = scgi_too_large(c);
+            if (err != NULL)
+                sl_conn_close(c, err);
+            return len;
+        }
         if (rc == SCGI_ERROR) {
             sl_conn_close(c, reason ? reason : "malformed SCGI header");
             return 0;
@@ -534,6 +828,8 @@ static size_t scgi_feed(sl_conn *c, const char *data, size_t len)
         }
         off = h.consumed;
     }
+    if (c->closing)
+        return len;
     sl_req *r = c->reqs;
     if (r == NULL || r->state != SL_REQ_BODY)
         return len;     /* bytes past the body: nothing may follow */
@@ -545,8 +841,10 @@ static size_t scgi_feed(sl_conn *c, const char *data, size_t len)
         return 0;
     }
     off += take;
-    if (r->body.len == r->content_length)
+    if (r->body.len == r->content_length) {
+        arrived(c);
         sl_worker_dispatch(c->worker, r);
+    }
     return len;
 }
 
@@ -554,12 +852,7 @@ static size_t scgi_feed(sl_conn *c, const char *data, size_t len)
 
 static int conn_receiving(const sl_conn *c)
 {
-    if (c->in.len > 0 || !fcgi_decoder_between_records(&c->dec))
-        return 1;
-    for (const sl_req *r = c->reqs; r != NULL; r = r->next)
-        if (r->state == SL_REQ_PARAMS || r->state == SL_REQ_BODY)
-            return 1;
-    return 0;
+    return c->in.len > 0 || !fcgi_decoder_between_records(&c->dec) || c->arriving > 0;
 }
 
 /*
@@ -579,6 +872,24 @@ static void on_timeout(uv_timer_t *t)
         return;
     if (now < c->deadline) {
         set_deadline(c, c->deadline);
+        return;
+    }
+    if (c->closing) {
+        /* After its last answer (close_after_writes): wait on while the
+         * peer takes some of what is left, cut it once it takes none. */
+        size_t left = uv_stream_get_write_queue_size(&c->u.stream);
+        if (left > 0 && left < c->closing_queue) {
+            c->closing_queue = left;
+            set_deadline(c, now + closing_grace_ms(c));
+            return;
+        }
+        if (left > 0)
+            sl_warn("closing connection from %s: %zu bytes of our answer unread for %d s",
+                    c->peer, left, c->worker->cfg->read_timeout);
+        else if (c->linger)
+            sl_debug("closing connection from %s: it did not close after our answer",
+                     c->peer);
+        close_handles_once(c);
         return;
     }
     if (c->receiving) {
@@ -604,8 +915,10 @@ static void set_deadline(sl_conn *c, uint64_t deadline)
 
 /*
  * After every read and every finished request: the read timeout runs from
- * the first byte of a request until all of it is in; the keep-alive
- * timeout runs while nothing is in progress; neither while handlers run.
+ * the first byte of a request until all of it is in (a refused one's
+ * dropped input included); the keep-alive timeout runs while nothing is in
+ * progress, from the end of the last request (idle_from_now); neither
+ * while handlers run.
  */
 static void conn_arm_timer(sl_conn *c)
 {
@@ -621,12 +934,7 @@ static void conn_arm_timer(sl_conn *c)
         return;
     }
     c->receiving = 0;
-    if (c->nreqs > 0)
-        set_deadline(c, UINT64_MAX);
-    else if (c->worker->draining)
-        set_deadline(c, now + DRAIN_IDLE_MS);
-    else
-        set_deadline(c, now + (uint64_t)cfg->keepalive_timeout * 1000);
+    set_deadline(c, in_progress(c) > 0 ? UINT64_MAX : c->idle_deadline);
 }
 
 /*
@@ -654,40 +962,75 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 
 static size_t feed(sl_conn *c, const char *data, size_t len)
 {
-    return c->proto == SL_PROTO_FASTCGI ? fcgi_feed(c, data, len)
-                                        : scgi_feed(c, data, len);
+    c->feeding = 1;
+    size_t used = c->proto == SL_PROTO_FASTCGI ? fcgi_feed(c, data, len)
+                                               : scgi_feed(c, data, len);
+    c->feeding = 0;
+    /* Closed meanwhile: what is left of the input will not be read. */
+    if (c->closing)
+        sl_buf_free(&c->in);
+    return used;
+}
+
+/* Decode what waits in the connection's own buffer (c->in). */
+static void feed_pending(sl_conn *c)
+{
+    if (c->in.len > 0) {
+        size_t used = feed(c, c->in.data, c->in.len);
+        if (c->closing)
+            return;
+        sl_buf_consume(&c->in, used);
+        /* Nothing pending: give the storage back until it is needed. */
+        if (c->in.len == 0)
+            sl_buf_free(&c->in);
+    }
+    conn_arm_timer(c);
 }
 
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 {
     sl_conn *c = s->data;
+    if (c->closing) {
+        /* Lingering (close_after_writes): dropped until the peer closes;
+         * drop_bytes() cuts it past the bound. */
+        if (n >= 0) {
+            drop_bytes(c, (size_t)n);
+            return;
+        }
+        c->peer_eof = 1;
+        uv_read_stop(s);
+        /* Our answer is out once the shutdown is done (on_shutdown). */
+        if (c->pending_writes == 0 && uv_stream_get_write_queue_size(s) == 0)
+            close_handles_once(c);
+        return;
+    }
     if (n == UV_ENOBUFS) {
         sl_conn_close(c, "out of memory");
         return;
     }
     if (n < 0) {
-        /* EOF between requests is the normal end of a kept connection. */
-        int quiet = n == UV_EOF && !conn_receiving(c);
+        /*
+         * EOF between requests is the normal end of a kept connection; so
+         * is EOF while we drop what is left of refused requests: the web
+         * server stopped sending what we did not want.
+         */
+        int refused_only = c->arriving > 0 && c->arriving == c->nrefused;
+        int quiet = n == UV_EOF && (!conn_receiving(c) || refused_only);
         sl_conn_close(c, quiet ? NULL : n == UV_EOF ? "connection closed mid-request"
                                                     : uv_strerror((int)n));
         return;
     }
     if (n == 0)
         return;
-    if (buf->base == c->worker->rbuf) {
-        size_t used = feed(c, buf->base, (size_t)n);
-        if (!c->closing && used < (size_t)n &&
-            sl_buf_append(&c->in, buf->base + used, (size_t)n - used) < 0)
-            sl_conn_close(c, "out of memory");
-    } else {
+    if (buf->base != c->worker->rbuf) {
         c->in.len += (size_t)n;
-        size_t used = feed(c, c->in.data, c->in.len);
-        if (!c->closing)
-            sl_buf_consume(&c->in, used);
-        /* Nothing pending: give the storage back until it is needed. */
-        if (c->in.len == 0)
-            sl_buf_free(&c->in);
+        feed_pending(c);
+        return;
     }
+    size_t used = feed(c, buf->base, (size_t)n);
+    if (!c->closing && used < (size_t)n &&
+        sl_buf_append(&c->in, buf->base + used, (size_t)n - used) < 0)
+        sl_conn_close(c, "out of memory");
     conn_arm_timer(c);
 }
 
@@ -798,6 +1141,7 @@ int sl_conn_accept(sl_worker *w, uv_stream_t *server, enum sl_proto proto)
         sl_conn_close(c, "cannot read");
         return 0;
     }
+    idle_from_now(c);
     conn_arm_timer(c);
     return 0;
 }

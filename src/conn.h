@@ -25,11 +25,12 @@ typedef union sl_stream {
 
 typedef struct sl_conn {
     sl_stream u;
-    uv_timer_t timer;               /* read and keep-alive timeouts */
+    uv_timer_t timer;               /* read, keep-alive and closing timeouts */
     int handles_open;               /* stream and timer, until both close */
     int receiving;                  /* the read timeout is running */
     uint64_t deadline;              /* loop ms; UINT64_MAX: none */
     uint64_t timer_due;             /* what the uv timer is set for; 0: off */
+    uint64_t idle_deadline;         /* keep-alive: set when a request ends */
     struct sl_worker *worker;
     struct sl_conn *prev, *next;    /* the worker's list */
     enum sl_proto proto;
@@ -38,9 +39,22 @@ typedef struct sl_conn {
     sl_buf mgmt;                    /* GET_VALUES content, until complete */
     sl_req *reqs;                   /* requests in progress on it */
     unsigned nreqs;
+    unsigned arriving;              /* of them and the refused ones, those
+                                       whose input is still coming */
+    /* Refused requests on a kept FastCGI connection whose rest of input
+     * is read and dropped until their empty STDIN: their ids. */
+    uint16_t *refused;
+    unsigned nrefused, refused_cap;
+    unsigned long long dropped;     /* bytes dropped since none were refused */
+    int linger;                     /* close by lingering (close_after_writes) */
+    int peer_eof;                   /* lingering: the peer has closed too */
     unsigned pending_writes;
+    size_t out_queued;              /* what queued writes cost, see conn.c */
+    int out_paused;                 /* reading stopped until they drain */
+    size_t closing_queue;           /* closing: unwritten bytes at the last look */
     int keep;                       /* stay open after the current requests */
     int closing;                    /* uv_close or shutdown started */
+    int feeding;                    /* decoding: c->in is in use */
     int scgi_req_started;           /* SCGI: the one request is under way */
     char peer[64];                  /* for log lines */
 } sl_conn;
@@ -56,7 +70,8 @@ void sl_conn_send(sl_conn *c, sl_buf *b);
 void sl_conn_send_cb(sl_conn *c, sl_buf *b, void (*done)(void *, size_t), void *arg);
 
 /* A request of this connection has ended: unlink it, and close the
- * connection when it is not kept and nothing else is in progress. */
+ * connection when it is not kept and nothing else is in progress (a
+ * refused request's input still arriving is in progress). */
 void sl_conn_request_done(sl_conn *c, sl_req *req);
 
 /* Close now, logging `reason` (NULL: a normal close, not logged). */

@@ -23,11 +23,16 @@
 /* 10 digits hold any length we would ever accept; more is an attack. */
 #define NETSTRING_MAX_DIGITS 10
 
-static int fail(const char **reason, const char *why)
+static int fail_as(int rc, const char **reason, const char *why)
 {
     if (reason != NULL)
         *reason = why;
-    return SCGI_ERROR;
+    return rc;
+}
+
+static int fail(const char **reason, const char *why)
+{
+    return fail_as(SCGI_ERROR, reason, why);
 }
 
 static int is_digit(char c)
@@ -39,7 +44,8 @@ static int is_digit(char c)
  * Read the "LEN:" prefix.  On SCGI_OK sets *blen to LEN and *prefix to the
  * bytes up to and including the ':'.  The length is checked against `max`
  * digit by digit: with no leading zeros the value only grows, so an
- * oversized header is refused before the peer gets to send it.
+ * oversized header is known (SCGI_TOO_LARGE) before the peer gets to send
+ * it.
  */
 static int parse_length(const char *in, size_t len, size_t max,
                         size_t *blen, size_t *prefix, const char **reason)
@@ -54,7 +60,7 @@ static int parse_length(const char *in, size_t len, size_t max,
             return fail(reason, "netstring length has a leading zero");
         v = v * 10 + (unsigned)(in[i] - '0');
         if (v > max)
-            return fail(reason, "header block is larger than allowed");
+            return fail_as(SCGI_TOO_LARGE, reason, "header block is larger than allowed");
     }
     if (i == 0 && len > 0)
         return fail(reason, "netstring does not start with a length");
