@@ -1,7 +1,8 @@
 /*
  * conn.h: one connection from the web server: reading bytes, feeding them
  * to the FastCGI or SCGI codec, keeping the requests it carries, and
- * writing their responses.
+ * writing their responses.  conn.c has the stream, conn_input.c what its
+ * input means.
  */
 #ifndef SLUICE_CONN_H
 #define SLUICE_CONN_H
@@ -46,12 +47,12 @@ typedef struct sl_conn {
     uint16_t *refused;
     unsigned nrefused, refused_cap;
     unsigned long long dropped;     /* bytes dropped since none were refused */
-    int linger;                     /* close by lingering (close_after_writes) */
+    int linger;                     /* close by lingering (conn.c) */
     int peer_eof;                   /* lingering: the peer has closed too */
     unsigned pending_writes;
     size_t out_queued;              /* what queued writes cost, see conn.c */
     int out_paused;                 /* reading stopped until they drain */
-    size_t closing_queue;           /* closing: unwritten bytes at the last look */
+    size_t closing_queue;           /* closing: bytes unwritten at last look */
     int keep;                       /* stay open after the current requests */
     int closing;                    /* uv_close or shutdown started */
     int feeding;                    /* decoding: c->in is in use */
@@ -79,5 +80,32 @@ void sl_conn_close(sl_conn *c, const char *reason);
 
 /* The worker is stopping: close when idle, and do not keep afterwards. */
 void sl_conn_drain(sl_conn *c);
+
+/* ---- between conn.c (the stream) and conn_input.c (what it carries) ---- */
+
+/* conn_input.c: decode in[0..len) and act on it; returns the bytes used
+ * (the rest waits in c->in).  Stops early once the connection is closing
+ * or c->out_paused. */
+size_t sl_conn_feed(sl_conn *c, const char *in, size_t len);
+/* conn_input.c: the connection closes: its running requests are cancelled,
+ * the rest freed, the refused ones forgotten. */
+void sl_conn_release_requests(sl_conn *c);
+
+/* conn.c: close once the queued writes are out; lingering (c->linger) when
+ * the peer may still be sending what we refused. */
+void sl_conn_close_after_writes(sl_conn *c);
+/* conn.c: after input or a request's end: the right timeout for now. */
+void sl_conn_arm_timer(sl_conn *c);
+/* conn.c: a request has ended: the keep-alive timeout starts again. */
+void sl_conn_idle_from_now(sl_conn *c);
+/* conn.c: n bytes of refused input were dropped; past w->max_dropped the
+ * connection is closed.  0, or -1 when it was. */
+int sl_conn_drop(sl_conn *c, size_t n);
+
+/* Requests in progress, refused ones whose input still comes included. */
+static inline unsigned sl_conn_in_progress(const sl_conn *c)
+{
+    return c->nreqs + c->nrefused;
+}
 
 #endif
