@@ -135,14 +135,18 @@ static void trim_when_idle(sl_worker *w)
         w->inflight_peak = w->inflight;
         w->out_peak = w->out_queued;
     }
-    if (w->inflight > 0 || w->out_queued > 0 || w->out_peak >= OUT_BURST) {
+    /* Queued output counts as busy; a burst of it may also have come and
+     * gone between two ticks. */
+    if (w->out_peak >= OUT_BURST)
+        w->trim_due = 1;
+    if (w->inflight > 0 || w->out_queued > 0) {
         w->idle_ticks = 0;
         w->trim_due = 1;
-        w->out_peak = w->out_queued;
     } else if (w->trim_due && ++w->idle_ticks >= 10) {
         give_heap_back(w);
         w->trim_due = 0;
         w->inflight_peak = 0;
+        w->out_peak = 0;
     }
 }
 
