@@ -169,6 +169,20 @@ static void refuse(sl_conn *c, sl_req *r, int status, const char *detail)
 
 /* ---- FastCGI ---------------------------------------------------------- */
 
+/*
+ * A request ended at its BEGIN_REQUEST (another role, or overloaded): on a
+ * connection not kept with nothing else in progress, the answer is the
+ * last, and the rest of that request may still be coming: linger.
+ */
+static void end_at_begin(sl_conn *c, uint16_t id, uint8_t pstatus)
+{
+    send_end_request(c, id, pstatus);
+    if (!c->closing && !c->keep && sl_conn_in_progress(c) == 0) {
+        c->linger = 1;
+        sl_conn_close_after_writes(c);
+    }
+}
+
 static void fcgi_begin(sl_conn *c, const fcgi_event *ev)
 {
     sl_worker *w = c->worker;
@@ -178,9 +192,7 @@ static void fcgi_begin(sl_conn *c, const fcgi_event *ev)
     }
     c->keep = (ev->flags & FCGI_KEEP_CONN) != 0;
     if (ev->role != FCGI_RESPONDER) {
-        send_end_request(c, ev->id, FCGI_UNKNOWN_ROLE);
-        if (!c->closing && !c->keep && sl_conn_in_progress(c) == 0)
-            sl_conn_close_after_writes(c);
+        end_at_begin(c, ev->id, FCGI_UNKNOWN_ROLE);
         return;
     }
     /*
@@ -189,7 +201,7 @@ static void fcgi_begin(sl_conn *c, const fcgi_event *ev)
      * as they come.
      */
     if (sl_conn_in_progress(c) >= w->max_reqs_per_conn || w->arriving >= w->max_arriving) {
-        send_end_request(c, ev->id, FCGI_OVERLOADED);
+        end_at_begin(c, ev->id, FCGI_OVERLOADED);
         return;
     }
     sl_req *r = sl_req_new(c, SL_PROTO_FASTCGI, ev->id);

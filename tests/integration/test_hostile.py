@@ -304,6 +304,23 @@ def check_arriving_bound(t):
         got = repr(e)
     t.eq(got, FCGI_OVERLOADED, "a 7th request arriving in the worker (2nd connection, "
          "which has 2 of its 4) is ended with FCGI_OVERLOADED")
+    # Without FCGI_KEEP_CONN that answer is the connection's last: then end
+    # of file, and what the peer still sends of the request is taken.
+    with FCGIConnection(sock) as d:
+        d.send(begin(1, keep=False))
+        try:
+            r = d.wait([1], timeout=2)[1]
+            got = r.protocol_status
+        except Exception as e:
+            got = repr(e)
+        t.eq(got, FCGI_OVERLOADED, "on a connection not kept too")
+        t.ok(d.closed_by_peer(timeout=2), "which is then closed (end of file)")
+        err = None
+        try:
+            d.send(fcgi_stream(FCGI_PARAMS, 1, params) + fcgi_record(FCGI_STDIN, 1))
+        except OSError as e:
+            err = e
+        t.ok(err is None, "and the rest of that request is taken, no reset (%r)" % err)
     # One of a's completes: there is room again.
     a.send(fcgi_record(FCGI_PARAMS, 1, params[len(params) // 2:]) + fcgi_record(FCGI_PARAMS, 1)
            + fcgi_record(FCGI_STDIN, 1))
