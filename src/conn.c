@@ -192,11 +192,14 @@ static void out_release(sl_conn *c, size_t charge)
     c->worker->out_queued -= charge;
     if (!c->out_paused || c->out_queued > OUT_LOW || c->closing)
         return;
+    /* Reading first: what the pending input makes us do may need it (a
+     * lingering close), and new bytes only come after this returns. */
     c->out_paused = 0;
-    feed_pending(c);
-    if (!c->closing && !c->out_paused &&
-        uv_read_start(&c->u.stream, on_alloc, on_read) < 0)
+    if (uv_read_start(&c->u.stream, on_alloc, on_read) < 0) {
         sl_conn_close(c, "cannot read");
+        return;
+    }
+    feed_pending(c);
 }
 
 static void on_write(uv_write_t *wr, int status)
