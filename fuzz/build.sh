@@ -26,7 +26,7 @@ build() {   # name, then extra sources/libs
 build fcgi_decode    "$top/src/fcgi.c" "$top/src/buf.c"
 build fcgi_roundtrip "$top/src/fcgi.c" "$top/src/buf.c"
 build fcgi_pairs     "$top/src/fcgi.c" "$top/src/buf.c"
-build scgi           "$top/src/scgi.c"
+build scgi           "$top/src/scgi.c" "$top/src/cgi.c"
 build router         "$top/src/router.c" "$top/src/path.c"
 build query          "$top/src/router.c"
 build path           "$top/src/path.c"

@@ -56,7 +56,9 @@ static size_t read_records(const unsigned char *p, size_t len, rec *r,
     return n;
 }
 
-/* Independent FastCGI pair reader: 1 ok, 0 end, -1 malformed. */
+/* Independent FastCGI pair reader for GET_VALUES: 1 ok, 0 end, -1
+ * malformed framing.  An empty name is a name we do not know, left out of
+ * the answer, not an error. */
 static int pair(const unsigned char *p, size_t len, size_t *off,
                 const unsigned char **n, size_t *nl,
                 const unsigned char **v, size_t *vl)
@@ -78,7 +80,7 @@ static int pair(const unsigned char *p, size_t len, size_t *off,
             o += 4;
         }
     }
-    if (l[0] > len - o || l[1] > len - o - l[0] || l[0] == 0)
+    if (l[0] > len - o || l[1] > len - o - l[0])
         return -1;
     *n = p + o; *nl = l[0]; *v = p + o + l[0]; *vl = l[1];
     *off = o + l[0] + l[1];

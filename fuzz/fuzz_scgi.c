@@ -7,7 +7,8 @@
  * block lies inside the input just before the ',', block_len <= max, the
  * pairs iterate inside the block with NUL-terminated names and values,
  * CONTENT_LENGTH comes first and agrees with content_length, "SCGI" is
- * "1"; on SCGI_ERROR a reason is set and *h is untouched.  Split
+ * "1"; on SCGI_ERROR and SCGI_TOO_LARGE a reason is set and *h is
+ * untouched.  Split
  * invariance: every prefix gives SCGI_NEED_MORE until the first final
  * answer, and that answer (and the later ones tried) equals the answer for
  * the whole input.
@@ -33,7 +34,7 @@ static result parse(char *blk, size_t cap, const char *in, size_t len,
     memset(&r.h, 0xa5, sizeof(r.h));
     r.reason = NULL;
     r.rc = scgi_parse_header(p, len, max, &r.h, &r.reason);
-    if (r.rc == SCGI_ERROR) {
+    if (r.rc == SCGI_ERROR || r.rc == SCGI_TOO_LARGE) {
         scgi_header junk;
         memset(&junk, 0xa5, sizeof(junk));
         CHECK(r.reason != NULL && memcmp(&junk, &r.h, sizeof(junk)) == 0);
@@ -58,8 +59,10 @@ static result parse(char *blk, size_t cap, const char *in, size_t len,
         CHECK(z != NULL && off == (size_t)(z + 1 - h->block));
         CHECK(*name != '\0');
         if (i++ == 0) {
+            /* The rule of cgi.h: plain digits (leading zeros too), or ""
+             * for no body. */
             unsigned long long v = 0;
-            CHECK(strcmp(name, "CONTENT_LENGTH") == 0 && *value != '\0');
+            CHECK(strcmp(name, "CONTENT_LENGTH") == 0);
             for (const char *s = value; *s; s++) {
                 CHECK(*s >= '0' && *s <= '9');
                 v = v * 10 + (unsigned)(*s - '0');
@@ -78,7 +81,7 @@ static int same(const result *a, const result *b, const char *pa,
 {
     if (a->rc != b->rc)
         return 0;
-    if (a->rc == SCGI_ERROR)
+    if (a->rc == SCGI_ERROR || a->rc == SCGI_TOO_LARGE)
         return a->reason == b->reason;
     if (a->rc == SCGI_OK)
         return a->h.consumed == b->h.consumed &&

@@ -1,6 +1,8 @@
 #define _GNU_SOURCE
 /*
- * conn.c: a connection from the web server (see conn.h).
+ * conn.c: a connection from the web server, as a stream (see conn.h):
+ * accepting, reading, writing, its timeouts, and closing.  What its input
+ * means, the requests it carries, is conn_input.c's.
  *
  * Bytes are read into the worker's shared read buffer and decoded in
  * place; the codec hands out slices of it, valid until the read callback
@@ -10,7 +12,19 @@
  *
  * One timer per connection: while a request is arriving it is the read
  * timeout, started once and not pushed back by each byte (a peer trickling
- * one byte a second is still closed); while idle, the keep-alive timeout.
+ * one byte a second is still closed); while idle, the keep-alive timeout,
+ * which only the end of a request moves (records that are no request, like
+ * GET_VALUES, do not keep a connection); while closing after the last
+ * answer, the time the peer may go without reading any of it.
+ *
+ * What we write is bounded too: past OUT_HIGH of queued writes the
+ * connection is not read (nor what was read decoded) until they drain, so
+ * a peer that sends records each answered (GET_VALUES, unknown types) and
+ * reads nothing fills its own socket, not our heap.
+ *
+ * A connection not kept after a refused request closes by lingering (see
+ * conn_input.c): our side is shut down after the answer, and what still
+ * comes is dropped until the peer closes, as nginx closes on its clients.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -20,15 +34,26 @@
 #include <arpa/inet.h>
 #include "conn.h"
 #include "log.h"
-#include "scgi.h"
 #include "worker.h"
 
 /* A draining worker closes a connection idle this long (see sl_conn_drain). */
 #define DRAIN_IDLE_MS 1000
 
-static void conn_arm_timer(sl_conn *c);
+/*
+ * Queued writes past OUT_HIGH stop reading; below OUT_LOW it resumes.  A
+ * queued write costs its bytes and OUT_OVERHEAD: the write request and the
+ * buffer's slack, so that a flood of 16-byte answers is held back by what
+ * it really takes.  An answer that fits the socket is never queued.
+ */
+#define OUT_HIGH (64 * 1024)
+#define OUT_LOW (16 * 1024)
+#define OUT_OVERHEAD 512
+
 static int conn_receiving(const sl_conn *c);
 static void set_deadline(sl_conn *c, uint64_t deadline);
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
+static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf);
+static void feed_pending(sl_conn *c);
 
 typedef struct write_req {
     uv_write_t req;
@@ -36,6 +61,7 @@ typedef struct write_req {
     void (*done)(void *arg, size_t len);    /* NULL, or told when written */
     void *arg;
     size_t total;                           /* what the caller handed us */
+    size_t charge;                          /* its part of c->out_queued */
 } write_req;
 
 static void on_close(uv_handle_t *h)
@@ -46,7 +72,10 @@ static void on_close(uv_handle_t *h)
     sl_worker *w = c->worker;
     sl_buf_free(&c->in);
     sl_buf_free(&c->mgmt);
+    free(c->refused);
     free(c);
+    /* Counted until now, closing phase included (--max-connections). */
+    w->nconns--;
     sl_worker_conn_gone(w);
 }
 
@@ -56,6 +85,8 @@ static void close_handles(sl_conn *c)
     uv_close(&c->u.handle, on_close);
 }
 
+/* Off the worker's list (which sl_conn_drain walks); still counted in
+ * w->nconns until its handles are closed. */
 static void unlink_conn(sl_conn *c)
 {
     sl_worker *w = c->worker;
@@ -66,23 +97,6 @@ static void unlink_conn(sl_conn *c)
     if (c->next != NULL)
         c->next->prev = c->prev;
     c->prev = c->next = NULL;
-    w->nconns--;
-}
-
-/* Requests still running are detached and cancelled; the rest are freed. */
-static void release_requests(sl_conn *c)
-{
-    while (c->reqs != NULL) {
-        sl_req *r = c->reqs;
-        c->reqs = r->next;
-        r->next = NULL;
-        r->conn = NULL;
-        if (r->state == SL_REQ_RUNNING)
-            sl_worker_cancel(c->worker, r);
-        else
-            sl_req_free(r);
-    }
-    c->nreqs = 0;
 }
 
 void sl_conn_close(sl_conn *c, const char *reason)
@@ -92,34 +106,100 @@ void sl_conn_close(sl_conn *c, const char *reason)
     c->closing = 1;
     if (reason != NULL)
         sl_warn("closing connection from %s: %s", c->peer, reason);
-    release_requests(c);
+    sl_conn_release_requests(c);
     unlink_conn(c);
     close_handles(c);
+}
+
+/* Close what sl_conn_close_after_writes() left open, once. */
+static void close_handles_once(sl_conn *c)
+{
+    if (!uv_is_closing(&c->u.handle))
+        close_handles(c);
 }
 
 static void on_shutdown(uv_shutdown_t *s, int status)
 {
-    (void)status;
     sl_conn *c = s->handle->data;
     free(s);
-    close_handles(c);
+    /* Lingering, the peer closes first (or the timer cuts it). */
+    if (!c->linger || c->peer_eof || status < 0)
+        close_handles_once(c);
 }
 
-/* Close after the queued writes are out. */
-static void close_after_writes(sl_conn *c)
+/* The read timeout also bounds how long a peer may leave our last answer
+ * unread, counted from the last time it took some of it. */
+static uint64_t closing_grace_ms(const sl_conn *c)
+{
+    return (uint64_t)c->worker->cfg->read_timeout * 1000;
+}
+
+/*
+ * Close after the queued writes are out.  Until then the connection still
+ * counts (--max-connections, a draining worker waits for it), holds no
+ * input, and is cut once its peer has read none of what is left for
+ * closing_grace_ms().  With c->linger, our side is shut down after the
+ * writes and the connection read, and what comes dropped, until the peer
+ * closes, for closing_grace_ms() at most.
+ */
+void sl_conn_close_after_writes(sl_conn *c)
 {
     if (c->closing)
         return;
     c->closing = 1;
-    release_requests(c);
+    sl_conn_release_requests(c);
     unlink_conn(c);
-    uv_read_stop(&c->u.stream);
+    if (!c->linger)
+        uv_read_stop(&c->u.stream);
+    else if (c->out_paused && uv_read_start(&c->u.stream, on_alloc, on_read) < 0)
+        c->linger = 0;
+    c->out_paused = 0;
+    /* Input is no use any more; while it is being decoded, feed() frees it. */
+    if (!c->feeding)
+        sl_buf_free(&c->in);
+    sl_buf_free(&c->mgmt);
     uv_timer_stop(&c->timer);
+    c->timer_due = 0;
+    c->closing_queue = uv_stream_get_write_queue_size(&c->u.stream);
+    set_deadline(c, uv_now(&c->worker->loop) + closing_grace_ms(c));
     uv_shutdown_t *s = malloc(sizeof *s);
     if (s == NULL || uv_shutdown(s, &c->u.stream, on_shutdown) < 0) {
         free(s);
         close_handles(c);
     }
+}
+
+/* ---- writing ------------------------------------------------------------ */
+
+static void out_charge(sl_conn *c, size_t charge)
+{
+    sl_worker *w = c->worker;
+    c->out_queued += charge;
+    w->out_queued += charge;
+    if (w->out_queued > w->out_peak)
+        w->out_peak = w->out_queued;
+    if (c->out_queued > OUT_HIGH && !c->out_paused && !c->closing) {
+        c->out_paused = 1;
+        uv_read_stop(&c->u.stream);
+    }
+}
+
+/* A queued write is done: resume reading once the queue is short again,
+ * first decoding what was read and left while paused. */
+static void out_release(sl_conn *c, size_t charge)
+{
+    c->out_queued -= charge;
+    c->worker->out_queued -= charge;
+    if (!c->out_paused || c->out_queued > OUT_LOW || c->closing)
+        return;
+    /* Reading first: what the pending input makes us do may need it (a
+     * lingering close), and new bytes only come after this returns. */
+    c->out_paused = 0;
+    if (uv_read_start(&c->u.stream, on_alloc, on_read) < 0) {
+        sl_conn_close(c, "cannot read");
+        return;
+    }
+    feed_pending(c);
 }
 
 static void on_write(uv_write_t *wr, int status)
@@ -128,11 +208,13 @@ static void on_write(uv_write_t *wr, int status)
     sl_conn *c = wr->handle->data;
     if (w->done != NULL)
         w->done(w->arg, w->total);
+    size_t charge = w->charge;
     sl_buf_free(&w->buf);
     free(w);
     c->pending_writes--;
     if (status < 0 && status != UV_ECANCELED && !c->closing)
         sl_conn_close(c, uv_strerror(status));
+    out_release(c, charge);
 }
 
 void sl_conn_send_cb(sl_conn *c, sl_buf *b, void (*done)(void *, size_t), void *arg)
@@ -173,6 +255,7 @@ void sl_conn_send_cb(sl_conn *c, sl_buf *b, void (*done)(void *, size_t), void *
     w->done = done;
     w->arg = arg;
     w->total = len;
+    w->charge = len - off + OUT_OVERHEAD;
     sl_buf_init(b);
     uv_buf_t ub = uv_buf_init(w->buf.data + off, (unsigned)(w->buf.len - off));
     int rc = uv_write(&w->req, &c->u.stream, &ub, 1, on_write);
@@ -185,6 +268,7 @@ void sl_conn_send_cb(sl_conn *c, sl_buf *b, void (*done)(void *, size_t), void *
         return;
     }
     c->pending_writes++;
+    out_charge(c, w->charge);
 }
 
 void sl_conn_send(sl_conn *c, sl_buf *b)
@@ -192,393 +276,11 @@ void sl_conn_send(sl_conn *c, sl_buf *b)
     sl_conn_send_cb(c, b, NULL, NULL);
 }
 
-static void unlink_req(sl_conn *c, sl_req *req)
-{
-    for (sl_req **p = &c->reqs; *p != NULL; p = &(*p)->next) {
-        if (*p == req) {
-            *p = req->next;
-            req->next = NULL;
-            c->nreqs--;
-            return;
-        }
-    }
-}
-
-void sl_conn_request_done(sl_conn *c, sl_req *req)
-{
-    unlink_req(c, req);
-    req->conn = NULL;
-    if (c->nreqs == 0 && (!c->keep || c->worker->draining))
-        close_after_writes(c);
-    else
-        conn_arm_timer(c);
-}
-
-/*
- * Draining, with a web server that keeps a pool of our connections: a
- * connection closed while idle may be the one it picks for its next
- * request a moment later, before it has seen our FIN, and that request
- * fails.  So a connection in use is closed right after its answer (the FIN
- * travels with the END_REQUEST, and nginx drops it from its pool on
- * reading them), and an idle one only after a second more of idleness: it
- * is then at the cold end of nginx's last-used-first pool.
- */
-void sl_conn_drain(sl_conn *c)
-{
-    c->keep = 0;
-    if (c->nreqs == 0 && !conn_receiving(c))
-        set_deadline(c, uv_now(&c->worker->loop) + DRAIN_IDLE_MS);
-}
-
-static sl_req *find_req(sl_conn *c, uint16_t id)
-{
-    for (sl_req *r = c->reqs; r != NULL; r = r->next)
-        if (r->id == id)
-            return r;
-    return NULL;
-}
-
-static void send_end_request(sl_conn *c, uint16_t id, uint8_t pstatus)
-{
-    sl_buf b;
-    sl_buf_init(&b);
-    if (fcgi_encode_end_request(&b, id, 0, pstatus) < 0) {
-        sl_buf_free(&b);
-        sl_conn_close(c, "out of memory");
-        return;
-    }
-    sl_conn_send(c, &b);
-}
-
-/* ---- FastCGI ---------------------------------------------------------- */
-
-static void fcgi_begin(sl_conn *c, const fcgi_event *ev)
-{
-    if (find_req(c, ev->id) != NULL) {
-        sl_conn_close(c, "BEGIN_REQUEST for a request id already in progress");
-        return;
-    }
-    c->keep = (ev->flags & FCGI_KEEP_CONN) != 0;
-    if (ev->role != FCGI_RESPONDER) {
-        send_end_request(c, ev->id, FCGI_UNKNOWN_ROLE);
-        if (!c->keep && c->nreqs == 0)
-            close_after_writes(c);
-        return;
-    }
-    if (c->nreqs >= c->worker->max_reqs_per_conn) {
-        send_end_request(c, ev->id, FCGI_OVERLOADED);
-        return;
-    }
-    sl_req *r = sl_req_new(c, SL_PROTO_FASTCGI, ev->id);
-    if (r == NULL) {
-        sl_conn_close(c, "out of memory");
-        return;
-    }
-    r->keep_conn = c->keep;
-    r->worker = c->worker;
-    r->next = c->reqs;
-    c->reqs = r;
-    c->nreqs++;
-}
-
-/*
- * CONTENT_LENGTH as CGI defines it: absent or empty means no body; anything
- * but plain digits is malformed.  Returns 0, or -1.
- */
-static int parse_content_length(const char *s, unsigned long long *out)
-{
-    unsigned long long v = 0;
-    *out = 0;
-    if (s == NULL)
-        return 0;
-    for (; *s != '\0'; s++) {
-        unsigned d = (unsigned)(*s - '0');
-        if (*s < '0' || *s > '9' || v > (~0ULL - d) / 10)
-            return -1;
-        v = v * 10 + d;
-    }
-    *out = v;
-    return 0;
-}
-
-/*
- * The PARAMS stream is complete: it becomes the request's parameter store,
- * rewritten in place pair by pair as "name\0value\0".  A stored pair never
- * takes more room than it was sent in (two length bytes or more became two
- * NULs), so what is written never overtakes what is still to be read, and
- * no second copy of the parameters is ever held.  The store's old room
- * takes the stream's place, ready for the next request on this worker.
- */
-static const char *fcgi_params_done(sl_req *r)
-{
-    const char *name, *value, *reason = NULL;
-    size_t nlen, vlen, off = 0;
-    int rc;
-    sl_buf stream = r->raw_params;
-    r->raw_params = r->pstore;
-    r->raw_params.len = 0;
-    r->pstore = stream;
-    r->pstore.len = 0;
-    while ((rc = fcgi_pairs_next(stream.data, stream.len, &off,
-                                 &name, &nlen, &value, &vlen, &reason)) == 1) {
-        /* In the stream a value directly follows its name: one scan. */
-        if (memchr(name, '\0', nlen + vlen) != NULL)
-            return "NUL byte in a parameter";
-        if (sl_req_add_param(r, name, nlen, value, vlen) < 0)
-            return "out of memory";
-    }
-    if (rc < 0)
-        return reason ? reason : "malformed parameters";
-    if (sl_req_index_params(r) < 0)
-        return "out of memory";
-    r->state = SL_REQ_BODY;
-    return NULL;
-}
-
-/*
- * The parameters are in: refuse what cannot be served before its body is
- * read.  Returns 1 when the request was answered.
- */
-static int check_request_head(sl_conn *c, sl_req *r)
-{
-    if (r->params_dropped) {
-        sl_worker_reject(c->worker, r, 431, "the request's parameters exceed --max-params-size");
-        return 1;
-    }
-    if (parse_content_length(sl_req_known(r, SL_P_CLEN), &r->content_length) < 0) {
-        sl_worker_reject(c->worker, r, 400, "CONTENT_LENGTH is not a number");
-        return 1;
-    }
-    if (r->content_length > c->worker->max_body) {
-        sl_worker_reject(c->worker, r, 413, "the request body exceeds --max-body-size");
-        return 1;
-    }
-    return 0;
-}
-
-static void fcgi_params(sl_conn *c, const fcgi_event *ev)
-{
-    sl_req *r = find_req(c, ev->id);
-    if (r == NULL)
-        return;     /* not an active request: ignored, as the spec says */
-    if (r->state != SL_REQ_PARAMS) {
-        sl_conn_close(c, "PARAMS after the end of the parameters");
-        return;
-    }
-    /*
-     * Past the limit the parameters are counted and dropped, not stored, so
-     * the request can still get its 431 once they end.
-     */
-    if (!r->params_dropped && ev->len > c->worker->max_params - r->raw_params.len) {
-        r->params_dropped = 1;
-        sl_buf_free(&r->raw_params);
-    }
-    if (!r->params_dropped && sl_buf_append(&r->raw_params, ev->data, ev->len) < 0) {
-        sl_conn_close(c, "out of memory");
-        return;
-    }
-    if (!ev->end)
-        return;
-    if (!r->params_dropped) {
-        const char *err = fcgi_params_done(r);
-        if (err != NULL) {
-            sl_conn_close(c, err);
-            return;
-        }
-    }
-    check_request_head(c, r);
-}
-
-static void fcgi_stdin(sl_conn *c, const fcgi_event *ev)
-{
-    sl_req *r = find_req(c, ev->id);
-    if (r == NULL)
-        return;
-    if (r->state != SL_REQ_BODY) {
-        sl_conn_close(c, r->state == SL_REQ_PARAMS ? "STDIN before the end of PARAMS"
-                                                   : "STDIN after the end of the body");
-        return;
-    }
-    if (ev->len > r->content_length - r->body.len) {
-        sl_conn_close(c, "STDIN longer than CONTENT_LENGTH");
-        return;
-    }
-    if (sl_buf_append(&r->body, ev->data, ev->len) < 0) {
-        sl_conn_close(c, "out of memory");
-        return;
-    }
-    if (!ev->end)
-        return;
-    if (r->body.len < r->content_length) {
-        sl_conn_close(c, "STDIN shorter than CONTENT_LENGTH");
-        return;
-    }
-    sl_worker_dispatch(c->worker, r);
-}
-
-static void fcgi_abort(sl_conn *c, const fcgi_event *ev)
-{
-    sl_req *r = find_req(c, ev->id);
-    if (r == NULL)
-        return;
-    unlink_req(c, r);
-    r->conn = NULL;
-    send_end_request(c, ev->id, FCGI_REQUEST_COMPLETE);
-    if (r->state == SL_REQ_RUNNING)
-        sl_worker_cancel(c->worker, r);
-    else
-        sl_req_free(r);
-    if (c->nreqs == 0 && !c->keep)
-        close_after_writes(c);
-}
-
-static void fcgi_get_values(sl_conn *c, const fcgi_event *ev)
-{
-    if (sl_buf_append(&c->mgmt, ev->data, ev->len) < 0) {
-        sl_conn_close(c, "out of memory");
-        return;
-    }
-    if (!ev->last)
-        return;
-    sl_buf b;
-    sl_buf_init(&b);
-    int rc = fcgi_encode_get_values_result(&b, c->mgmt.data, c->mgmt.len,
-                                           &c->worker->limits);
-    c->mgmt.len = 0;
-    if (rc < 0) {
-        sl_buf_free(&b);
-        sl_conn_close(c, "malformed GET_VALUES");
-        return;
-    }
-    sl_conn_send(c, &b);
-}
-
-static void fcgi_unknown(sl_conn *c, const fcgi_event *ev)
-{
-    /* Types that only an application sends have no business coming here. */
-    switch (ev->rec_type) {
-    case FCGI_END_REQUEST:
-    case FCGI_STDOUT:
-    case FCGI_STDERR:
-    case FCGI_GET_VALUES_RESULT:
-    case FCGI_UNKNOWN_TYPE: {
-        char why[80];
-        snprintf(why, sizeof why, "record type %u is sent only by applications",
-                 ev->rec_type);
-        sl_conn_close(c, why);
-        return;
-    }
-    }
-    sl_buf b;
-    sl_buf_init(&b);
-    if (fcgi_encode_unknown_type(&b, ev->rec_type) < 0) {
-        sl_buf_free(&b);
-        sl_conn_close(c, "out of memory");
-        return;
-    }
-    sl_conn_send(c, &b);
-}
-
-static void fcgi_event_dispatch(sl_conn *c, const fcgi_event *ev)
-{
-    switch (ev->type) {
-    case FCGI_EV_BEGIN: fcgi_begin(c, ev); break;
-    case FCGI_EV_PARAMS: fcgi_params(c, ev); break;
-    case FCGI_EV_STDIN: fcgi_stdin(c, ev); break;
-    case FCGI_EV_ABORT: fcgi_abort(c, ev); break;
-    case FCGI_EV_GET_VALUES: fcgi_get_values(c, ev); break;
-    case FCGI_EV_UNKNOWN: fcgi_unknown(c, ev); break;
-    case FCGI_EV_ERROR: sl_conn_close(c, ev->reason); break;
-    case FCGI_EV_DATA:
-    case FCGI_EV_NONE: break;
-    }
-}
-
-static size_t fcgi_feed(sl_conn *c, const char *data, size_t len)
-{
-    size_t off = 0;
-    while (!c->closing) {
-        fcgi_event ev;
-        size_t n = fcgi_decode(&c->dec, data + off, len - off, &ev);
-        off += n;
-        if (ev.type == FCGI_EV_NONE && n == 0)
-            break;
-        fcgi_event_dispatch(c, &ev);
-    }
-    return off;
-}
-
-/* ---- SCGI ------------------------------------------------------------- */
-
-static const char *scgi_start(sl_conn *c, const scgi_header *h)
-{
-    sl_req *r = sl_req_new(c, SL_PROTO_SCGI, 0);
-    if (r == NULL)
-        return "out of memory";
-    r->worker = c->worker;
-    r->next = c->reqs;
-    c->reqs = r;
-    c->nreqs = 1;
-    c->scgi_req_started = 1;
-    size_t off = 0;
-    const char *name, *value;
-    while (scgi_pairs_next(h, &off, &name, &value) == 1)
-        if (sl_req_add_param(r, name, strlen(name), value, strlen(value)) < 0)
-            return "out of memory";
-    if (sl_req_index_params(r) < 0)
-        return "out of memory";
-    r->state = SL_REQ_BODY;
-    c->keep = 0;
-    check_request_head(c, r);
-    return NULL;
-}
-
-static size_t scgi_feed(sl_conn *c, const char *data, size_t len)
-{
-    size_t off = 0;
-    if (!c->scgi_req_started) {
-        scgi_header h;
-        const char *reason = NULL;
-        int rc = scgi_parse_header(data, len, c->worker->max_params, &h, &reason);
-        if (rc == SCGI_NEED_MORE)
-            return 0;
-        if (rc == SCGI_ERROR) {
-            sl_conn_close(c, reason ? reason : "malformed SCGI header");
-            return 0;
-        }
-        const char *err = scgi_start(c, &h);
-        if (err != NULL) {
-            sl_conn_close(c, err);
-            return 0;
-        }
-        off = h.consumed;
-    }
-    sl_req *r = c->reqs;
-    if (r == NULL || r->state != SL_REQ_BODY)
-        return len;     /* bytes past the body: nothing may follow */
-    size_t want = (size_t)(r->content_length - r->body.len);
-    size_t have = len - off;
-    size_t take = have < want ? have : want;
-    if (sl_buf_append(&r->body, data + off, take) < 0) {
-        sl_conn_close(c, "out of memory");
-        return 0;
-    }
-    off += take;
-    if (r->body.len == r->content_length)
-        sl_worker_dispatch(c->worker, r);
-    return len;
-}
-
 /* ---- reading and timeouts --------------------------------------------- */
 
 static int conn_receiving(const sl_conn *c)
 {
-    if (c->in.len > 0 || !fcgi_decoder_between_records(&c->dec))
-        return 1;
-    for (const sl_req *r = c->reqs; r != NULL; r = r->next)
-        if (r->state == SL_REQ_PARAMS || r->state == SL_REQ_BODY)
-            return 1;
-    return 0;
+    return c->in.len > 0 || !fcgi_decoder_between_records(&c->dec) || c->arriving > 0;
 }
 
 /*
@@ -598,6 +300,25 @@ static void on_timeout(uv_timer_t *t)
         return;
     if (now < c->deadline) {
         set_deadline(c, c->deadline);
+        return;
+    }
+    if (c->closing) {
+        /* After its last answer (sl_conn_close_after_writes): wait on
+         * while the peer takes some of what is left, cut it once it takes
+         * none. */
+        size_t left = uv_stream_get_write_queue_size(&c->u.stream);
+        if (left > 0 && left < c->closing_queue) {
+            c->closing_queue = left;
+            set_deadline(c, now + closing_grace_ms(c));
+            return;
+        }
+        if (left > 0)
+            sl_warn("closing connection from %s: %zu bytes of our answer unread for %d s",
+                    c->peer, left, c->worker->cfg->read_timeout);
+        else if (c->linger)
+            sl_debug("closing connection from %s: it did not close after our answer",
+                     c->peer);
+        close_handles_once(c);
         return;
     }
     if (c->receiving) {
@@ -623,10 +344,12 @@ static void set_deadline(sl_conn *c, uint64_t deadline)
 
 /*
  * After every read and every finished request: the read timeout runs from
- * the first byte of a request until all of it is in; the keep-alive
- * timeout runs while nothing is in progress; neither while handlers run.
+ * the first byte of a request until all of it is in (a refused one's
+ * dropped input included); the keep-alive timeout runs while nothing is in
+ * progress, from the end of the last request (sl_conn_idle_from_now);
+ * neither while handlers run.
  */
-static void conn_arm_timer(sl_conn *c)
+void sl_conn_arm_timer(sl_conn *c)
 {
     if (c->closing)
         return;
@@ -640,12 +363,54 @@ static void conn_arm_timer(sl_conn *c)
         return;
     }
     c->receiving = 0;
-    if (c->nreqs > 0)
-        set_deadline(c, UINT64_MAX);
-    else if (c->worker->draining)
-        set_deadline(c, now + DRAIN_IDLE_MS);
-    else
-        set_deadline(c, now + (uint64_t)cfg->keepalive_timeout * 1000);
+    set_deadline(c, sl_conn_in_progress(c) > 0 ? UINT64_MAX : c->idle_deadline);
+}
+
+/* The end of a request: the keep-alive timeout starts again from here. */
+void sl_conn_idle_from_now(sl_conn *c)
+{
+    uint64_t now = uv_now(&c->worker->loop);
+    c->idle_deadline = now + (c->worker->draining ? DRAIN_IDLE_MS
+                              : (uint64_t)c->worker->cfg->keepalive_timeout * 1000);
+}
+
+/*
+ * Draining, with a web server that keeps a pool of our connections: a
+ * connection closed while idle may be the one it picks for its next
+ * request a moment later, before it has seen our FIN, and that request
+ * fails.  So a connection in use is closed right after its answer (the FIN
+ * travels with the END_REQUEST, and nginx drops it from its pool on
+ * reading them), and an idle one only after a second more of idleness: it
+ * is then at the cold end of nginx's last-used-first pool.
+ */
+void sl_conn_drain(sl_conn *c)
+{
+    uint64_t soon = uv_now(&c->worker->loop) + DRAIN_IDLE_MS;
+    c->keep = 0;
+    if (c->idle_deadline > soon)
+        c->idle_deadline = soon;
+    if (sl_conn_in_progress(c) == 0 && !conn_receiving(c))
+        set_deadline(c, c->idle_deadline);
+}
+
+/*
+ * Count bytes of refused input dropped.  Past w->max_dropped the rest is
+ * not worth reading: close once our answers are out.  0, or -1 when so.
+ */
+int sl_conn_drop(sl_conn *c, size_t n)
+{
+    c->dropped += n;
+    if (c->dropped <= c->worker->max_dropped)
+        return 0;
+    sl_warn("closing connection from %s: the input of a refused request runs past "
+            "%llu bytes", c->peer, c->worker->max_dropped);
+    if (!c->closing) {
+        c->linger = 0;
+        sl_conn_close_after_writes(c);
+    } else {
+        close_handles_once(c);
+    }
+    return -1;
 }
 
 /*
@@ -673,41 +438,75 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 
 static size_t feed(sl_conn *c, const char *data, size_t len)
 {
-    return c->proto == SL_PROTO_FASTCGI ? fcgi_feed(c, data, len)
-                                        : scgi_feed(c, data, len);
+    c->feeding = 1;
+    size_t used = sl_conn_feed(c, data, len);
+    c->feeding = 0;
+    /* Closed meanwhile: what is left of the input will not be read. */
+    if (c->closing)
+        sl_buf_free(&c->in);
+    return used;
+}
+
+/* Decode what waits in the connection's own buffer (c->in). */
+static void feed_pending(sl_conn *c)
+{
+    if (c->in.len > 0) {
+        size_t used = feed(c, c->in.data, c->in.len);
+        if (c->closing)
+            return;
+        sl_buf_consume(&c->in, used);
+        /* Nothing pending: give the storage back until it is needed. */
+        if (c->in.len == 0)
+            sl_buf_free(&c->in);
+    }
+    sl_conn_arm_timer(c);
 }
 
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 {
     sl_conn *c = s->data;
+    if (c->closing) {
+        /* Lingering (sl_conn_close_after_writes): dropped until the
+         * peer closes; sl_conn_drop() cuts it past the bound. */
+        if (n >= 0) {
+            sl_conn_drop(c, (size_t)n);
+            return;
+        }
+        c->peer_eof = 1;
+        uv_read_stop(s);
+        /* Our answer is out once the shutdown is done (on_shutdown). */
+        if (c->pending_writes == 0 && uv_stream_get_write_queue_size(s) == 0)
+            close_handles_once(c);
+        return;
+    }
     if (n == UV_ENOBUFS) {
         sl_conn_close(c, "out of memory");
         return;
     }
     if (n < 0) {
-        /* EOF between requests is the normal end of a kept connection. */
-        int quiet = n == UV_EOF && !conn_receiving(c);
+        /*
+         * EOF between requests is the normal end of a kept connection; so
+         * is EOF while we drop what is left of refused requests: the web
+         * server stopped sending what we did not want.
+         */
+        int refused_only = c->arriving > 0 && c->arriving == c->nrefused;
+        int quiet = n == UV_EOF && (!conn_receiving(c) || refused_only);
         sl_conn_close(c, quiet ? NULL : n == UV_EOF ? "connection closed mid-request"
                                                     : uv_strerror((int)n));
         return;
     }
     if (n == 0)
         return;
-    if (buf->base == c->worker->rbuf) {
-        size_t used = feed(c, buf->base, (size_t)n);
-        if (!c->closing && used < (size_t)n &&
-            sl_buf_append(&c->in, buf->base + used, (size_t)n - used) < 0)
-            sl_conn_close(c, "out of memory");
-    } else {
+    if (buf->base != c->worker->rbuf) {
         c->in.len += (size_t)n;
-        size_t used = feed(c, c->in.data, c->in.len);
-        if (!c->closing)
-            sl_buf_consume(&c->in, used);
-        /* Nothing pending: give the storage back until it is needed. */
-        if (c->in.len == 0)
-            sl_buf_free(&c->in);
+        feed_pending(c);
+        return;
     }
-    conn_arm_timer(c);
+    size_t used = feed(c, buf->base, (size_t)n);
+    if (!c->closing && used < (size_t)n &&
+        sl_buf_append(&c->in, buf->base + used, (size_t)n - used) < 0)
+        sl_conn_close(c, "out of memory");
+    sl_conn_arm_timer(c);
 }
 
 static void describe_peer(sl_conn *c)
@@ -817,6 +616,7 @@ int sl_conn_accept(sl_worker *w, uv_stream_t *server, enum sl_proto proto)
         sl_conn_close(c, "cannot read");
         return 0;
     }
-    conn_arm_timer(c);
+    sl_conn_idle_from_now(c);
+    sl_conn_arm_timer(c);
     return 0;
 }

@@ -1,7 +1,8 @@
 /*
  * conn.h: one connection from the web server: reading bytes, feeding them
  * to the FastCGI or SCGI codec, keeping the requests it carries, and
- * writing their responses.
+ * writing their responses.  conn.c has the stream, conn_input.c what its
+ * input means.
  */
 #ifndef SLUICE_CONN_H
 #define SLUICE_CONN_H
@@ -25,11 +26,12 @@ typedef union sl_stream {
 
 typedef struct sl_conn {
     sl_stream u;
-    uv_timer_t timer;               /* read and keep-alive timeouts */
+    uv_timer_t timer;               /* read, keep-alive and closing timeouts */
     int handles_open;               /* stream and timer, until both close */
     int receiving;                  /* the read timeout is running */
     uint64_t deadline;              /* loop ms; UINT64_MAX: none */
     uint64_t timer_due;             /* what the uv timer is set for; 0: off */
+    uint64_t idle_deadline;         /* keep-alive: set when a request ends */
     struct sl_worker *worker;
     struct sl_conn *prev, *next;    /* the worker's list */
     enum sl_proto proto;
@@ -38,9 +40,22 @@ typedef struct sl_conn {
     sl_buf mgmt;                    /* GET_VALUES content, until complete */
     sl_req *reqs;                   /* requests in progress on it */
     unsigned nreqs;
+    unsigned arriving;              /* of them and the refused ones, those
+                                       whose input is still coming */
+    /* Refused requests on a kept FastCGI connection whose rest of input
+     * is read and dropped until their empty STDIN: their ids. */
+    uint16_t *refused;
+    unsigned nrefused, refused_cap;
+    unsigned long long dropped;     /* bytes dropped since none were refused */
+    int linger;                     /* close by lingering (conn.c) */
+    int peer_eof;                   /* lingering: the peer has closed too */
     unsigned pending_writes;
+    size_t out_queued;              /* what queued writes cost, see conn.c */
+    int out_paused;                 /* reading stopped until they drain */
+    size_t closing_queue;           /* closing: bytes unwritten at last look */
     int keep;                       /* stay open after the current requests */
     int closing;                    /* uv_close or shutdown started */
+    int feeding;                    /* decoding: c->in is in use */
     int scgi_req_started;           /* SCGI: the one request is under way */
     char peer[64];                  /* for log lines */
 } sl_conn;
@@ -56,7 +71,8 @@ void sl_conn_send(sl_conn *c, sl_buf *b);
 void sl_conn_send_cb(sl_conn *c, sl_buf *b, void (*done)(void *, size_t), void *arg);
 
 /* A request of this connection has ended: unlink it, and close the
- * connection when it is not kept and nothing else is in progress. */
+ * connection when it is not kept and nothing else is in progress (a
+ * refused request's input still arriving is in progress). */
 void sl_conn_request_done(sl_conn *c, sl_req *req);
 
 /* Close now, logging `reason` (NULL: a normal close, not logged). */
@@ -64,5 +80,32 @@ void sl_conn_close(sl_conn *c, const char *reason);
 
 /* The worker is stopping: close when idle, and do not keep afterwards. */
 void sl_conn_drain(sl_conn *c);
+
+/* ---- between conn.c (the stream) and conn_input.c (what it carries) ---- */
+
+/* conn_input.c: decode in[0..len) and act on it; returns the bytes used
+ * (the rest waits in c->in).  Stops early once the connection is closing
+ * or c->out_paused. */
+size_t sl_conn_feed(sl_conn *c, const char *in, size_t len);
+/* conn_input.c: the connection closes: its running requests are cancelled,
+ * the rest freed, the refused ones forgotten. */
+void sl_conn_release_requests(sl_conn *c);
+
+/* conn.c: close once the queued writes are out; lingering (c->linger) when
+ * the peer may still be sending what we refused. */
+void sl_conn_close_after_writes(sl_conn *c);
+/* conn.c: after input or a request's end: the right timeout for now. */
+void sl_conn_arm_timer(sl_conn *c);
+/* conn.c: a request has ended: the keep-alive timeout starts again. */
+void sl_conn_idle_from_now(sl_conn *c);
+/* conn.c: n bytes of refused input were dropped; past w->max_dropped the
+ * connection is closed.  0, or -1 when it was. */
+int sl_conn_drop(sl_conn *c, size_t n);
+
+/* Requests in progress, refused ones whose input still comes included. */
+static inline unsigned sl_conn_in_progress(const sl_conn *c)
+{
+    return c->nreqs + c->nrefused;
+}
 
 #endif

@@ -313,9 +313,14 @@ static inline int read_pair_len(const unsigned char *p, size_t len, size_t *off,
     return 0;
 }
 
-int fcgi_pairs_next(const char *p, size_t len, size_t *off,
-                    const char **name, size_t *nlen,
-                    const char **value, size_t *vlen, const char **reason)
+/*
+ * One pair at *off (see fcgi_pairs_next()); `empty_ok` lets an empty name
+ * through, for GET_VALUES, whose unknown names are skipped rather than
+ * refused.
+ */
+static int next_pair(const char *p, size_t len, size_t *off, const char **name,
+                     size_t *nlen, const char **value, size_t *vlen,
+                     const char **reason, int empty_ok)
 {
     const unsigned char *u = (const unsigned char *)p;
     size_t pos = *off;
@@ -344,7 +349,7 @@ int fcgi_pairs_next(const char *p, size_t len, size_t *off,
         *reason = "parameter value runs past the end";
         return -1;
     }
-    if (nl == 0) {
+    if (nl == 0 && !empty_ok) {
         *reason = "empty parameter name";
         return -1;
     }
@@ -354,6 +359,13 @@ int fcgi_pairs_next(const char *p, size_t len, size_t *off,
     *vlen = vl;
     *off = pos + nl + vl;
     return 1;
+}
+
+int fcgi_pairs_next(const char *p, size_t len, size_t *off,
+                    const char **name, size_t *nlen,
+                    const char **value, size_t *vlen, const char **reason)
+{
+    return next_pair(p, len, off, name, nlen, value, vlen, reason, 0);
 }
 
 /* Append a pair length: 1 byte below 128, else 4 bytes with the top bit. */
@@ -562,16 +574,21 @@ int fcgi_encode_get_values_result(sl_buf *out, const char *query, size_t len,
     char num[16];
     int rc;
 
-    /* Validate the whole query first so a bad one writes nothing. */
-    while ((rc = fcgi_pairs_next(query, len, &off, &name, &nlen, &value,
-                                 &vlen, &reason)) == 1)
+    /*
+     * Validate the framing of the whole query first so a bad one writes
+     * nothing.  A name we do not know, however odd (empty, or longer than
+     * any of ours), is only left out of the answer, as the specification
+     * says: the peer may ask for values of later versions or other servers.
+     */
+    while ((rc = next_pair(query, len, &off, &name, &nlen, &value, &vlen,
+                           &reason, 1)) == 1)
         ;
     if (rc < 0)
         return -EINVAL;
 
     off = 0;
-    while (fcgi_pairs_next(query, len, &off, &name, &nlen, &value, &vlen,
-                           &reason) == 1) {
+    while (next_pair(query, len, &off, &name, &nlen, &value, &vlen, &reason,
+                     1) == 1) {
         int k = known_value(name, nlen);
         if (k < 0 || (seen & (1u << k)))
             continue;

@@ -142,8 +142,9 @@ typedef struct fcgi_limits {
 /*
  * Answer a complete GET_VALUES content: a GET_VALUES_RESULT record holding
  * each known name asked for (FCGI_MAX_CONNS, FCGI_MAX_REQS, FCGI_MPXS_CONNS)
- * once, with its value; unknown names are left out, as the specification
- * says.  0, -ENOMEM, or -EINVAL when the content is malformed.
+ * once, with its value; unknown names, also an empty one or one longer
+ * than any of ours, are left out, as the specification says.  0, -ENOMEM,
+ * or -EINVAL when the framing is malformed (a length past the end).
  */
 int fcgi_encode_get_values_result(sl_buf *out, const char *query, size_t len,
                                   const fcgi_limits *lim);

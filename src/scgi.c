@@ -10,23 +10,29 @@
  * Number syntax:
  *   - the netstring length is 1..10 decimal digits, no leading zero ("0"
  *     parses but an empty block is then rejected);
- *   - CONTENT_LENGTH is decimal digits only, "0" is allowed but any other
- *     leading zero is rejected (so each length has exactly one spelling),
- *     and the value must fit an unsigned 64-bit integer.
+ *   - CONTENT_LENGTH follows the one rule both codecs share (cgi.h): what
+ *     nginx may pass (leading zeros, or "" for no body) is accepted, and
+ *     anything else but plain digits that fit 64 bits is malformed.  SCGI
+ *     adds that it must be the first header.
  */
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include "cgi.h"
 #include "scgi.h"
 
 /* 10 digits hold any length we would ever accept; more is an attack. */
 #define NETSTRING_MAX_DIGITS 10
 
-static int fail(const char **reason, const char *why)
+static int fail_as(int rc, const char **reason, const char *why)
 {
     if (reason != NULL)
         *reason = why;
-    return SCGI_ERROR;
+    return rc;
+}
+
+static int fail(const char **reason, const char *why)
+{
+    return fail_as(SCGI_ERROR, reason, why);
 }
 
 static int is_digit(char c)
@@ -38,7 +44,8 @@ static int is_digit(char c)
  * Read the "LEN:" prefix.  On SCGI_OK sets *blen to LEN and *prefix to the
  * bytes up to and including the ':'.  The length is checked against `max`
  * digit by digit: with no leading zeros the value only grows, so an
- * oversized header is refused before the peer gets to send it.
+ * oversized header is known (SCGI_TOO_LARGE) before the peer gets to send
+ * it.
  */
 static int parse_length(const char *in, size_t len, size_t max,
                         size_t *blen, size_t *prefix, const char **reason)
@@ -53,7 +60,7 @@ static int parse_length(const char *in, size_t len, size_t max,
             return fail(reason, "netstring length has a leading zero");
         v = v * 10 + (unsigned)(in[i] - '0');
         if (v > max)
-            return fail(reason, "header block is larger than allowed");
+            return fail_as(SCGI_TOO_LARGE, reason, "header block is larger than allowed");
     }
     if (i == 0 && len > 0)
         return fail(reason, "netstring does not start with a length");
@@ -66,31 +73,6 @@ static int parse_length(const char *in, size_t len, size_t max,
     *blen = (size_t)v;
     *prefix = i + 1;
     return SCGI_OK;
-}
-
-/*
- * CONTENT_LENGTH: digits only, "0" or no leading zero, no overflow.
- * Returns NULL and sets *out, or the reason.
- */
-static const char *parse_content_length(const char *s,
-                                        unsigned long long *out)
-{
-    unsigned long long v = 0;
-
-    if (*s == '\0')
-        return "CONTENT_LENGTH is empty";
-    if (s[0] == '0' && s[1] != '\0')
-        return "CONTENT_LENGTH has a leading zero";
-    for (; *s != '\0'; s++) {
-        if (!is_digit(*s))
-            return "CONTENT_LENGTH is not a decimal number";
-        unsigned d = (unsigned)(*s - '0');
-        if (v > (ULLONG_MAX - d) / 10)
-            return "CONTENT_LENGTH is too large";
-        v = v * 10 + d;
-    }
-    *out = v;
-    return NULL;
 }
 
 static int cmp_names(const void *a, const void *b)
@@ -134,7 +116,7 @@ static const char *check_block(scgi_header *h)
 {
     const char *block = h->block;
     size_t nstrings = 0;
-    const char *name, *value, *why;
+    const char *name, *value;
     size_t off = 0;
     int seen_scgi = 0;
 
@@ -151,9 +133,8 @@ static const char *check_block(scgi_header *h)
         if (i == 0) {
             if (strcmp(name, "CONTENT_LENGTH") != 0)
                 return "first header is not CONTENT_LENGTH";
-            why = parse_content_length(value, &h->content_length);
-            if (why != NULL)
-                return why;
+            if (sl_cgi_content_length(value, &h->content_length) < 0)
+                return "CONTENT_LENGTH is not a decimal number that fits 64 bits";
         }
         if (strcmp(name, "SCGI") == 0) {
             if (strcmp(value, "1") != 0)

@@ -4,7 +4,8 @@
  * A request is a netstring holding the header block, "LEN:" + LEN bytes of
  * NUL-terminated name/value strings + ",", followed by exactly
  * CONTENT_LENGTH bytes of body.  The first header must be CONTENT_LENGTH
- * (digits only), and an "SCGI" header with value "1" must be present.  The
+ * (by sl_cgi_content_length()'s rule, cgi.h), and an "SCGI" header with
+ * value "1" must be present.  The
  * response is the CGI-style bytes, then the server closes the connection.
  *
  * Pure: the caller accumulates bytes and asks whether the header block is
@@ -18,7 +19,10 @@
 enum {
     SCGI_NEED_MORE = 0,     /* header block not complete yet */
     SCGI_OK = 1,            /* header block complete and valid */
-    SCGI_ERROR = -1         /* malformed; *reason says why */
+    SCGI_ERROR = -1,        /* malformed; *reason says why */
+    SCGI_TOO_LARGE = -2     /* well formed so far, but declared longer than
+                               `max`; *reason says so.  The request can be
+                               refused (431) without reading the block. */
 };
 
 typedef struct scgi_header {
@@ -30,9 +34,10 @@ typedef struct scgi_header {
 
 /*
  * Parse the netstring header block at the start of in[0..len).  `max` bounds
- * the declared header length: a longer one is an error as soon as its length
- * digits are read, before any of it is buffered.  On SCGI_OK fills *h (slices
- * of `in`).  On SCGI_ERROR sets *reason to a static string.
+ * the declared header length: a longer one is SCGI_TOO_LARGE as soon as its
+ * length digits are read, before any of it is buffered.  On SCGI_OK fills *h
+ * (slices of `in`).  On SCGI_ERROR and SCGI_TOO_LARGE sets *reason to a
+ * static string and leaves *h alone.
  */
 int scgi_parse_header(const char *in, size_t len, size_t max, scgi_header *h,
                       const char **reason);

@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <malloc.h>
 #include <signal.h>
 #include <stdint.h>
@@ -437,11 +438,32 @@ static int setup_loop(sl_worker *w)
     const sl_config *cfg = w->cfg;
     w->loop_thread = uv_thread_self();
     w->limits.max_conns = (unsigned)cfg->max_connections;
-    w->limits.max_reqs = (unsigned)cfg->max_connections * (unsigned)cfg->max_conn_requests;
+    /* In 64 bits, saturated: 1,000,000 x 65,535 does not fit 32. */
+    uint64_t max_reqs = (uint64_t)cfg->max_connections * (uint64_t)cfg->max_conn_requests;
+    w->limits.max_reqs = max_reqs > UINT_MAX ? UINT_MAX : (unsigned)max_reqs;
     w->limits.mpxs_conns = 1;
     w->max_params = (size_t)cfg->max_params_size;
     w->max_body = (size_t)cfg->max_body_size;
     w->max_reqs_per_conn = (unsigned)cfg->max_conn_requests;
+    /*
+     * Requests still arriving hold their parameters and body as they come:
+     * at most one per connection we accept on average, so a web server that
+     * does not multiplex (nginx, Caddy) never meets the bound, while one
+     * that does cannot make a worker hold --max-conn-requests on every one
+     * of --max-connections connections; one connection keeps its own
+     * --max-conn-requests.
+     */
+    w->max_arriving = (unsigned)(cfg->max_connections > cfg->max_conn_requests
+                                 ? cfg->max_connections : cfg->max_conn_requests);
+    /*
+     * A refused request's rest of input is read and dropped so that the web
+     * server sees the answer (see conn.c): up to what we would accept of a
+     * body, and at least 64 MiB, which covers what nginx lets through as
+     * usually set (client_max_body_size: 1m by default, 16m shipped).
+     */
+    w->max_dropped = (unsigned long long)cfg->max_body_size;
+    if (w->max_dropped < 64ULL << 20)
+        w->max_dropped = 64ULL << 20;
     w->rbuf_size = 64 * 1024;
     w->rbuf = malloc(w->rbuf_size);
     sl_buf_init(&w->app_line);

@@ -69,6 +69,13 @@ typedef struct sl_worker {
     size_t max_params;
     size_t max_body;
     unsigned max_reqs_per_conn;
+    unsigned arriving;              /* requests whose input is still coming */
+    unsigned max_arriving;          /* past it: FCGI_OVERLOADED */
+    unsigned long long max_dropped; /* input read and dropped per refusal */
+    /* What the connections' queued writes cost (conn.c), and the most
+     * since the watch last gave the heap back. */
+    size_t out_queued;
+    size_t out_peak;
     /* One read buffer for every connection: bytes that do not make a whole
      * record are copied to the connection's own buffer. */
     char *rbuf;
@@ -115,8 +122,8 @@ int sl_worker_main(const sl_worker_args *args);
 /* A request has all its input: route it and run its handler. */
 void sl_worker_dispatch(sl_worker *w, sl_req *req);
 
-/* Answer a request whose input is refused (413, 431, 400) at once, without
- * reading the rest of it. */
+/* Answer a request whose input is refused (413, 431, 400) at once; the
+ * connection reads the rest of its input and drops it (conn.c). */
 void sl_worker_reject(sl_worker *w, sl_req *req, int status, const char *detail);
 
 /* The connection of a running request went away or the web server aborted

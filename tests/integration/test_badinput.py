@@ -30,7 +30,8 @@ The expected outcome is data too, one of
   OPEN()   nothing happens: the connection stays open and the worker keeps
         serving others (for a truncated header followed by silence: there is
         no read timeout yet; when there is, this becomes CLOSED).
-  SCGI_RESP(status, body)   an SCGI response, then the server closes, no log.
+  SCGI_RESP(status, body)   an SCGI response (body None: any), then the
+        server closes, no log.
 
 After the battery: the worker is the same process (same pid, no worker
 exit/start in the log), its VmRSS grew less than RSS_SLACK over the value
@@ -458,8 +459,10 @@ def build_cases():
         CLOSED(r"start with a length"), proto="scgi")
     add("SCGI netstring length with a space before ':'",
         good[:block_len] + b" " + rest, CLOSED(r"not followed by ':'"), proto="scgi")
+    # A header block declared longer than --max-params-size is answered 431
+    # as soon as its length digits say so, without reading it.
     add("SCGI netstring length of 20 digits", b"12345678901234567890" + rest,
-        CLOSED(r"digits|larger"), proto="scgi")
+        SCGI_RESP(431, None), proto="scgi")
     add("SCGI netstring without ':'", scgi(body=body, colon=b""),
         CLOSED(r"not followed by ':'"), proto="scgi")
     add("SCGI netstring without ','", scgi(body=body, comma=b""),
@@ -478,9 +481,11 @@ def build_cases():
     add("SCGI CONTENT_LENGTH negative",
         scgi([("CONTENT_LENGTH", "-1"), ("SCGI", "1"), ("REQUEST_METHOD", "GET"),
               ("REQUEST_URI", "/hello")]), CLOSED(r"CONTENT_LENGTH"), proto="scgi")
+    # One CONTENT_LENGTH rule for both protocols (src/cgi.c): what nginx may
+    # pass, the client's text with its leading zeros, is accepted.
     add("SCGI CONTENT_LENGTH with a leading zero",
         scgi([("CONTENT_LENGTH", "05"), ("SCGI", "1"), ("REQUEST_METHOD", "POST"),
-              ("REQUEST_URI", "/echo")], body=b"12345"), CLOSED(r"CONTENT_LENGTH"),
+              ("REQUEST_URI", "/echo")], body=b"12345"), SCGI_RESP(200, b"12345"),
         proto="scgi")
     add("SCGI header SCGI missing",
         scgi([("CONTENT_LENGTH", "0"), ("REQUEST_METHOD", "GET"), ("REQUEST_URI", "/hello")]),
@@ -755,7 +760,7 @@ class Battery:
         problems = []
         # A send error is no failure here: once CONTENT_LENGTH bytes are in,
         # the server may answer and close before we are done sending extra.
-        if r.status != status or r.body != body:
+        if r.status != status or (body is not None and r.body != body):
             problems.append("response %r, want %d with %r" % (r, status, body))
         if not closed:
             problems.append("the server did not close the connection after the response")

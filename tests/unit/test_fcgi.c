@@ -1483,14 +1483,58 @@ START_TEST(test_get_values_result_malformed)
     ck_assert_int_eq(sl_buf_append(&q, "\x05\x00" "ab", 4), 0);
     ck_assert_int_eq(fcgi_encode_get_values_result(&out, q.data, q.len,
                                                    &lim), -EINVAL);
-    ck_assert_int_eq(fcgi_encode_get_values_result(&out, "\x00\x00", 2,
-                                                   &lim), -EINVAL);
     ck_assert_int_eq(fcgi_encode_get_values_result(&out, "\x80", 1, &lim),
+                     -EINVAL);
+    ck_assert_int_eq(fcgi_encode_get_values_result(&out, "\x00", 1, &lim),
                      -EINVAL);
     /* Nothing written on failure. */
     ck_assert_uint_eq(out.len, 4);
     sl_buf_free(&out);
     sl_buf_free(&q);
+}
+END_TEST
+
+/*
+ * Names we do not know are left out, however odd: an empty one, or one
+ * longer than 255 bytes (4-byte length form), among known ones.
+ */
+START_TEST(test_get_values_result_odd_names)
+{
+    fcgi_limits lim = { 100, 1000, 1 };
+    static char longname[300];
+    sl_buf q, c;
+    size_t off = 0;
+
+    memset(longname, 'N', sizeof(longname));
+    sl_buf_init(&q);
+    sl_buf_init(&c);
+    query_add(&q, FCGI_MAX_CONNS);
+    ck_assert_int_eq(fcgi_pair_encode(&q, "", 0, "", 0), 0);
+    ck_assert_int_eq(fcgi_pair_encode(&q, longname, sizeof(longname), "", 0),
+                     0);
+    ck_assert_int_eq(fcgi_pair_encode(&q, "", 0, "value", 5), 0);
+    query_add(&q, FCGI_MPXS_CONNS);
+    ck_assert_int_eq(fcgi_pair_encode(&q, longname, 255, "", 0), 0);
+    ck_assert_int_eq(fcgi_pair_encode(&q, longname, 256, "", 0), 0);
+    query_add(&q, FCGI_MAX_REQS);
+    get_values(&q, &lim, &c);
+    expect_pair(&c, &off, FCGI_MAX_CONNS, "100");
+    expect_pair(&c, &off, FCGI_MPXS_CONNS, "1");
+    expect_pair(&c, &off, FCGI_MAX_REQS, "1000");
+    ck_assert_uint_eq(off, c.len);
+
+    sl_buf_free(&q);
+    sl_buf_free(&c);
+
+    /* Only an empty name: an empty answer. */
+    sl_buf only, none;
+    sl_buf_init(&only);
+    sl_buf_init(&none);
+    ck_assert_int_eq(fcgi_pair_encode(&only, "", 0, "", 0), 0);
+    get_values(&only, &lim, &none);
+    ck_assert_uint_eq(none.len, 0);
+    sl_buf_free(&only);
+    sl_buf_free(&none);
 }
 END_TEST
 
@@ -1554,6 +1598,7 @@ static Suite *fcgi_suite(void)
     tcase_add_test(enc, test_get_values_result_extremes);
     tcase_add_test(enc, test_get_values_result_empty);
     tcase_add_test(enc, test_get_values_result_malformed);
+    tcase_add_test(enc, test_get_values_result_odd_names);
     suite_add_tcase(s, enc);
     return s;
 }

@@ -241,17 +241,35 @@ START_TEST(test_reasons)
 }
 END_TEST
 
-/* Too long is an error once the digits are read, before the block. */
+static void expect_too_large(const char *in, size_t max)
+{
+    scgi_header h, before;
+    const char *reason = NULL;
+
+    memset(&h, 0x5a, sizeof(h));
+    before = h;
+    int rc = parse(in, strlen(in), max, &h, &reason);
+    ck_assert_msg(rc == SCGI_TOO_LARGE, "'%s': rc %d", in, rc);
+    ck_assert_str_eq(reason, "header block is larger than allowed");
+    ck_assert(memcmp(&h, &before, sizeof(h)) == 0);
+}
+
+/* Too long is known once the digits are read, before the block: the
+ * caller can refuse it (431) without buffering it. */
 START_TEST(test_over_max)
 {
     scgi_header h;
     const char *reason = NULL;
 
-    expect_error("101:", 100);
-    expect_error("1000", 100);             /* no colon yet, already over */
+    expect_too_large("101:", 100);
+    expect_too_large("1000", 100);         /* no colon yet, already over */
+    expect_too_large("101:CONTENT_LENGTH", 100);
+    expect_too_large("9999999999", 1024);
     expect_need_more("100", 100);
     expect_need_more("100:", 100);
-    ck_assert_int_eq(parse("70:", 3, 69, &h, &reason), SCGI_ERROR);
+    /* Malformed before it is too large: an error. */
+    expect_error("0101:", 100);
+    ck_assert_int_eq(parse("70:", 3, 69, &h, &reason), SCGI_TOO_LARGE);
     ck_assert_int_eq(scgi_parse_header(spec_req, sizeof(spec_req) - 1, 70,
                                        &h, &reason), SCGI_OK);
 }
@@ -318,15 +336,38 @@ END_TEST
 
 START_TEST(test_bad_content_length)
 {
-    BLOCK_ERROR("CONTENT_LENGTH\0" "\0" "SCGI\0" "1\0");
     BLOCK_ERROR("CONTENT_LENGTH\0" "-1\0" "SCGI\0" "1\0");
     BLOCK_ERROR("CONTENT_LENGTH\0" "+1\0" "SCGI\0" "1\0");
     BLOCK_ERROR("CONTENT_LENGTH\0" " 1\0" "SCGI\0" "1\0");
     BLOCK_ERROR("CONTENT_LENGTH\0" "1 \0" "SCGI\0" "1\0");
-    BLOCK_ERROR("CONTENT_LENGTH\0" "012\0" "SCGI\0" "1\0");
-    BLOCK_ERROR("CONTENT_LENGTH\0" "00\0" "SCGI\0" "1\0");
     BLOCK_ERROR("CONTENT_LENGTH\0" "0x10\0" "SCGI\0" "1\0");
     BLOCK_ERROR("CONTENT_LENGTH\0" "1e3\0" "SCGI\0" "1\0");
+}
+END_TEST
+
+/* The rule FastCGI uses too (cgi.h): what nginx passes is accepted. */
+static unsigned long long block_length(const char *block, size_t blen)
+{
+    size_t len;
+    char *in = netstring(block, blen, &len);
+    scgi_header h;
+    const char *reason = NULL;
+
+    ck_assert_int_eq(scgi_parse_header(in, len, MAX_HDR, &h, &reason), SCGI_OK);
+    free(in);
+    return h.content_length;
+}
+
+#define BLOCK_LENGTH(lit) block_length(lit, sizeof(lit) - 1)
+
+START_TEST(test_content_length_shared_rule)
+{
+    ck_assert(BLOCK_LENGTH("CONTENT_LENGTH\0" "012\0" "SCGI\0" "1\0") == 12);
+    ck_assert(BLOCK_LENGTH("CONTENT_LENGTH\0" "00\0" "SCGI\0" "1\0") == 0);
+    ck_assert(BLOCK_LENGTH("CONTENT_LENGTH\0" "\0" "SCGI\0" "1\0") == 0);
+    ck_assert(BLOCK_LENGTH("CONTENT_LENGTH\0"
+                           "000000000000000000000018446744073709551615\0"
+                           "SCGI\0" "1\0") == 18446744073709551615ULL);
 }
 END_TEST
 
@@ -370,6 +411,7 @@ static Suite *scgi_suite(void)
     tcase_add_test(tc, test_no_comma);
     tcase_add_test(tc, test_bad_blocks);
     tcase_add_test(tc, test_bad_content_length);
+    tcase_add_test(tc, test_content_length_shared_rule);
     tcase_add_test(tc, test_many_headers);
     suite_add_tcase(s, tc);
     return s;
