@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <stdio.h>
+#include "log.h"
 
 #define SL_MAX_LISTENERS 16
 
@@ -25,8 +26,6 @@ typedef struct sl_listen_spec {
     int fd;                 /* SL_ADDR_FD */
     char text[160];         /* the address as given, for logs */
 } sl_listen_spec;
-
-enum sl_log_level { SL_LOG_ERROR = 0, SL_LOG_WARN, SL_LOG_INFO, SL_LOG_DEBUG };
 
 #define SL_MAX_ALLOW 32
 

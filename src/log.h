@@ -7,7 +7,9 @@
 #ifndef SLUICE_LOG_H
 #define SLUICE_LOG_H
 
-#include "config.h"
+/* The levels, most severe first: a line is written when its level is at
+ * or below the threshold. */
+enum sl_log_level { SL_LOG_ERROR = 0, SL_LOG_WARN, SL_LOG_INFO, SL_LOG_DEBUG };
 
 /* Set the threshold (enum sl_log_level); lines above it are dropped. */
 void sl_log_set_level(int level);
