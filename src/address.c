@@ -6,7 +6,8 @@
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
-#include "config_int.h"
+#include "address.h"
+#include "values.h"
 
 #define MAX_FD 65535
 #define ADDR_FORMS "unix:/path, HOST:PORT, [IPv6]:PORT or fd:N"

@@ -12,7 +12,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,9 +19,10 @@
 
 #include <arpa/inet.h>
 #include <stddef.h>
-#include "config_int.h"
-
+#include "address.h"
 #include "config.h"
+#include "config_file.h"
+#include "values.h"
 
 #define MAX_WORKERS 1024
 #define MAX_THREADS 1024
@@ -193,45 +193,6 @@ static const char usage_text[] =
 const char *sl_config_usage(void)
 {
     return usage_text;
-}
-
-/*
- * Write one line into err and return -1.  Values quoted from the user may
- * hold newlines or escapes; they are replaced so the message stays one line
- * that is safe to print to a terminal or a log.
- */
-int sl_config_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err == NULL || errlen == 0)
-        return -1;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    for (char *p = err; *p != '\0'; p++)
-        if (iscntrl((unsigned char)*p))
-            *p = '?';
-    return -1;
-}
-
-/*
- * Decimal only: no sign, no leading space, no "0x", no trailing junk.
- * strtol alone would accept " +12" and "12abc".
- */
-int sl_parse_int(const char *s, long min, long max, int *out)
-{
-    char *end;
-    long v;
-
-    if (!isdigit((unsigned char)s[0]))
-        return -1;
-    errno = 0;
-    v = strtol(s, &end, 10);
-    if (errno != 0 || *end != '\0' || v < min || v > max)
-        return -1;
-    *out = (int)v;
-    return 0;
 }
 
 /* A size in bytes with an optional k, m or g suffix (powers of 1024). */
@@ -437,16 +398,6 @@ static int add_allow(sl_config *c, const char *label, const char *list,
     return 0;
 }
 
-int sl_copy_str(char *dst, size_t size, const char *src)
-{
-    size_t n = strlen(src);
-
-    if (n >= size)
-        return -1;
-    memcpy(dst, src, n + 1);
-    return 0;
-}
-
 static int add_listener(sl_config *c, enum sl_proto proto, const char *label,
                         const char *addr, char *err, size_t errlen)
 {
@@ -552,9 +503,12 @@ void sl_config_defaults(sl_config *c)
 
 /* ---- one key of the config file ---------------------------------------- */
 
-int sl_config_set_key(sl_config *c, const char *name, const char *value,
-                      char *err, size_t errlen)
+/* Set one key of the file (a long option name, or "app"); the INI reader
+ * (config_file.c) calls it back with the config as `arg`.  0, or -1. */
+static int set_key(void *arg, const char *name, const char *value, char *err,
+                   size_t errlen)
 {
+    sl_config *c = arg;
     if (strcmp(name, "app") == 0)
         return set_app(c, "app", value, err, errlen);
     if (strcmp(name, "config") == 0)
@@ -757,7 +711,8 @@ int sl_config_parse(sl_config *c, int argc, char **argv, char *err,
     if (ov->config_file[0] != '\0') {
         c->check_config = ov->check_config;
         memcpy(c->config_file, ov->config_file, sizeof(c->config_file));
-        if (sl_config_read_file(c, c->config_file, err, errlen) < 0)
+        if (sl_config_read_file(c->config_file, c->check_config, set_key, c, err,
+                                errlen) < 0)
             goto out;
     }
     apply_overlay(c, ov);

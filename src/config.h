@@ -10,31 +10,11 @@
 
 #include <stddef.h>
 #include <stdio.h>
+#include "address.h"
 #include "log.h"
 
 #define SL_MAX_LISTENERS 16
-
-enum sl_proto { SL_PROTO_FASTCGI = 0, SL_PROTO_SCGI = 1 };
-enum sl_addr_kind { SL_ADDR_UNIX, SL_ADDR_TCP, SL_ADDR_FD };
-
-typedef struct sl_listen_spec {
-    enum sl_proto proto;
-    enum sl_addr_kind kind;
-    char path[108];         /* SL_ADDR_UNIX: the socket path */
-    char host[64];          /* SL_ADDR_TCP: host or IPv4/IPv6 literal, no [] */
-    int port;               /* SL_ADDR_TCP: 1..65535 */
-    int fd;                 /* SL_ADDR_FD */
-    char text[160];         /* the address as given, for logs */
-} sl_listen_spec;
-
-#define SL_MAX_ALLOW 32
-
-/* An --allow-from entry: an address and the number of leading bits. */
-typedef struct sl_cidr {
-    int family;             /* AF_INET or AF_INET6 */
-    unsigned char addr[16];
-    int bits;
-} sl_cidr;
+#define SL_MAX_ALLOW 32          /* --allow-from entries */
 
 typedef struct sl_config {
     sl_listen_spec listeners[SL_MAX_LISTENERS];
@@ -97,12 +77,7 @@ void sl_config_defaults(sl_config *c);
  */
 int sl_config_parse(sl_config *c, int argc, char **argv, char *err, size_t errlen);
 
-/*
- * Parse one address: "unix:/path", "HOST:PORT", "[IPv6]:PORT" or "fd:N".
- * Returns 0 or -1 with a message in err.
- */
-int sl_listen_parse(sl_listen_spec *l, enum sl_proto proto, const char *text,
-                    char *err, size_t errlen);
+/* Listener addresses and --allow-from entries are parsed by address.h. */
 
 /* Print the effective settings as config-file lines (--check-config). */
 void sl_config_print(const sl_config *c, FILE *f);

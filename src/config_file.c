@@ -10,7 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <ini.h>
-#include "config_int.h"
+#include "config_file.h"
+#include "values.h"
 
 /* A config file is a few hundred bytes; this is far past any real one. */
 #define MAX_CONFIG_BYTES (1024 * 1024)
@@ -21,7 +22,8 @@
  * lines and the handler reads the count.
  */
 struct ini_ctx {
-    sl_config *c;
+    sl_config_key_fn set_key;
+    void *arg;
     FILE *fp;
     int lineno;      /* line the reader handed out last */
     int err_line;    /* line of the first handler error, 0 if none */
@@ -92,7 +94,7 @@ static int file_handler(void *user, const char *section, const char *name,
                  "(use [sluice] or no section)", name, section);
         r = -1;
     } else {
-        r = sl_config_set_key(x->c, name, value, x->msg, sizeof(x->msg));
+        r = x->set_key(x->arg, name, value, x->msg, sizeof(x->msg));
     }
     if (r < 0) {
         note_error(x, x->lineno, x->msg);
@@ -105,14 +107,15 @@ static int file_handler(void *user, const char *section, const char *name,
     return 1;   /* go on, so --check-config sees every error */
 }
 
-int sl_config_read_file(sl_config *c, const char *file, char *err,
-                        size_t errlen)
+int sl_config_read_file(const char *file, int all_errors, sl_config_key_fn set_key,
+                        void *arg, char *err, size_t errlen)
 {
     struct ini_ctx x;
     int r;
 
     memset(&x, 0, sizeof(x));
-    x.c = c;
+    x.set_key = set_key;
+    x.arg = arg;
     x.file = file;
     /*
      * Opened here rather than by ini_parse() so that errno is ours.  Only a
@@ -168,7 +171,7 @@ int sl_config_read_file(sl_config *c, const char *file, char *err,
     if (x.err_line == 0)
         return 0;
     /* --check-config lists every error, one per line. */
-    if (c->check_config && x.nerrors > 1) {
+    if (all_errors && x.nerrors > 1) {
         snprintf(err, errlen, "%s", x.all);
         return -1;
     }
