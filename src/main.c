@@ -27,7 +27,8 @@ static int check_config(const sl_config *cfg)
         return 1;
     }
     /* The users and groups named must exist, as the master will need them. */
-    if (sl_privs_check(cfg, err, sizeof err) < 0) {
+    if (sl_privs_check(cfg->user, cfg->group, cfg->socket_owner, cfg->socket_group,
+                       err, sizeof err) < 0) {
         fprintf(stderr, "sluice: %s\n", err);
         return 1;
     }
@@ -35,7 +36,7 @@ static int check_config(const sl_config *cfg)
     pid_t pid = fork();
     if (pid == 0) {
         /* The workers' user, as the workers and the master's check will. */
-        if (sl_privs_drop(cfg, err, sizeof err) < 0) {
+        if (sl_privs_drop(cfg->user, cfg->group, err, sizeof err) < 0) {
             fprintf(stderr, "sluice: %s\n", err);
             _exit(1);
         }

@@ -178,7 +178,7 @@ static int check_app(sl_master *m, const sl_config *cfg)
         char err[512];
         child_signals(m);
         close_channels(m);
-        if (sl_privs_drop(cfg, err, sizeof err) < 0) {
+        if (sl_privs_drop(cfg->user, cfg->group, err, sizeof err) < 0) {
             sl_error("%s", err);
             _exit(1);
         }

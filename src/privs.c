@@ -10,56 +10,57 @@
 #include <unistd.h>
 #include "privs.h"
 
-int sl_privs_check(const sl_config *cfg, char *err, size_t errlen)
+int sl_privs_check(const char *user, const char *group, const char *socket_owner,
+                   const char *socket_group, char *err, size_t errlen)
 {
-    if (cfg->user[0] && getpwnam(cfg->user) == NULL) {
-        snprintf(err, errlen, "--user: no user '%s' on this host", cfg->user);
+    if (user[0] && getpwnam(user) == NULL) {
+        snprintf(err, errlen, "--user: no user '%s' on this host", user);
         return -1;
     }
-    if (cfg->group[0] && getgrnam(cfg->group) == NULL) {
-        snprintf(err, errlen, "--group: no group '%s' on this host", cfg->group);
+    if (group[0] && getgrnam(group) == NULL) {
+        snprintf(err, errlen, "--group: no group '%s' on this host", group);
         return -1;
     }
-    if (cfg->socket_owner[0] && getpwnam(cfg->socket_owner) == NULL) {
-        snprintf(err, errlen, "--socket-owner: no user '%s' on this host", cfg->socket_owner);
+    if (socket_owner[0] && getpwnam(socket_owner) == NULL) {
+        snprintf(err, errlen, "--socket-owner: no user '%s' on this host", socket_owner);
         return -1;
     }
-    if (cfg->socket_group[0] && getgrnam(cfg->socket_group) == NULL) {
-        snprintf(err, errlen, "--socket-group: no group '%s' on this host", cfg->socket_group);
+    if (socket_group[0] && getgrnam(socket_group) == NULL) {
+        snprintf(err, errlen, "--socket-group: no group '%s' on this host", socket_group);
         return -1;
     }
     return 0;
 }
 
-int sl_privs_drop(const sl_config *cfg, char *err, size_t errlen)
+int sl_privs_drop(const char *user, const char *group, char *err, size_t errlen)
 {
-    if (cfg->user[0] == '\0') {
+    if (user[0] == '\0') {
         /* The configuration refuses --group alone: it would leave root's
          * user id, and with it every capability. */
-        if (cfg->group[0] != '\0') {
+        if (group[0] != '\0') {
             snprintf(err, errlen, "--group %s without --user: refusing to run "
-                     "application code as root", cfg->group);
+                     "application code as root", group);
             return -1;
         }
         return 0;
     }
-    struct passwd *pw = getpwnam(cfg->user);
+    struct passwd *pw = getpwnam(user);
     if (pw == NULL) {
-        snprintf(err, errlen, "--user: no user '%s' on this host", cfg->user);
+        snprintf(err, errlen, "--user: no user '%s' on this host", user);
         return -1;
     }
     /* getpwnam's result is static and getgrnam may reuse it: copy. */
     char name[64];
     if (snprintf(name, sizeof name, "%s", pw->pw_name) >= (int)sizeof name) {
-        snprintf(err, errlen, "--user: name '%s' too long", cfg->user);
+        snprintf(err, errlen, "--user: name '%s' too long", user);
         return -1;
     }
     uid_t uid = pw->pw_uid;
     gid_t gid = pw->pw_gid;
-    if (cfg->group[0] != '\0') {
-        struct group *g = getgrnam(cfg->group);
+    if (group[0] != '\0') {
+        struct group *g = getgrnam(group);
         if (g == NULL) {
-            snprintf(err, errlen, "--group: no group '%s' on this host", cfg->group);
+            snprintf(err, errlen, "--group: no group '%s' on this host", group);
             return -1;
         }
         gid = g->gr_gid;

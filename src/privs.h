@@ -11,21 +11,23 @@
 #define SLUICE_PRIVS_H
 
 #include <stddef.h>
-#include "config.h"
 
 /*
- * Do --user, --group, --socket-owner and --socket-group name a user or
- * group of this host?  0, or -1 with the first that does not in err.
+ * Do --user, --group, --socket-owner and --socket-group (each "" when not
+ * given) name a user or group of this host?  0, or -1 with the first that
+ * does not in err.
  */
-int sl_privs_check(const sl_config *cfg, char *err, size_t errlen);
+int sl_privs_check(const char *user, const char *group, const char *socket_owner,
+                   const char *socket_group, char *err, size_t errlen);
 
 /*
  * Become --user (uid, its supplementary groups through initgroups()) and
  * --group (or the user's own group), for good: real, effective and saved
  * ids alike, and regaining root is checked to fail.  The parent-death
  * signal, which the kernel clears on a change of credentials, is set again.
- * Nothing to do without --user.  0, or -1 with the reason in err.
+ * Nothing to do without --user (user "").  0, or -1 with the reason in
+ * err.
  */
-int sl_privs_drop(const sl_config *cfg, char *err, size_t errlen);
+int sl_privs_drop(const char *user, const char *group, char *err, size_t errlen);
 
 #endif

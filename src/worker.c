@@ -498,7 +498,7 @@ static int worker_init(sl_worker *w, const int *fds)
     if (rc < 0)
         return rc;
     /* --user, --group: before the first line of application code. */
-    if (sl_privs_drop(cfg, err, sizeof err) < 0) {
+    if (sl_privs_drop(cfg->user, cfg->group, err, sizeof err) < 0) {
         sl_error("%s", err);
         return -EPERM;
     }
