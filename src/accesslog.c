@@ -12,7 +12,6 @@
 #include "buf.h"
 #include "escape.h"
 #include "log.h"
-#include "worker.h"
 
 #define DEFAULT_FORMAT "{remote} - [{time}] \"{method} {uri}\" {status} {bytes} " \
     "{duration_us}us queue={queue_us}us route=\"{route}\" pid={pid} id={request_id}"
@@ -129,26 +128,6 @@ void sl_access_write(int fd, const char *fmt, const sl_access_fields *f)
     ssize_t n = write(fd, b.data, b.len);
     (void)n;
     sl_buf_free(&b);
-}
-
-void sl_access_log(sl_worker *w, const sl_req *req, int status, uint64_t us)
-{
-    if (w->access_fd < 0)
-        return;
-    const char *uri = sl_req_known(req, SL_P_URI);
-    sl_access_fields f = {
-        .remote = sl_req_known(req, SL_P_REMOTE),
-        .method = sl_req_method(req),
-        .uri = uri ? uri : req->path,
-        .status = status,
-        .bytes = req->bytes_out,
-        .duration_us = us,
-        .queue_us = req->handler_ns > req->start_ns ? (req->handler_ns - req->start_ns) / 1000 : 0,
-        .route = sl_req_route(req),
-        .pid = getpid(),
-        .request_id = req->request_id,
-    };
-    sl_access_write(w->access_fd, w->cfg->access_log_format, &f);
 }
 
 int sl_access_open(const char *path, int log_fd, int *fd)

@@ -1,5 +1,7 @@
 /*
- * accesslog.h: one line per request (--access-log, --access-log-format).
+ * accesslog.h: one line per request (--access-log, --access-log-format):
+ * the format, and writing a line.  What goes into a request's line is the
+ * worker's (dispatch.c).
  *
  * Fields: {remote} {method} {uri} {status} {bytes} {duration_us} {queue_us}
  * {route} {pid} {request_id} {time}.  The default format is
@@ -15,14 +17,9 @@
 #ifndef SLUICE_ACCESSLOG_H
 #define SLUICE_ACCESSLOG_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
-#include "request.h"
-
-struct sl_worker;
-
-/* Write the line for `req`, answered with `status` after `us` µs. */
-void sl_access_log(struct sl_worker *w, const sl_req *req, int status, uint64_t us);
 
 /* One line's fields (NULL or "" strings print as "-"). */
 typedef struct sl_access_fields {
@@ -32,8 +29,9 @@ typedef struct sl_access_fields {
     pid_t pid;
 } sl_access_fields;
 
-/* Write one line in format `fmt` ("" for the default, "json") to fd; the
- * master uses it for the requests of a worker that died. */
+/* Write one line in format `fmt` ("" for the default, "json") to fd: a
+ * worker for each request it answers (dispatch.c), the master for the
+ * requests of a worker that died. */
 void sl_access_write(int fd, const char *fmt, const sl_access_fields *f);
 
 /* Open the --access-log `path` ("" : none, fd -1; "-" : log_fd) into *fd.

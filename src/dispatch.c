@@ -159,6 +159,27 @@ static void begin(sl_worker *w, sl_req *req)
     track(w, req);
 }
 
+/* The access log line of `req`, answered with `status` after `us` µs. */
+static void access_log(sl_worker *w, const sl_req *req, int status, uint64_t us)
+{
+    if (w->access_fd < 0)
+        return;
+    const char *uri = sl_req_known(req, SL_P_URI);
+    sl_access_fields f = {
+        .remote = sl_req_known(req, SL_P_REMOTE),
+        .method = sl_req_method(req),
+        .uri = uri ? uri : req->path,
+        .status = status,
+        .bytes = req->bytes_out,
+        .duration_us = us,
+        .queue_us = req->handler_ns > req->start_ns ? (req->handler_ns - req->start_ns) / 1000 : 0,
+        .route = sl_req_route(req),
+        .pid = getpid(),
+        .request_id = req->request_id,
+    };
+    sl_access_write(w->access_fd, w->cfg->access_log_format, &f);
+}
+
 static void account(sl_worker *w, sl_req *req, int status)
 {
     uint64_t us = (uv_hrtime() - req->start_ns) / 1000;
@@ -166,7 +187,7 @@ static void account(sl_worker *w, sl_req *req, int status)
     if (w->sb != NULL)
         sl_sb_request_end(w->sb, w->slot, req->route_id, status, us,
                           request_bytes_in(req), req->bytes_out);
-    sl_access_log(w, req, status, us);
+    access_log(w, req, status, us);
 }
 
 /* ---- ending ------------------------------------------------------------ */
