@@ -17,7 +17,6 @@
 #include <unistd.h>
 #include "accesslog.h"
 #include "backtrace.h"
-#include "endpoints.h"
 #include "escape.h"
 #include "log.h"
 #include "worker.h"
@@ -478,7 +477,7 @@ void sl_worker_dispatch(sl_worker *w, sl_req *req)
         sl_worker_finish(w, req);
         return;
     }
-    if (sl_endpoint_answer(w, req)) {
+    if (sl_endpoint_answer(&w->endpoints, w->draining, req)) {
         sl_worker_finish(w, req);
         return;
     }

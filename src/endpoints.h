@@ -7,14 +7,23 @@
 #ifndef SLUICE_ENDPOINTS_H
 #define SLUICE_ENDPOINTS_H
 
+#include "config.h"
 #include "request.h"
+#include "router.h"
+#include "scoreboard.h"
 
-struct sl_worker;
+/* What the documents are made from; the worker holds one. */
+typedef struct sl_endpoints {
+    const sl_config *cfg;           /* the three paths */
+    sl_scoreboard *sb;              /* NULL: no status, no metrics, no rows */
+    const int *listener_fds;        /* the listening sockets, for the status's */
+    int nlisteners;                 /* listen queue */
+} sl_endpoints;
 
 /* If the request is for one of the configured paths, build its response
  * (405 with Allow for a method other than GET and HEAD) and return 1;
- * otherwise 0. */
-int sl_endpoint_answer(struct sl_worker *w, sl_req *req);
+ * otherwise 0.  `draining`: this worker is stopping (health says so). */
+int sl_endpoint_answer(const sl_endpoints *e, int draining, sl_req *req);
 
 /*
  * Give every route of the app (those of a given method; a "*" route's rows
@@ -23,6 +32,6 @@ int sl_endpoint_answer(struct sl_worker *w, sl_req *req);
  * peers send later, these are counted under their own names.  A table
  * without room is logged.
  */
-void sl_endpoint_register_routes(struct sl_worker *w);
+void sl_endpoint_register_routes(const sl_endpoints *e, const sl_router *router);
 
 #endif

@@ -21,7 +21,6 @@
 #include "accesslog.h"
 #include "backtrace.h"
 #include "ctl.h"
-#include "endpoints.h"
 #include "log.h"
 #include "privs.h"
 #include "worker.h"
@@ -508,7 +507,7 @@ static int worker_init(sl_worker *w, const int *fds)
         sl_error("%s", err);
         return -EINVAL;
     }
-    sl_endpoint_register_routes(w);
+    sl_endpoint_register_routes(&w->endpoints, w->app->router);
     if (w->app->on_start != NULL && (rc = w->app->on_start(w->app)) != 0) {
         /* Its reason, if it wrote one, comes first. */
         read_app_stderr(w);
@@ -519,7 +518,6 @@ static int worker_init(sl_worker *w, const int *fds)
     /* From here on the drain and stop hooks are due. */
     w->app_started = 1;
     for (int i = 0; i < cfg->nlisteners; i++) {
-        w->listener_fds[i] = fds[i];
         rc = open_listener(w, &w->listeners[i], dup(fds[i]), cfg->listeners[i].proto);
         w->nlisteners++;
         if (rc < 0) {
@@ -590,6 +588,9 @@ int sl_worker_main(const sl_worker_args *args)
     w->finish.data = w;
     w->sb = args->sb;
     w->slot = args->sb ? &args->sb->slots[args->slot] : NULL;
+    w->endpoints = (sl_endpoints){
+        .cfg = cfg, .sb = args->sb, .listener_fds = args->fds, .nlisteners = cfg->nlisteners,
+    };
     int rc = worker_init(w, args->fds);
     if (rc == 0) {
         if (w->slot != NULL)

@@ -9,6 +9,7 @@
 #include "app.h"
 #include "config.h"
 #include "conn.h"
+#include "endpoints.h"
 #include "fcgi.h"
 #include "request.h"
 #include "scoreboard.h"
@@ -48,7 +49,6 @@ typedef struct sl_worker {
     const sl_config *cfg;
     sl_app *app;
     sl_listener listeners[SL_MAX_LISTENERS];
-    int listener_fds[SL_MAX_LISTENERS];
     int nlisteners;
     uv_signal_t signals[4];
     int nsignals;
@@ -83,6 +83,7 @@ typedef struct sl_worker {
     /* The scoreboard and this worker's slot in it. */
     sl_scoreboard *sb;
     sl_sb_slot *slot;
+    sl_endpoints endpoints;         /* health, status, metrics */
     uv_timer_t watch;
     uv_check_t accept_turn;         /* accept the waiting connection */
     uv_timer_t accept_delay;        /* ... a moment later: others are idler */
