@@ -36,7 +36,7 @@ void sl_conn_release_requests(sl_conn *c)
         if (r->state == SL_REQ_RUNNING)
             sl_worker_cancel(c->worker, r);
         else
-            sl_req_free(r);
+            sl_worker_req_free(c->worker, r);
     }
     c->nreqs = 0;
     c->worker->arriving -= c->arriving;
@@ -204,13 +204,12 @@ static void fcgi_begin(sl_conn *c, const fcgi_event *ev)
         end_at_begin(c, ev->id, FCGI_OVERLOADED);
         return;
     }
-    sl_req *r = sl_req_new(c, SL_PROTO_FASTCGI, ev->id);
+    sl_req *r = sl_worker_req_new(w, c, SL_PROTO_FASTCGI, ev->id);
     if (r == NULL) {
         sl_conn_close(c, "out of memory");
         return;
     }
     r->keep_conn = c->keep;
-    r->worker = w;
     r->next = c->reqs;
     c->reqs = r;
     c->nreqs++;
@@ -364,7 +363,7 @@ static void fcgi_abort(sl_conn *c, const fcgi_event *ev)
         sl_worker_cancel(c->worker, r);
     } else {
         arrived(c);
-        sl_req_free(r);
+        sl_worker_req_free(c->worker, r);
     }
     if (c->closing)
         return;
@@ -457,10 +456,9 @@ static size_t fcgi_feed(sl_conn *c, const char *data, size_t len)
 /* The connection's one request, arriving; NULL when out of memory. */
 static sl_req *scgi_new_req(sl_conn *c)
 {
-    sl_req *r = sl_req_new(c, SL_PROTO_SCGI, 0);
+    sl_req *r = sl_worker_req_new(c->worker, c, SL_PROTO_SCGI, 0);
     if (r == NULL)
         return NULL;
-    r->worker = c->worker;
     r->next = c->reqs;
     c->reqs = r;
     c->nreqs = 1;

@@ -148,7 +148,6 @@ static void begin(sl_worker *w, sl_req *req)
 {
     req->state = SL_REQ_RUNNING;
     req->app = w->app;
-    req->worker = w;
     req->start_ns = uv_hrtime();
     w->inflight++;
     running_add(w, req);
@@ -210,7 +209,7 @@ void sl_worker_finish(sl_worker *w, sl_req *req)
     /* A timed-out request was counted and logged when it timed out. */
     if (!req->timed_out)
         account(w, req, req->cancelled ? 499 : req->status);
-    sl_req_free(req);
+    sl_worker_req_free(w, req);
     w->inflight--;
     w->served++;
     sl_worker_check_recycle(w);
@@ -305,7 +304,7 @@ void sl_worker_on_flush_async(uv_async_t *a)
     drain_flushes(a->data);
 }
 
-int sl_worker_queue_flush(sl_worker *w, sl_req *req, sl_buf *bytes)
+static int queue_flush(sl_worker *w, sl_req *req, sl_buf *bytes)
 {
     sl_flush *f = malloc(sizeof *f);
     if (f == NULL) {
@@ -338,6 +337,26 @@ int sl_worker_queue_flush(sl_worker *w, sl_req *req, sl_buf *bytes)
     w->flush_tail = f;
     uv_mutex_unlock(&w->flush_lock);
     uv_async_send(&w->flush_async);
+    return 0;
+}
+
+int sl_worker_host_flush(sl_req *req, sl_buf *bytes)
+{
+    sl_worker *w = sl_req_worker(req);
+    if (!sl_worker_on_loop(w))
+        return queue_flush(w, req, bytes);
+    if (req->conn != NULL)
+        sl_conn_send(req->conn, bytes);
+    sl_buf_free(bytes);
+    return 0;
+}
+
+int sl_worker_host_end(sl_req *req)
+{
+    sl_worker *w = sl_req_worker(req);
+    if (!sl_worker_on_loop(w))
+        return -EINVAL;
+    sl_worker_complete(w, req, SL_OK);
     return 0;
 }
 
@@ -375,8 +394,9 @@ static uint64_t request_digest(const sl_req *req)
 void sl_worker_record_crash(const char *what)
 {
     const sl_req *req = (const sl_req *)(const void *)(what - offsetof(sl_req, what));
-    if (req->worker->sb != NULL)
-        sl_sb_crash_record(req->worker->sb, request_digest(req), sl_sb_mono_ms());
+    const sl_worker *w = sl_req_worker(req);
+    if (w->sb != NULL)
+        sl_sb_crash_record(w->sb, request_digest(req), sl_sb_mono_ms());
 }
 
 /* Whether this request crashed a worker moments ago.  While nothing did,
@@ -429,7 +449,7 @@ static int run_on_loop(sl_worker *w, sl_req *req)
 static void after_work_cb(uv_work_t *work, int status)
 {
     sl_req *req = work->data;
-    sl_worker *w = req->worker;
+    sl_worker *w = sl_req_worker(req);
     /* Bytes the handler flushed must go out before its final ones. */
     drain_flushes(w);
     int rc = status < 0 ? status : req->handler_rc;
@@ -571,13 +591,12 @@ void sl_worker_time_out(sl_worker *w, sl_req *req)
         sl_buf b;
         sl_buf_init(&b);
         if (!__atomic_load_n(&req->head_sent, __ATOMIC_ACQUIRE)) {
-            sl_req *tmp = sl_req_new(c, req->proto, req->id);
+            sl_req *tmp = sl_worker_req_new(w, c, req->proto, req->id);
             if (tmp != NULL) {
-                tmp->worker = w;
                 memcpy(tmp->request_id, req->request_id, sizeof tmp->request_id);
                 sl_resp_problem(tmp, 504, "the request took longer than --timeout");
                 sl_resp_encode(tmp, &b, 1);
-                sl_req_free(tmp);
+                sl_worker_req_free(w, tmp);
             }
         } else if (req->proto == SL_PROTO_FASTCGI) {
             fcgi_encode_stream_end(&b, FCGI_STDOUT, req->id);

@@ -7,16 +7,23 @@
 #include "path.h"
 #include "request.h"
 #include "router.h"
-#include "worker.h"
 
-/* Requests a worker keeps for reuse, and the buffer size they may keep. */
-#define CACHE_MAX 32
+/* The buffer size a request keeps for the next one (sl_req_reset). */
 #define KEEP_BYTES (8 * 1024)
+/* ... and the parameter index slots. */
+#define KEEP_PARAMS 256
+
+void sl_req_init(sl_req *req)
+{
+    memset(req, 0, sizeof *req);
+    req->status = 200;
+}
 
 /*
- * A request's buffers are kept with it when it is freed, so the next one
- * on the same worker starts with room for its parameters and its answer:
- * no allocation on the path of an ordinary request.
+ * A request's buffers are kept with it on reset, so the next one starts
+ * with room for its parameters and its answer: no allocation on the path
+ * of an ordinary request.  A buffer grown past KEEP_BYTES goes, so one
+ * large request does not pin its memory.
  */
 static void keep_or_free(sl_buf *b)
 {
@@ -25,49 +32,12 @@ static void keep_or_free(sl_buf *b)
     b->len = 0;
 }
 
-sl_req *sl_req_new(struct sl_conn *conn, enum sl_proto proto, uint16_t id)
-{
-    struct sl_worker *w = conn ? conn->worker : NULL;
-    sl_req *req;
-    if (w != NULL && w->req_cache != NULL) {
-        req = w->req_cache;
-        w->req_cache = req->next;
-        w->req_cached--;
-        /* Everything but the kept buffers starts from zero again. */
-        sl_buf keep[5] = {req->raw_params, req->pstore, req->body, req->headers, req->out};
-        sl_param *params = req->params;
-        size_t params_cap = req->params_cap;
-        memset(req, 0, sizeof *req);
-        req->raw_params = keep[0];
-        req->pstore = keep[1];
-        req->body = keep[2];
-        req->headers = keep[3];
-        req->out = keep[4];
-        req->params = params;
-        req->params_cap = params_cap;
-    } else {
-        req = calloc(1, sizeof *req);
-        if (req == NULL)
-            return NULL;
-    }
-    req->conn = conn;
-    req->worker = w;
-    req->proto = proto;
-    req->id = id;
-    req->status = 200;
-    return req;
-}
-
-/* What a request owns beyond its buffers and parameter index; the pointers
- * are cleared, since a cached request is freed a second time at exit. */
+/* What a request owns beyond its buffers and parameter index. */
 static void release_extras(sl_req *req)
 {
     free(req->path);
-    req->path = NULL;
-    for (int i = 0; i < SL_ROUTER_MAX_PARAMS; i++) {
+    for (int i = 0; i < SL_ROUTER_MAX_PARAMS; i++)
         free(req->pparams[i]);
-        req->pparams[i] = NULL;
-    }
     while (req->qcache != NULL) {
         sl_qcache *q = req->qcache;
         req->qcache = q->next;
@@ -77,52 +47,42 @@ static void release_extras(sl_req *req)
     }
     if (req->json != NULL)
         json_object_put(req->json);
-    req->json = NULL;
-    if (req->flow != NULL)
-        sl_worker_flow_release(req->worker, req->flow);
-    req->flow = NULL;
 }
 
-void sl_req_free(sl_req *req)
+void sl_req_reset(sl_req *req)
 {
-    if (req == NULL)
-        return;
     release_extras(req);
-    struct sl_worker *w = req->worker;
-    if (w != NULL && w->req_cached < CACHE_MAX && !w->draining) {
-        keep_or_free(&req->raw_params);
-        keep_or_free(&req->pstore);
-        keep_or_free(&req->body);
-        keep_or_free(&req->headers);
-        keep_or_free(&req->out);
-        if (req->params_cap > 256) {
-            free(req->params);
-            req->params = NULL;
-            req->params_cap = 0;
-        }
-        req->next = w->req_cache;
-        w->req_cache = req;
-        w->req_cached++;
-        return;
+    /* Everything but the kept buffers starts from zero again. */
+    sl_buf keep[5] = {req->raw_params, req->pstore, req->body, req->headers, req->out};
+    for (int i = 0; i < 5; i++)
+        keep_or_free(&keep[i]);
+    sl_param *params = req->params;
+    size_t params_cap = req->params_cap;
+    if (params_cap > KEEP_PARAMS) {
+        free(params);
+        params = NULL;
+        params_cap = 0;
     }
+    sl_req_init(req);
+    req->raw_params = keep[0];
+    req->pstore = keep[1];
+    req->body = keep[2];
+    req->headers = keep[3];
+    req->out = keep[4];
+    req->params = params;
+    req->params_cap = params_cap;
+}
+
+void sl_req_destroy(sl_req *req)
+{
+    release_extras(req);
     sl_buf_free(&req->raw_params);
     sl_buf_free(&req->pstore);
     sl_buf_free(&req->body);
     sl_buf_free(&req->headers);
     sl_buf_free(&req->out);
     free(req->params);
-    free(req);
-}
-
-void sl_req_cache_free(struct sl_worker *w)
-{
-    while (w->req_cache != NULL) {
-        sl_req *req = w->req_cache;
-        w->req_cache = req->next;
-        req->worker = NULL;
-        sl_req_free(req);
-    }
-    w->req_cached = 0;
+    sl_req_init(req);
 }
 
 /* Room for `bytes` more of parameters and `count` more index slots. */

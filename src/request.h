@@ -1,6 +1,8 @@
 /*
  * request.h: struct sl_req, shared by the request accessors (request.c), the
- * response builder (response.c) and the connection that owns it (conn.c).
+ * response builder (response.c) and the worker that serves it (its
+ * connection, its dispatch), which owns it and makes, reuses and frees it
+ * with sl_req_init(), sl_req_reset() and sl_req_destroy().
  */
 #ifndef SLUICE_REQUEST_H
 #define SLUICE_REQUEST_H
@@ -14,7 +16,8 @@
 #include "router.h"
 
 struct sl_conn;
-struct sl_worker;
+struct sl_flow;
+typedef struct sl_req_host sl_req_host;
 
 enum sl_req_state {
     SL_REQ_PARAMS,          /* receiving PARAMS */
@@ -54,7 +57,7 @@ typedef struct sl_qcache {
 struct sl_req {
     struct sl_req *next;            /* in the connection's list */
     struct sl_conn *conn;           /* NULL once the connection is gone */
-    struct sl_worker *worker;
+    const sl_req_host *host;        /* who serves it; NULL: no one */
     sl_app *app;
     enum sl_proto proto;
     uint16_t id;                    /* FastCGI request id */
@@ -95,7 +98,8 @@ struct sl_req {
     int slow_logged;
     char request_id[64];
     char what[128];                 /* "GET /items/{id:int}", for crash reports */
-    struct sl_flow *flow;           /* streaming from a pool thread */
+    struct sl_flow *flow;           /* streaming from a pool thread (the
+                                       worker's, released by it) */
 
     /* Handler */
     uv_work_t work;
@@ -116,11 +120,30 @@ struct sl_req {
     uint64_t bytes_out;
 };
 
-/* A new request on `conn`; NULL on allocation failure. */
-sl_req *sl_req_new(struct sl_conn *conn, enum sl_proto proto, uint16_t id);
-void sl_req_free(sl_req *req);
-/* Free the requests a worker keeps for reuse. */
-void sl_req_cache_free(struct sl_worker *w);
+/*
+ * What the request's owner does for the response functions that reach
+ * past the request: sending a flushed part, and ending a response later.
+ * The owner (the worker) sets req->host; neither is on the path of an
+ * ordinary request, which its handler's return ends.
+ */
+struct sl_req_host {
+    /* sl_resp_flush(): send `bytes` (taken; left empty), from the thread
+     * running the handler, loop or pool.  0 or -errno. */
+    int (*flush)(sl_req *req, sl_buf *bytes);
+    /* sl_resp_end() of a handler that returned SL_LATER: 0, or -EINVAL
+     * off the loop thread. */
+    int (*end)(sl_req *req);
+};
+
+/* Make the memory at `req` a new request: empty, status 200, no host. */
+void sl_req_init(sl_req *req);
+/* Make a request that has ended new again, for the next one: what it owns
+ * is freed but its buffers and parameter index, which are emptied and
+ * kept (up to a size) so the next request allocates nothing for them. */
+void sl_req_reset(sl_req *req);
+/* Free all the request owns (the struct itself is the owner's); it is left
+ * new and empty. */
+void sl_req_destroy(sl_req *req);
 
 /* Store one CGI parameter (copied).  The bytes may lie in pstore itself,
  * at or after the end of what is stored (the FastCGI stream, rewritten in

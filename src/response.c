@@ -6,9 +6,7 @@
 #include <string.h>
 #include <strings.h>
 #include "fcgi.h"
-#include "log.h"
 #include "request.h"
-#include "worker.h"
 
 #define DEFAULT_CTYPE "text/plain; charset=utf-8"
 
@@ -361,9 +359,10 @@ int sl_resp_encode(sl_req *req, sl_buf *out, int final)
 
 int sl_resp_flush(sl_req *req)
 {
-    sl_worker *w = req->worker;
     if (req->resp_error != NULL && !req->head_sent)
         return -EINVAL;     /* it will end as a 500 */
+    if (req->host == NULL)
+        return -ENOTCONN;
     sl_buf bytes;
     sl_buf_init(&bytes);
     int rc = sl_resp_encode(req, &bytes, 0);
@@ -371,19 +370,12 @@ int sl_resp_flush(sl_req *req)
         sl_buf_free(&bytes);
         return rc;
     }
-    if (sl_worker_on_loop(w)) {
-        if (req->conn != NULL)
-            sl_conn_send(req->conn, &bytes);
-        sl_buf_free(&bytes);
-        return 0;
-    }
-    return sl_worker_queue_flush(w, req, &bytes);
+    return req->host->flush(req, &bytes);
 }
 
 int sl_resp_end(sl_req *req)
 {
-    if (!req->later || !sl_worker_on_loop(req->worker))
+    if (!req->later || req->host == NULL)
         return -EINVAL;
-    sl_worker_complete(req->worker, req, SL_OK);
-    return 0;
+    return req->host->end(req);
 }

@@ -121,7 +121,7 @@ static void heartbeat(sl_worker *w, uint64_t now)
  */
 static void give_heap_back(sl_worker *w)
 {
-    sl_req_cache_free(w);
+    sl_worker_req_cache_free(w);
     malloc_trim(0);
 }
 

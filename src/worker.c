@@ -530,7 +530,7 @@ static int worker_init(sl_worker *w, const int *fds)
 
 static void worker_free(sl_worker *w)
 {
-    sl_req_cache_free(w);
+    sl_worker_req_cache_free(w);
     uv_loop_close(&w->loop);
     uv_mutex_destroy(&w->flush_lock);
     uv_cond_destroy(&w->flush_cond);
@@ -584,6 +584,7 @@ int sl_worker_main(const sl_worker_args *args)
     w->log_fd = log_fd;
     w->access_fd = -1;
     w->ctl_fd = args->ctl_fd;
+    w->req_host = (sl_req_host){.flush = sl_worker_host_flush, .end = sl_worker_host_end};
     uv_timer_init(&w->loop, &w->finish);
     w->finish.data = w;
     w->sb = args->sb;

@@ -5,6 +5,8 @@
 #ifndef SLUICE_WORKER_H
 #define SLUICE_WORKER_H
 
+#include <stddef.h>
+#include <stdint.h>
 #include <uv.h>
 #include "app.h"
 #include "config.h"
@@ -63,6 +65,7 @@ typedef struct sl_worker {
     sl_req *running;                /* those requests, newest first */
     sl_req *req_cache;              /* freed requests, kept for reuse */
     unsigned req_cached;
+    sl_req_host req_host;           /* every request's host (flush, end) */
     int draining;
     fcgi_limits limits;
     /* Bounds on what one peer can make us hold. */
@@ -118,6 +121,23 @@ typedef struct sl_worker {
  */
 int sl_worker_main(const sl_worker_args *args);
 
+/* The worker whose request this is: its host is the worker's req_host. */
+static inline sl_worker *sl_req_worker(const sl_req *req)
+{
+    return (sl_worker *)((uintptr_t)req->host - offsetof(sl_worker, req_host));
+}
+
+/* ---- reqcache.c ---------------------------------------------------------- */
+
+/* A request on connection `c`: one kept from an earlier request when there
+ * is one.  NULL when out of memory. */
+sl_req *sl_worker_req_new(sl_worker *w, sl_conn *c, enum sl_proto proto, uint16_t id);
+/* The worker is done with a request: its flow is released, and it is kept
+ * for the next one or freed. */
+void sl_worker_req_free(sl_worker *w, sl_req *req);
+/* Free the requests kept for reuse. */
+void sl_worker_req_cache_free(sl_worker *w);
+
 /* ---- dispatch.c ---------------------------------------------------------- */
 
 /* A request has all its input: route it and run its handler. */
@@ -137,9 +157,12 @@ void sl_worker_time_out(sl_worker *w, sl_req *req);
 /* True on the worker's loop thread. */
 int sl_worker_on_loop(const sl_worker *w);
 
-/* sl_resp_flush() from a pool thread: hand the bytes to the loop, waiting
- * while too much of the response is still unwritten. */
-int sl_worker_queue_flush(sl_worker *w, sl_req *req, sl_buf *bytes);
+/* The host of the worker's requests (sl_req_host): sl_resp_flush() sends
+ * at once on the loop thread, and from a pool thread hands the bytes to
+ * the loop, waiting while too much of the response is still unwritten;
+ * sl_resp_end() completes the request, on the loop thread only. */
+int sl_worker_host_flush(sl_req *req, sl_buf *bytes);
+int sl_worker_host_end(sl_req *req);
 void sl_worker_on_flush_async(uv_async_t *a);
 /* A request with a flow is freed: drop its reference. */
 void sl_worker_flow_release(sl_worker *w, sl_flow *f);
