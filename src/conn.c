@@ -27,6 +27,7 @@
  * comes is dropped until the peer closes, as nginx closes on its clients.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +35,6 @@
 #include <arpa/inet.h>
 #include "conn.h"
 #include "log.h"
-#include "worker.h"
 
 /* A draining worker closes a connection idle this long (see sl_conn_drain). */
 #define DRAIN_IDLE_MS 1000
@@ -69,14 +69,14 @@ static void on_close(uv_handle_t *h)
     sl_conn *c = h->data;
     if (--c->handles_open > 0)
         return;
-    sl_worker *w = c->worker;
+    sl_conns *cs = c->conns;
     sl_buf_free(&c->in);
     sl_buf_free(&c->mgmt);
     free(c->refused);
     free(c);
     /* Counted until now, closing phase included (--max-connections). */
-    w->nconns--;
-    sl_worker_conn_gone(w);
+    cs->n--;
+    sl_conns_host_gone(cs);
 }
 
 static void close_handles(sl_conn *c)
@@ -85,15 +85,15 @@ static void close_handles(sl_conn *c)
     uv_close(&c->u.handle, on_close);
 }
 
-/* Off the worker's list (which sl_conn_drain walks); still counted in
- * w->nconns until its handles are closed. */
+/* Off the list (which sl_conns_drain walks); still counted in cs->n
+ * until its handles are closed. */
 static void unlink_conn(sl_conn *c)
 {
-    sl_worker *w = c->worker;
+    sl_conns *cs = c->conns;
     if (c->prev != NULL)
         c->prev->next = c->next;
     else
-        w->conns = c->next;
+        cs->list = c->next;
     if (c->next != NULL)
         c->next->prev = c->prev;
     c->prev = c->next = NULL;
@@ -131,7 +131,7 @@ static void on_shutdown(uv_shutdown_t *s, int status)
  * unread, counted from the last time it took some of it. */
 static uint64_t closing_grace_ms(const sl_conn *c)
 {
-    return (uint64_t)c->worker->cfg->read_timeout * 1000;
+    return (uint64_t)c->conns->read_timeout * 1000;
 }
 
 /*
@@ -161,7 +161,7 @@ void sl_conn_close_after_writes(sl_conn *c)
     uv_timer_stop(&c->timer);
     c->timer_due = 0;
     c->closing_queue = uv_stream_get_write_queue_size(&c->u.stream);
-    set_deadline(c, uv_now(&c->worker->loop) + closing_grace_ms(c));
+    set_deadline(c, uv_now(c->conns->loop) + closing_grace_ms(c));
     uv_shutdown_t *s = malloc(sizeof *s);
     if (s == NULL || uv_shutdown(s, &c->u.stream, on_shutdown) < 0) {
         free(s);
@@ -173,11 +173,11 @@ void sl_conn_close_after_writes(sl_conn *c)
 
 static void out_charge(sl_conn *c, size_t charge)
 {
-    sl_worker *w = c->worker;
+    sl_conns *cs = c->conns;
     c->out_queued += charge;
-    w->out_queued += charge;
-    if (w->out_queued > w->out_peak)
-        w->out_peak = w->out_queued;
+    cs->out_queued += charge;
+    if (cs->out_queued > cs->out_peak)
+        cs->out_peak = cs->out_queued;
     if (c->out_queued > OUT_HIGH && !c->out_paused && !c->closing) {
         c->out_paused = 1;
         uv_read_stop(&c->u.stream);
@@ -189,7 +189,7 @@ static void out_charge(sl_conn *c, size_t charge)
 static void out_release(sl_conn *c, size_t charge)
 {
     c->out_queued -= charge;
-    c->worker->out_queued -= charge;
+    c->conns->out_queued -= charge;
     if (!c->out_paused || c->out_queued > OUT_LOW || c->closing)
         return;
     /* Reading first: what the pending input makes us do may need it (a
@@ -314,7 +314,7 @@ static void on_timeout(uv_timer_t *t)
         }
         if (left > 0)
             sl_warn("closing connection from %s: %zu bytes of our answer unread for %d s",
-                    c->peer, left, c->worker->cfg->read_timeout);
+                    c->peer, left, c->conns->read_timeout);
         else if (c->linger)
             sl_debug("closing connection from %s: it did not close after our answer",
                      c->peer);
@@ -324,7 +324,7 @@ static void on_timeout(uv_timer_t *t)
     if (c->receiving) {
         char why[96];
         snprintf(why, sizeof why, "read timeout: request not complete after %d s",
-                 c->worker->cfg->read_timeout);
+                 c->conns->read_timeout);
         sl_conn_close(c, why);
     } else {
         sl_debug("closing idle connection from %s", c->peer);
@@ -337,7 +337,7 @@ static void set_deadline(sl_conn *c, uint64_t deadline)
     c->deadline = deadline;
     if (deadline == UINT64_MAX || (c->timer_due != 0 && c->timer_due <= deadline))
         return;
-    uint64_t now = uv_now(&c->worker->loop);
+    uint64_t now = uv_now(c->conns->loop);
     c->timer_due = deadline;
     uv_timer_start(&c->timer, on_timeout, deadline > now ? deadline - now : 0, 0);
 }
@@ -353,12 +353,11 @@ void sl_conn_arm_timer(sl_conn *c)
 {
     if (c->closing)
         return;
-    const sl_config *cfg = c->worker->cfg;
-    uint64_t now = uv_now(&c->worker->loop);
+    uint64_t now = uv_now(c->conns->loop);
     if (conn_receiving(c)) {
         if (!c->receiving) {
             c->receiving = 1;
-            set_deadline(c, now + (uint64_t)cfg->read_timeout * 1000);
+            set_deadline(c, now + (uint64_t)c->conns->read_timeout * 1000);
         }
         return;
     }
@@ -369,9 +368,9 @@ void sl_conn_arm_timer(sl_conn *c)
 /* The end of a request: the keep-alive timeout starts again from here. */
 void sl_conn_idle_from_now(sl_conn *c)
 {
-    uint64_t now = uv_now(&c->worker->loop);
-    c->idle_deadline = now + (c->worker->draining ? DRAIN_IDLE_MS
-                              : (uint64_t)c->worker->cfg->keepalive_timeout * 1000);
+    uint64_t now = uv_now(c->conns->loop);
+    c->idle_deadline = now + (c->conns->draining ? DRAIN_IDLE_MS
+                              : (uint64_t)c->conns->keepalive_timeout * 1000);
 }
 
 /*
@@ -385,7 +384,7 @@ void sl_conn_idle_from_now(sl_conn *c)
  */
 void sl_conn_drain(sl_conn *c)
 {
-    uint64_t soon = uv_now(&c->worker->loop) + DRAIN_IDLE_MS;
+    uint64_t soon = uv_now(c->conns->loop) + DRAIN_IDLE_MS;
     c->keep = 0;
     if (c->idle_deadline > soon)
         c->idle_deadline = soon;
@@ -394,16 +393,16 @@ void sl_conn_drain(sl_conn *c)
 }
 
 /*
- * Count bytes of refused input dropped.  Past w->max_dropped the rest is
+ * Count bytes of refused input dropped.  Past cs->max_dropped the rest is
  * not worth reading: close once our answers are out.  0, or -1 when so.
  */
 int sl_conn_drop(sl_conn *c, size_t n)
 {
     c->dropped += n;
-    if (c->dropped <= c->worker->max_dropped)
+    if (c->dropped <= c->conns->max_dropped)
         return 0;
     sl_warn("closing connection from %s: the input of a refused request runs past "
-            "%llu bytes", c->peer, c->worker->max_dropped);
+            "%llu bytes", c->peer, c->conns->max_dropped);
     if (!c->closing) {
         c->linger = 0;
         sl_conn_close_after_writes(c);
@@ -421,13 +420,13 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     (void)suggested;
     sl_conn *c = h->data;
-    sl_worker *w = c->worker;
+    sl_conns *cs = c->conns;
     if (c->in.len == 0) {
-        buf->base = w->rbuf;
-        buf->len = w->rbuf_size;
+        buf->base = cs->rbuf;
+        buf->len = cs->rbuf_size;
         return;
     }
-    if (sl_buf_reserve(&c->in, w->rbuf_size) < 0) {
+    if (sl_buf_reserve(&c->in, cs->rbuf_size) < 0) {
         buf->base = NULL;
         buf->len = 0;
         return;
@@ -497,7 +496,7 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
     }
     if (n == 0)
         return;
-    if (buf->base != c->worker->rbuf) {
+    if (buf->base != c->conns->rbuf) {
         c->in.len += (size_t)n;
         feed_pending(c);
         return;
@@ -542,10 +541,10 @@ static void describe_peer(sl_conn *c)
 /* Is this TCP peer in --allow-from (or FCGI_WEB_SERVER_ADDRS)? */
 static int peer_allowed(const sl_conn *c)
 {
-    const sl_config *cfg = c->worker->cfg;
+    const sl_conns *cs = c->conns;
     struct sockaddr_storage ss;
     int len = sizeof ss;
-    if (c->u.handle.type != UV_TCP || cfg->nallow == 0)
+    if (c->u.handle.type != UV_TCP || cs->nallow == 0)
         return 1;
     if (uv_tcp_getpeername(&c->u.tcp, (struct sockaddr *)&ss, &len) < 0)
         return 0;
@@ -564,8 +563,8 @@ static int peer_allowed(const sl_conn *c)
             memcpy(addr, a6, 16);
         }
     }
-    for (int i = 0; i < cfg->nallow; i++) {
-        const sl_cidr *r = &cfg->allow[i];
+    for (int i = 0; i < cs->nallow; i++) {
+        const sl_cidr *r = &cs->allow[i];
         if (r->family != family)
             continue;
         int full = r->bits / 8, rest = r->bits % 8;
@@ -578,29 +577,29 @@ static int peer_allowed(const sl_conn *c)
     return 0;
 }
 
-int sl_conn_accept(sl_worker *w, uv_stream_t *server, enum sl_proto proto)
+int sl_conn_accept(sl_conns *cs, uv_stream_t *server, enum sl_proto proto)
 {
     sl_conn *c = calloc(1, sizeof *c);
     if (c == NULL)
         return -ENOMEM;
-    c->worker = w;
+    c->conns = cs;
     c->proto = proto;
     sl_buf_init(&c->in);
     sl_buf_init(&c->mgmt);
     fcgi_decoder_init(&c->dec);
     if (server->type == UV_TCP)
-        uv_tcp_init(&w->loop, &c->u.tcp);
+        uv_tcp_init(cs->loop, &c->u.tcp);
     else
-        uv_pipe_init(&w->loop, &c->u.pipe, 0);
-    uv_timer_init(&w->loop, &c->timer);
+        uv_pipe_init(cs->loop, &c->u.pipe, 0);
+    uv_timer_init(cs->loop, &c->timer);
     c->handles_open = 2;
     c->u.handle.data = c;
     c->timer.data = c;
-    c->next = w->conns;
-    if (w->conns != NULL)
-        w->conns->prev = c;
-    w->conns = c;
-    w->nconns++;
+    c->next = cs->list;
+    if (cs->list != NULL)
+        cs->list->prev = c;
+    cs->list = c;
+    cs->n++;
     if (uv_accept(server, &c->u.stream) < 0) {
         sl_conn_close(c, NULL);
         return 0;
@@ -619,4 +618,63 @@ int sl_conn_accept(sl_worker *w, uv_stream_t *server, enum sl_proto proto)
     sl_conn_idle_from_now(c);
     sl_conn_arm_timer(c);
     return 0;
+}
+
+/* ---- the set ------------------------------------------------------------- */
+
+int sl_conns_init(sl_conns *cs, uv_loop_t *loop, const sl_config *cfg)
+{
+    memset(cs, 0, sizeof *cs);
+    cs->loop = loop;
+    cs->limits.max_conns = (unsigned)cfg->max_connections;
+    /* In 64 bits, saturated: 1,000,000 x 65,535 does not fit 32. */
+    uint64_t max_reqs = (uint64_t)cfg->max_connections * (uint64_t)cfg->max_conn_requests;
+    cs->limits.max_reqs = max_reqs > UINT_MAX ? UINT_MAX : (unsigned)max_reqs;
+    cs->limits.mpxs_conns = 1;
+    cs->max_params = (size_t)cfg->max_params_size;
+    cs->max_body = (size_t)cfg->max_body_size;
+    cs->max_reqs_per_conn = (unsigned)cfg->max_conn_requests;
+    /*
+     * Requests still arriving hold their parameters and body as they come:
+     * at most one per connection we accept on average, so a web server that
+     * does not multiplex (nginx, Caddy) never meets the bound, while one
+     * that does cannot make a worker hold --max-conn-requests on every one
+     * of --max-connections connections; one connection keeps its own
+     * --max-conn-requests.
+     */
+    cs->max_arriving = (unsigned)(cfg->max_connections > cfg->max_conn_requests
+                                  ? cfg->max_connections : cfg->max_conn_requests);
+    /*
+     * A refused request's rest of input is read and dropped so that the web
+     * server sees the answer (see conn_input.c): up to what we would accept
+     * of a body, and at least 64 MiB, which covers what nginx lets through
+     * as usually set (client_max_body_size: 1m by default, 16m shipped).
+     */
+    cs->max_dropped = (unsigned long long)cfg->max_body_size;
+    if (cs->max_dropped < 64ULL << 20)
+        cs->max_dropped = 64ULL << 20;
+    cs->read_timeout = cfg->read_timeout;
+    cs->keepalive_timeout = cfg->keepalive_timeout;
+    cs->allow = cfg->allow;
+    cs->nallow = cfg->nallow;
+    cs->rbuf_size = 64 * 1024;
+    cs->rbuf = malloc(cs->rbuf_size);
+    return cs->rbuf != NULL ? 0 : -ENOMEM;
+}
+
+void sl_conns_free(sl_conns *cs)
+{
+    free(cs->rbuf);
+    cs->rbuf = NULL;
+}
+
+void sl_conns_drain(sl_conns *cs)
+{
+    cs->draining = 1;
+    sl_conn *c = cs->list;
+    while (c != NULL) {
+        sl_conn *next = c->next;
+        sl_conn_drain(c);
+        c = next;
+    }
 }

@@ -1,8 +1,15 @@
 /*
- * conn.h: one connection from the web server: reading bytes, feeding them
- * to the FastCGI or SCGI codec, keeping the requests it carries, and
+ * conn.h: the connections from the web server: reading bytes, feeding them
+ * to the FastCGI or SCGI codec, keeping the requests they carry, and
  * writing their responses.  conn.c has the stream, conn_input.c what its
  * input means.
+ *
+ * A worker's connections are one object, sl_conns, which the worker embeds:
+ * the loop, the limits and timeouts, the read buffer they share, the list
+ * and the counters.  What a connection needs done beyond itself (a request
+ * made or freed, dispatched, refused, cancelled; a connection gone) it asks
+ * of its host, through the sl_conns_host_* functions declared at the end:
+ * the worker defines them, and a test its own.
  */
 #ifndef SLUICE_CONN_H
 #define SLUICE_CONN_H
@@ -14,7 +21,7 @@
 #include "fcgi.h"
 #include "request.h"
 
-struct sl_worker;
+typedef struct sl_conns sl_conns;
 
 /* A libuv stream of either kind a listener or a connection can be. */
 typedef union sl_stream {
@@ -32,8 +39,8 @@ typedef struct sl_conn {
     uint64_t deadline;              /* loop ms; UINT64_MAX: none */
     uint64_t timer_due;             /* what the uv timer is set for; 0: off */
     uint64_t idle_deadline;         /* keep-alive: set when a request ends */
-    struct sl_worker *worker;
-    struct sl_conn *prev, *next;    /* the worker's list */
+    sl_conns *conns;                /* the set it belongs to */
+    struct sl_conn *prev, *next;    /* its list */
     enum sl_proto proto;
     sl_buf in;                      /* received, not yet decoded */
     fcgi_decoder dec;
@@ -60,9 +67,49 @@ typedef struct sl_conn {
     char peer[64];                  /* for log lines */
 } sl_conn;
 
+struct sl_conns {
+    uv_loop_t *loop;
+    /* From the configuration (sl_conns_init). */
+    fcgi_limits limits;             /* what GET_VALUES answers */
+    size_t max_params;              /* --max-params-size */
+    size_t max_body;                /* --max-body-size */
+    unsigned max_reqs_per_conn;     /* --max-conn-requests */
+    unsigned max_arriving;          /* requests still arriving; past it:
+                                       FCGI_OVERLOADED */
+    unsigned long long max_dropped; /* input read and dropped per refusal */
+    int read_timeout;               /* seconds */
+    int keepalive_timeout;          /* seconds */
+    const sl_cidr *allow;           /* TCP peers allowed; nallow 0: any */
+    int nallow;
+    /* One read buffer for every connection: bytes that do not make a whole
+     * record are copied to the connection's own buffer. */
+    char *rbuf;
+    size_t rbuf_size;
+    sl_conn *list;                  /* open connections (not those closing) */
+    unsigned n;                     /* every connection until its handles
+                                       are closed (--max-connections) */
+    unsigned arriving;              /* requests whose input is still coming */
+    /* What the connections' queued writes cost, and the most since the
+     * owner last reset out_peak (the worker's heap trim). */
+    size_t out_queued;
+    size_t out_peak;
+    /* The owner is stopping: requests end their connection, idle ones
+     * close a moment later (sl_conns_drain). */
+    int draining;
+};
+
+/* Set up for `loop` with the limits and timeouts of `cfg` (which must
+ * outlive cs: --allow-from is read from it).  0, or -ENOMEM. */
+int sl_conns_init(sl_conns *cs, uv_loop_t *loop, const sl_config *cfg);
+/* Free the read buffer; every connection must be gone (cs->n 0). */
+void sl_conns_free(sl_conns *cs);
+/* The owner stops: cs->draining, and every connection closes when idle
+ * and is not kept afterwards (see sl_conn_drain). */
+void sl_conns_drain(sl_conns *cs);
+
 /* Accept a connection on `server` (a listener of `proto`).  0, or -ENOMEM
  * when the connection was left waiting on the listener. */
-int sl_conn_accept(struct sl_worker *w, uv_stream_t *server, enum sl_proto proto);
+int sl_conn_accept(sl_conns *cs, uv_stream_t *server, enum sl_proto proto);
 
 /* Queue encoded bytes for writing; takes the buffer's storage (b is left
  * empty).  Ignored once the connection is closing. */
@@ -98,7 +145,7 @@ void sl_conn_close_after_writes(sl_conn *c);
 void sl_conn_arm_timer(sl_conn *c);
 /* conn.c: a request has ended: the keep-alive timeout starts again. */
 void sl_conn_idle_from_now(sl_conn *c);
-/* conn.c: n bytes of refused input were dropped; past w->max_dropped the
+/* conn.c: n bytes of refused input were dropped; past cs->max_dropped the
  * connection is closed.  0, or -1 when it was. */
 int sl_conn_drop(sl_conn *c, size_t n);
 
@@ -107,5 +154,29 @@ static inline unsigned sl_conn_in_progress(const sl_conn *c)
 {
     return c->nreqs + c->nrefused;
 }
+
+/* ---- the host --------------------------------------------------------------
+ *
+ * Defined by whoever embeds the connections (the worker: reqcache.c,
+ * dispatch.c, worker.c), not called through pointers: making, dispatching
+ * and freeing a request are on every request's path.
+ */
+
+/* A new request on `c` (status 200, its host set).  NULL: out of memory. */
+sl_req *sl_conns_host_req_new(sl_conns *cs, sl_conn *c, enum sl_proto proto,
+                              uint16_t id);
+/* A request that never ran (or whose connection went first) is freed. */
+void sl_conns_host_req_free(sl_conns *cs, sl_req *req);
+/* A request has all its input: run it.  It ends with sl_conn_request_done()
+ * while its connection lasts. */
+void sl_conns_host_dispatch(sl_conns *cs, sl_req *req);
+/* Answer a request whose input is refused (413, 431, 400) at once; the
+ * connection reads the rest of its input and drops it. */
+void sl_conns_host_reject(sl_conns *cs, sl_req *req, int status, const char *detail);
+/* The connection of a running request went away, or the web server
+ * aborted it: req->conn is NULL already. */
+void sl_conns_host_cancel(sl_conns *cs, sl_req *req);
+/* A connection was closed and freed (cs->n is one lower). */
+void sl_conns_host_gone(sl_conns *cs);
 
 #endif

@@ -12,7 +12,7 @@
  * otherwise the web server sends no more once it has the answer and waits
  * for our close to end it (SCGI, and FastCGI without FCGI_KEEP_CONN), so
  * the connection closes by lingering (conn.c).  Both are bounded, in bytes
- * by w->max_dropped, in time by the read timeout.
+ * by cs->max_dropped, in time by the read timeout.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -22,7 +22,6 @@
 #include "conn.h"
 #include "log.h"
 #include "scgi.h"
-#include "worker.h"
 
 /* Requests still running are detached and cancelled; the rest are freed,
  * and the refused ones forgotten. */
@@ -34,12 +33,12 @@ void sl_conn_release_requests(sl_conn *c)
         r->next = NULL;
         r->conn = NULL;
         if (r->state == SL_REQ_RUNNING)
-            sl_worker_cancel(c->worker, r);
+            sl_conns_host_cancel(c->conns, r);
         else
-            sl_worker_req_free(c->worker, r);
+            sl_conns_host_req_free(c->conns, r);
     }
     c->nreqs = 0;
-    c->worker->arriving -= c->arriving;
+    c->conns->arriving -= c->arriving;
     c->arriving = 0;
     free(c->refused);
     c->refused = NULL;
@@ -62,14 +61,14 @@ static void unlink_req(sl_conn *c, sl_req *req)
 static void arrived(sl_conn *c)
 {
     c->arriving--;
-    c->worker->arriving--;
+    c->conns->arriving--;
 }
 
 /* Nothing left in progress on a connection not kept: close it; else set
  * the timeout for what is left. */
 static void maybe_close(sl_conn *c)
 {
-    if (sl_conn_in_progress(c) == 0 && (!c->keep || c->worker->draining))
+    if (sl_conn_in_progress(c) == 0 && (!c->keep || c->conns->draining))
         sl_conn_close_after_writes(c);
     else
         sl_conn_arm_timer(c);
@@ -154,8 +153,7 @@ static void refused_done(sl_conn *c, int i)
  */
 static void refuse(sl_conn *c, sl_req *r, int status, const char *detail)
 {
-    sl_worker *w = c->worker;
-    if (c->proto == SL_PROTO_FASTCGI && c->keep && !w->draining) {
+    if (c->proto == SL_PROTO_FASTCGI && c->keep && !c->conns->draining) {
         if (refused_add(c, r->id) < 0) {
             sl_conn_close(c, "out of memory");
             return;
@@ -164,7 +162,7 @@ static void refuse(sl_conn *c, sl_req *r, int status, const char *detail)
         arrived(c);
         c->linger = 1;
     }
-    sl_worker_reject(w, r, status, detail);
+    sl_conns_host_reject(c->conns, r, status, detail);
 }
 
 /* ---- FastCGI ---------------------------------------------------------- */
@@ -185,7 +183,7 @@ static void end_at_begin(sl_conn *c, uint16_t id, uint8_t pstatus)
 
 static void fcgi_begin(sl_conn *c, const fcgi_event *ev)
 {
-    sl_worker *w = c->worker;
+    sl_conns *cs = c->conns;
     if (find_req(c, ev->id) != NULL || refused_find(c, ev->id) >= 0) {
         sl_conn_close(c, "BEGIN_REQUEST for a request id already in progress");
         return;
@@ -197,14 +195,14 @@ static void fcgi_begin(sl_conn *c, const fcgi_event *ev)
     }
     /*
      * Per connection (--max-conn-requests), and per worker for requests
-     * still arriving (see setup_loop): each holds its parameters and body
+     * still arriving (see sl_conns_init): each holds its parameters and body
      * as they come.
      */
-    if (sl_conn_in_progress(c) >= w->max_reqs_per_conn || w->arriving >= w->max_arriving) {
+    if (sl_conn_in_progress(c) >= cs->max_reqs_per_conn || cs->arriving >= cs->max_arriving) {
         end_at_begin(c, ev->id, FCGI_OVERLOADED);
         return;
     }
-    sl_req *r = sl_worker_req_new(w, c, SL_PROTO_FASTCGI, ev->id);
+    sl_req *r = sl_conns_host_req_new(cs, c, SL_PROTO_FASTCGI, ev->id);
     if (r == NULL) {
         sl_conn_close(c, "out of memory");
         return;
@@ -214,7 +212,7 @@ static void fcgi_begin(sl_conn *c, const fcgi_event *ev)
     c->reqs = r;
     c->nreqs++;
     c->arriving++;
-    w->arriving++;
+    cs->arriving++;
 }
 
 /*
@@ -265,7 +263,7 @@ static int check_request_head(sl_conn *c, sl_req *r)
         refuse(c, r, 400, "CONTENT_LENGTH is not a number");
         return 1;
     }
-    if (r->content_length > c->worker->max_body) {
+    if (r->content_length > c->conns->max_body) {
         refuse(c, r, 413, "the request body exceeds --max-body-size");
         return 1;
     }
@@ -285,7 +283,7 @@ static void fcgi_params(sl_conn *c, const fcgi_event *ev)
      * Past the limit the parameters are counted and dropped, not stored, so
      * the request can still get its 431 once they end.
      */
-    if (!r->params_dropped && ev->len > c->worker->max_params - r->raw_params.len) {
+    if (!r->params_dropped && ev->len > c->conns->max_params - r->raw_params.len) {
         r->params_dropped = 1;
         sl_buf_free(&r->raw_params);
     }
@@ -343,7 +341,7 @@ static void fcgi_stdin(sl_conn *c, const fcgi_event *ev)
         return;
     }
     arrived(c);
-    sl_worker_dispatch(c->worker, r);
+    sl_conns_host_dispatch(c->conns, r);
 }
 
 static void fcgi_abort(sl_conn *c, const fcgi_event *ev)
@@ -360,10 +358,10 @@ static void fcgi_abort(sl_conn *c, const fcgi_event *ev)
     r->conn = NULL;
     send_end_request(c, ev->id, FCGI_REQUEST_COMPLETE);
     if (r->state == SL_REQ_RUNNING) {
-        sl_worker_cancel(c->worker, r);
+        sl_conns_host_cancel(c->conns, r);
     } else {
         arrived(c);
-        sl_worker_req_free(c->worker, r);
+        sl_conns_host_req_free(c->conns, r);
     }
     if (c->closing)
         return;
@@ -382,7 +380,7 @@ static void fcgi_get_values(sl_conn *c, const fcgi_event *ev)
     sl_buf b;
     sl_buf_init(&b);
     int rc = fcgi_encode_get_values_result(&b, c->mgmt.data, c->mgmt.len,
-                                           &c->worker->limits);
+                                           &c->conns->limits);
     /* Its room goes too: a peer could otherwise make every connection
      * keep a record's worth. */
     sl_buf_free(&c->mgmt);
@@ -456,14 +454,14 @@ static size_t fcgi_feed(sl_conn *c, const char *data, size_t len)
 /* The connection's one request, arriving; NULL when out of memory. */
 static sl_req *scgi_new_req(sl_conn *c)
 {
-    sl_req *r = sl_worker_req_new(c->worker, c, SL_PROTO_SCGI, 0);
+    sl_req *r = sl_conns_host_req_new(c->conns, c, SL_PROTO_SCGI, 0);
     if (r == NULL)
         return NULL;
     r->next = c->reqs;
     c->reqs = r;
     c->nreqs = 1;
     c->arriving++;
-    c->worker->arriving++;
+    c->conns->arriving++;
     c->scgi_req_started = 1;
     c->keep = 0;
     return r;
@@ -508,7 +506,7 @@ static size_t scgi_feed(sl_conn *c, const char *data, size_t len)
     if (!c->scgi_req_started) {
         scgi_header h;
         const char *reason = NULL;
-        int rc = scgi_parse_header(data, len, c->worker->max_params, &h, &reason);
+        int rc = scgi_parse_header(data, len, c->conns->max_params, &h, &reason);
         if (rc == SCGI_NEED_MORE)
             return 0;
         if (rc == SCGI_TOO_LARGE) {
@@ -543,7 +541,7 @@ static size_t scgi_feed(sl_conn *c, const char *data, size_t len)
     off += take;
     if (r->body.len == r->content_length) {
         arrived(c);
-        sl_worker_dispatch(c->worker, r);
+        sl_conns_host_dispatch(c->conns, r);
     }
     return len;
 }

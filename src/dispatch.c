@@ -1,9 +1,9 @@
 /*
  * dispatch.c: a request's life in a worker, from the moment all its input
- * is in (sl_worker_dispatch) to the moment its last byte is queued
- * (sl_worker_finish).
+ * is in (sl_conns_host_dispatch: the worker is its connections' host) to
+ * the moment its last byte is queued (sl_worker_finish).
  *
- * Loop handlers run right in sl_worker_dispatch(); pool handlers go to
+ * Loop handlers run right in sl_conns_host_dispatch(); pool handlers go to
  * libuv's thread pool, sized by --threads through UV_THREADPOOL_SIZE (each
  * worker is its own process, so the pool is the worker's own).  Every
  * request ends in sl_worker_finish() on the loop thread, also one that timed
@@ -486,8 +486,9 @@ static int over_limit(sl_worker *w)
            w->inflight > (unsigned)w->cfg->limit_concurrency;
 }
 
-void sl_worker_dispatch(sl_worker *w, sl_req *req)
+void sl_conns_host_dispatch(sl_conns *cs, sl_req *req)
 {
+    sl_worker *w = sl_conns_worker(cs);
     begin(w, req);
     const char *why;
     int rc = sl_req_resolve_path(req, &why);
@@ -497,7 +498,7 @@ void sl_worker_dispatch(sl_worker *w, sl_req *req)
         sl_worker_finish(w, req);
         return;
     }
-    if (sl_endpoint_answer(&w->endpoints, w->draining, req)) {
+    if (sl_endpoint_answer(&w->endpoints, w->conns.draining, req)) {
         sl_worker_finish(w, req);
         return;
     }
@@ -544,8 +545,9 @@ void sl_worker_dispatch(sl_worker *w, sl_req *req)
         sl_worker_complete(w, req, rc);
 }
 
-void sl_worker_reject(sl_worker *w, sl_req *req, int status, const char *detail)
+void sl_conns_host_reject(sl_conns *cs, sl_req *req, int status, const char *detail)
 {
+    sl_worker *w = sl_conns_worker(cs);
     begin(w, req);
     sl_info("refused request from %s: %d %s", req->conn ? req->conn->peer : "?",
             status, detail);
@@ -562,6 +564,11 @@ void sl_worker_cancel(sl_worker *w, sl_req *req)
     uv_mutex_unlock(&w->flush_lock);
     if (req->later && req->on_cancel != NULL)
         req->on_cancel(req);
+}
+
+void sl_conns_host_cancel(sl_conns *cs, sl_req *req)
+{
+    sl_worker_cancel(sl_conns_worker(cs), req);
 }
 
 /*

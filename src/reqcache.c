@@ -37,7 +37,7 @@ void sl_worker_req_free(sl_worker *w, sl_req *req)
     /* A streaming request's flow may outlive it (queued writes hold it). */
     if (req->flow != NULL)
         sl_worker_flow_release(w, req->flow);
-    if (w->req_cached < CACHE_MAX && !w->draining) {
+    if (w->req_cached < CACHE_MAX && !w->conns.draining) {
         sl_req_reset(req);
         req->next = w->req_cache;
         w->req_cache = req;
@@ -57,4 +57,15 @@ void sl_worker_req_cache_free(sl_worker *w)
         free(req);
     }
     w->req_cached = 0;
+}
+
+/* The connections' host (conn.h). */
+sl_req *sl_conns_host_req_new(sl_conns *cs, sl_conn *c, enum sl_proto proto, uint16_t id)
+{
+    return sl_worker_req_new(sl_conns_worker(cs), c, proto, id);
+}
+
+void sl_conns_host_req_free(sl_conns *cs, sl_req *req)
+{
+    sl_worker_req_free(sl_conns_worker(cs), req);
 }

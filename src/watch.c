@@ -125,7 +125,8 @@ static void give_heap_back(sl_worker *w)
     malloc_trim(0);
 }
 
-/* Queued output (w->out_queued, kept by conn.c) worth a trim once gone. */
+/* Queued output (w->conns.out_queued, kept by conn.c) worth a trim once
+ * gone. */
 #define OUT_BURST (1024 * 1024)
 
 /*
@@ -140,23 +141,23 @@ static void trim_when_idle(sl_worker *w)
         w->inflight_peak = w->inflight;
     /* Also when a big burst has mostly passed, though the worker stays busy. */
     if ((w->inflight_peak >= 64 && w->inflight * 4 < w->inflight_peak) ||
-        (w->out_peak >= 16 * OUT_BURST && w->out_queued * 4 < w->out_peak)) {
+        (w->conns.out_peak >= 16 * OUT_BURST && w->conns.out_queued * 4 < w->conns.out_peak)) {
         give_heap_back(w);
         w->inflight_peak = w->inflight;
-        w->out_peak = w->out_queued;
+        w->conns.out_peak = w->conns.out_queued;
     }
     /* Queued output counts as busy; a burst of it may also have come and
      * gone between two ticks. */
-    if (w->out_peak >= OUT_BURST)
+    if (w->conns.out_peak >= OUT_BURST)
         w->trim_due = 1;
-    if (w->inflight > 0 || w->out_queued > 0) {
+    if (w->inflight > 0 || w->conns.out_queued > 0) {
         w->idle_ticks = 0;
         w->trim_due = 1;
     } else if (w->trim_due && ++w->idle_ticks >= 10) {
         give_heap_back(w);
         w->trim_due = 0;
         w->inflight_peak = 0;
-        w->out_peak = 0;
+        w->conns.out_peak = 0;
     }
 }
 

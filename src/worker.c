@@ -6,7 +6,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <malloc.h>
 #include <signal.h>
 #include <stdint.h>
@@ -104,7 +103,7 @@ static void close_loop(sl_worker *w)
  */
 void sl_worker_maybe_done(sl_worker *w)
 {
-    if (!w->draining || w->nconns > 0 || w->inflight > 0 || w->finishing)
+    if (!w->conns.draining || w->conns.n > 0 || w->inflight > 0 || w->finishing)
         return;
     w->finishing = 1;
     /* The signal handles stay (unreferenced) until the end: a SIGTERM that
@@ -123,28 +122,31 @@ static void resume_accepting(sl_worker *w)
 {
     for (int i = 0; i < w->nlisteners; i++) {
         sl_listener *l = &w->listeners[i];
-        if (!l->paused || w->draining || w->nconns >= (unsigned)w->cfg->max_connections)
+        if (!l->paused || w->conns.draining ||
+            w->conns.n >= (unsigned)w->cfg->max_connections)
             continue;
-        if (sl_conn_accept(w, &l->u.stream, l->proto) == 0)
+        if (sl_conn_accept(&w->conns, &l->u.stream, l->proto) == 0)
             l->paused = 0;
     }
 }
 
-void sl_worker_conn_gone(sl_worker *w)
+/* The connections' host (conn.h): one of them was closed and freed. */
+void sl_conns_host_gone(sl_conns *cs)
 {
+    sl_worker *w = sl_conns_worker(cs);
     resume_accepting(w);
     sl_worker_maybe_done(w);
 }
 
 static void start_drain(sl_worker *w)
 {
-    if (w->draining)
+    if (w->conns.draining)
         return;
-    w->draining = 1;
+    w->conns.draining = 1;
     if (w->slot != NULL)
         sl_sb_set_state(w->slot, SL_SB_DRAINING);
     sl_info("stopping: draining %u connections, %u requests in flight",
-            w->nconns, w->inflight);
+            w->conns.n, w->inflight);
     /*
      * A connection libuv accepted but we had not taken yet (see
      * on_connection) would be closed with the listener, and the request on
@@ -152,19 +154,14 @@ static void start_drain(sl_worker *w)
      */
     for (int i = 0; i < w->nlisteners; i++) {
         sl_listener *l = &w->listeners[i];
-        if (l->paused && sl_conn_accept(w, &l->u.stream, l->proto) == 0)
+        if (l->paused && sl_conn_accept(&w->conns, &l->u.stream, l->proto) == 0)
             l->paused = 0;
         close_handle(&l->u.handle);
     }
     /* The application winds down its own work while the loop still turns
      * for the requests in flight. */
     run_hook(w, w->app != NULL ? w->app->on_drain : NULL, "drain");
-    sl_conn *c = w->conns;
-    while (c != NULL) {
-        sl_conn *next = c->next;
-        sl_conn_drain(c);
-        c = next;
-    }
+    sl_conns_drain(&w->conns);
     sl_worker_maybe_done(w);
 }
 
@@ -278,7 +275,7 @@ static void on_connection(uv_stream_t *server, int status)
         return;
     }
     sl_worker *w = l->worker;
-    if (w->draining)
+    if (w->conns.draining)
         return;
     /*
      * The connection is left unaccepted for now: libuv then stops watching
@@ -289,8 +286,8 @@ static void on_connection(uv_stream_t *server, int status)
      * filling its keep-alive pool) is shared among the workers instead of
      * going to whichever woke first.
      */
-    if (w->nconns >= (unsigned)w->cfg->max_connections && !l->paused)
-        sl_warn("%u connections: accepting paused", w->nconns);
+    if (w->conns.n >= (unsigned)w->cfg->max_connections && !l->paused)
+        sl_warn("%u connections: accepting paused", w->conns.n);
     l->paused = 1;
     uv_check_start(&w->accept_turn, on_accept_turn);
 }
@@ -336,8 +333,8 @@ static void on_app_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     (void)suggested;
     sl_worker *w = h->data;
-    buf->base = w->rbuf;
-    buf->len = w->rbuf_size;
+    buf->base = w->conns.rbuf;
+    buf->len = w->conns.rbuf_size;
 }
 
 static void log_app_lines(sl_worker *w, int flush_all)
@@ -383,10 +380,10 @@ static void read_app_stderr(sl_worker *w)
     fflush(stderr);
     /* The read end does not block (see capture_app_stderr). */
     for (;;) {
-        ssize_t n = read(fd, w->rbuf, w->rbuf_size);
+        ssize_t n = read(fd, w->conns.rbuf, w->conns.rbuf_size);
         if (n <= 0)
             break;
-        sl_buf_append(&w->app_line, w->rbuf, (size_t)n);
+        sl_buf_append(&w->app_line, w->conns.rbuf, (size_t)n);
         log_app_lines(w, 0);
     }
     log_app_lines(w, 1);
@@ -436,39 +433,13 @@ static int setup_loop(sl_worker *w)
 {
     const sl_config *cfg = w->cfg;
     w->loop_thread = uv_thread_self();
-    w->limits.max_conns = (unsigned)cfg->max_connections;
-    /* In 64 bits, saturated: 1,000,000 x 65,535 does not fit 32. */
-    uint64_t max_reqs = (uint64_t)cfg->max_connections * (uint64_t)cfg->max_conn_requests;
-    w->limits.max_reqs = max_reqs > UINT_MAX ? UINT_MAX : (unsigned)max_reqs;
-    w->limits.mpxs_conns = 1;
-    w->max_params = (size_t)cfg->max_params_size;
-    w->max_body = (size_t)cfg->max_body_size;
-    w->max_reqs_per_conn = (unsigned)cfg->max_conn_requests;
-    /*
-     * Requests still arriving hold their parameters and body as they come:
-     * at most one per connection we accept on average, so a web server that
-     * does not multiplex (nginx, Caddy) never meets the bound, while one
-     * that does cannot make a worker hold --max-conn-requests on every one
-     * of --max-connections connections; one connection keeps its own
-     * --max-conn-requests.
-     */
-    w->max_arriving = (unsigned)(cfg->max_connections > cfg->max_conn_requests
-                                 ? cfg->max_connections : cfg->max_conn_requests);
-    /*
-     * A refused request's rest of input is read and dropped so that the web
-     * server sees the answer (see conn.c): up to what we would accept of a
-     * body, and at least 64 MiB, which covers what nginx lets through as
-     * usually set (client_max_body_size: 1m by default, 16m shipped).
-     */
-    w->max_dropped = (unsigned long long)cfg->max_body_size;
-    if (w->max_dropped < 64ULL << 20)
-        w->max_dropped = 64ULL << 20;
-    w->rbuf_size = 64 * 1024;
-    w->rbuf = malloc(w->rbuf_size);
     sl_buf_init(&w->app_line);
-    if (w->rbuf == NULL)
-        return -ENOMEM;
-    int rc = uv_mutex_init(&w->flush_lock);
+    /* The connections' read buffer also takes what the app writes to
+     * stderr (on_app_alloc). */
+    int rc = sl_conns_init(&w->conns, &w->loop, cfg);
+    if (rc < 0)
+        return rc;
+    rc = uv_mutex_init(&w->flush_lock);
     if (rc == 0)
         rc = uv_cond_init(&w->flush_cond);
     if (rc == 0)
@@ -540,7 +511,7 @@ static void worker_free(sl_worker *w)
     sl_buf_free(&w->app_line);
     if (w->ctl_fd >= 0)
         close(w->ctl_fd);
-    free(w->rbuf);
+    sl_conns_free(&w->conns);
     free(w);
 }
 
@@ -599,7 +570,7 @@ int sl_worker_main(const sl_worker_args *args)
         sl_info("worker ready: %d threads", cfg->threads);
     } else {
         /* Close what was opened so the loop can be closed cleanly. */
-        w->draining = 1;
+        w->conns.draining = 1;
         for (int i = 0; i < w->nlisteners; i++)
             close_handle(&w->listeners[i].u.handle);
         sl_worker_maybe_done(w);

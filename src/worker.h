@@ -59,30 +59,13 @@ typedef struct sl_worker {
     uv_cond_t flush_cond;
     sl_flush *flush_head, *flush_tail;
     uv_thread_t loop_thread;
-    sl_conn *conns;
-    unsigned nconns;
+    sl_conns conns;                 /* its connections; conns.draining: the
+                                       worker is stopping */
     unsigned inflight;              /* requests handed to handlers */
     sl_req *running;                /* those requests, newest first */
     sl_req *req_cache;              /* freed requests, kept for reuse */
     unsigned req_cached;
     sl_req_host req_host;           /* every request's host (flush, end) */
-    int draining;
-    fcgi_limits limits;
-    /* Bounds on what one peer can make us hold. */
-    size_t max_params;
-    size_t max_body;
-    unsigned max_reqs_per_conn;
-    unsigned arriving;              /* requests whose input is still coming */
-    unsigned max_arriving;          /* past it: FCGI_OVERLOADED */
-    unsigned long long max_dropped; /* input read and dropped per refusal */
-    /* What the connections' queued writes cost (conn.c), and the most
-     * since the watch last gave the heap back. */
-    size_t out_queued;
-    size_t out_peak;
-    /* One read buffer for every connection: bytes that do not make a whole
-     * record are copied to the connection's own buffer. */
-    char *rbuf;
-    size_t rbuf_size;
     /* The scoreboard and this worker's slot in it. */
     sl_scoreboard *sb;
     sl_sb_slot *slot;
@@ -121,13 +104,21 @@ typedef struct sl_worker {
  */
 int sl_worker_main(const sl_worker_args *args);
 
+/* The worker whose connections these are (it embeds them). */
+static inline sl_worker *sl_conns_worker(sl_conns *cs)
+{
+    return (sl_worker *)((uintptr_t)cs - offsetof(sl_worker, conns));
+}
+
 /* The worker whose request this is: its host is the worker's req_host. */
 static inline sl_worker *sl_req_worker(const sl_req *req)
 {
     return (sl_worker *)((uintptr_t)req->host - offsetof(sl_worker, req_host));
 }
 
-/* ---- reqcache.c ---------------------------------------------------------- */
+/* ---- reqcache.c ----------------------------------------------------------
+ * Also the connections' host for making and freeing requests
+ * (sl_conns_host_req_new, sl_conns_host_req_free). */
 
 /* A request on connection `c`: one kept from an earlier request when there
  * is one.  NULL when out of memory. */
@@ -140,15 +131,10 @@ void sl_worker_req_cache_free(sl_worker *w);
 
 /* ---- dispatch.c ---------------------------------------------------------- */
 
-/* A request has all its input: route it and run its handler. */
-void sl_worker_dispatch(sl_worker *w, sl_req *req);
-
-/* Answer a request whose input is refused (413, 431, 400) at once; the
- * connection reads the rest of its input and drops it (conn.c). */
-void sl_worker_reject(sl_worker *w, sl_req *req, int status, const char *detail);
-
-/* The connection of a running request went away or the web server aborted
- * it: mark it cancelled and tell the application. */
+/* dispatch.c is the host of the connections (conn.h) for a request's life:
+ * sl_conns_host_dispatch routes a request and runs its handler,
+ * sl_conns_host_reject answers a refused one, sl_conns_host_cancel marks a
+ * running one cancelled and tells the application. */
 void sl_worker_cancel(sl_worker *w, sl_req *req);
 
 /* Past --timeout: answer 504 now and discard the handler's result. */
@@ -181,9 +167,8 @@ void sl_worker_complete(sl_worker *w, sl_req *req, int rc);
 
 /* ---- worker.c ------------------------------------------------------------ */
 
-/* A connection was closed and freed: resume accepting, or maybe the drain
- * is complete. */
-void sl_worker_conn_gone(sl_worker *w);
+/* worker.c is the host of the connections (conn.h) for their end:
+ * sl_conns_host_gone resumes accepting, or finds the drain complete. */
 /* If draining and nothing is left, let the loop end. */
 void sl_worker_maybe_done(sl_worker *w);
 
