@@ -28,7 +28,7 @@ build fcgi_roundtrip "$top/src/fcgi.c" "$top/src/buf.c"
 build fcgi_pairs     "$top/src/fcgi.c" "$top/src/buf.c"
 build scgi           "$top/src/scgi.c" "$top/src/cgi.c"
 build router         "$top/src/router.c" "$top/src/path.c"
-build query          "$top/src/router.c"
+build query          "$top/src/url.c"
 build path           "$top/src/path.c"
 # shellcheck disable=SC2086
 build json           "$top/src/jsonbody.c" $JSONC_LIBS

@@ -1,5 +1,5 @@
 /*
- * fuzz_query: sl_percent_decode and sl_query_get (src/router.c), against a
+ * fuzz_query: sl_percent_decode and sl_query_get (src/url.c), against a
  * small reference implementation written here.
  *
  * Input: byte 0 picks a small capacity (0..15); then "NAME\tNAME...\n"
@@ -14,7 +14,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include "router.h"
+#include "url.h"
 
 #define CHECK(c) do { if (!(c)) abort(); } while (0)
 

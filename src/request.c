@@ -7,6 +7,7 @@
 #include "path.h"
 #include "request.h"
 #include "router.h"
+#include "url.h"
 
 /* The buffer size a request keeps for the next one (sl_req_reset). */
 #define KEEP_BYTES (8 * 1024)
