@@ -23,13 +23,13 @@ build() {   # name, then extra sources/libs
     $CC $CFLAGS $INC -o "$out/fuzz_$name" "$here/fuzz_$name.c" "$@"
 }
 
-build fcgi_decode    "$top/src/fcgi.c" "$top/src/buf.c"
-build fcgi_roundtrip "$top/src/fcgi.c" "$top/src/buf.c"
-build fcgi_pairs     "$top/src/fcgi.c" "$top/src/buf.c"
-build scgi           "$top/src/scgi.c" "$top/src/cgi.c"
-build router         "$top/src/router.c" "$top/src/path.c"
-build query          "$top/src/url.c"
-build path           "$top/src/path.c"
+build fcgi_decode    "$top/src/proto/fcgi.c" "$top/src/util/buf.c"
+build fcgi_roundtrip "$top/src/proto/fcgi.c" "$top/src/util/buf.c"
+build fcgi_pairs     "$top/src/proto/fcgi.c" "$top/src/util/buf.c"
+build scgi           "$top/src/proto/scgi.c" "$top/src/proto/cgi.c"
+build router         "$top/src/api/router.c" "$top/src/proto/path.c"
+build query          "$top/src/proto/url.c"
+build path           "$top/src/proto/path.c"
 # shellcheck disable=SC2086
-build json           "$top/src/jsonbody.c" $JSONC_LIBS
+build json           "$top/src/proto/jsonbody.c" $JSONC_LIBS
 echo "fuzz targets in $out"

@@ -20,7 +20,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include "fcgi.h"
+#include "proto/fcgi.h"
 
 #define CHECK(c) do { if (!(c)) abort(); } while (0)
 #define MAX_STREAMS 8

@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include "fcgi.h"
+#include "proto/fcgi.h"
 
 #define CHECK(c) do { if (!(c)) abort(); } while (0)
 

@@ -21,7 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "fcgi.h"
+#include "proto/fcgi.h"
 
 #define CHECK(c) do { if (!(c)) abort(); } while (0)
 #define MAX_REQS 8

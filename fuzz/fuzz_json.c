@@ -16,7 +16,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include "jsonbody.h"
+#include "proto/jsonbody.h"
 
 #define CHECK(c) do { if (!(c)) abort(); } while (0)
 #define FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)

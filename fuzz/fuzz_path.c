@@ -26,7 +26,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include "path.h"
+#include "proto/path.h"
 
 #define CHECK(c) do { if (!(c)) abort(); } while (0)
 

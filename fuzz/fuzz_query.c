@@ -14,7 +14,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include "url.h"
+#include "proto/url.h"
 
 #define CHECK(c) do { if (!(c)) abort(); } while (0)
 

@@ -19,8 +19,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include "path.h"
-#include "router.h"
+#include "api/router.h"
+#include "proto/path.h"
 
 #define CHECK(c) do { if (!(c)) abort(); } while (0)
 

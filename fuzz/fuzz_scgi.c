@@ -16,7 +16,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include "scgi.h"
+#include "proto/scgi.h"
 
 #define CHECK(c) do { if (!(c)) abort(); } while (0)
 

@@ -8,13 +8,13 @@
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include "../include/sluice.h"
-#include "accesslog.h"
-#include "app.h"
-#include "config.h"
-#include "log.h"
-#include "master.h"
-#include "privs.h"
+#include <sluice.h>
+#include "api/app.h"
+#include "config/config.h"
+#include "master/master.h"
+#include "util/accesslog.h"
+#include "util/log.h"
+#include "util/privs.h"
 
 /* --check-config: the app is loaded in a child, as the master would (as
  * the workers' user). */

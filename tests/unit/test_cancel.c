@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
-#include "request.h"
+#include "api/request.h"
 
 static void sleep_ms(long ms)
 {

@@ -5,7 +5,7 @@
 #include <check.h>
 #include <errno.h>
 #include <stdlib.h>
-#include "cgi.h"
+#include "proto/cgi.h"
 
 static unsigned long long ok(const char *s)
 {

@@ -16,7 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "fcgi.h"
+#include "proto/fcgi.h"
 
 /*
  * Check's ck_assert*() record every passing assertion in a file, which makes

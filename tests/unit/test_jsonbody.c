@@ -2,7 +2,7 @@
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
-#include "jsonbody.h"
+#include "proto/jsonbody.h"
 
 /* Parse exactly the bytes of s, in a block of their size (no NUL after). */
 static json_object *parse(const char *s)

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "path.h"
+#include "proto/path.h"
 
 /*
  * Normalise src[0..len) with buffers of exactly the documented size, on

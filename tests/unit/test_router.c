@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "router.h"
+#include "api/router.h"
 
 /* Distinct targets, told apart by their data pointer. */
 static int tag[8];

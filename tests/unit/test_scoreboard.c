@@ -9,7 +9,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include "scoreboard.h"
+#include "worker/scoreboard.h"
 
 static sl_scoreboard *sb;
 

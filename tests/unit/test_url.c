@@ -2,7 +2,7 @@
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
-#include "url.h"
+#include "proto/url.h"
 
 /* ---- percent-decoding --------------------------------------------------- */
 
