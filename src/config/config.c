@@ -24,7 +24,6 @@
 #include "config/config_file.h"
 #include "config/values.h"
 
-#define MAX_WORKERS 1024
 #define MAX_THREADS 1024
 #define MAX_GRACEFUL 86400
 
@@ -246,7 +245,7 @@ static const struct num_opt {
     enum num_kind kind;
     long min, max;
 } num_opts[] = {
-    { OPT_WORKERS, offsetof(sl_config, workers), NUM_COUNT, 1, MAX_WORKERS },
+    { OPT_WORKERS, offsetof(sl_config, workers), NUM_COUNT, 1, SL_MAX_WORKERS },
     { OPT_THREADS, offsetof(sl_config, threads), NUM_COUNT, 1, MAX_THREADS },
     { OPT_GRACEFUL, offsetof(sl_config, graceful_timeout), NUM_SECONDS, 0,
       MAX_GRACEFUL },
@@ -484,8 +483,8 @@ void sl_config_defaults(sl_config *c)
     memset(c, 0, sizeof(*c));
     if (ncpu < 1)
         ncpu = 1;
-    if (ncpu > MAX_WORKERS)
-        ncpu = MAX_WORKERS;
+    if (ncpu > SL_MAX_WORKERS)
+        ncpu = SL_MAX_WORKERS;
     c->workers = (int)ncpu;
     c->threads = 4;
     c->graceful_timeout = 30;

@@ -13,8 +13,9 @@
 #include "config/address.h"
 #include "util/log.h"
 
+#define SL_MAX_WORKERS 1024     /* --workers, and the master's table */
 #define SL_MAX_LISTENERS 16
-#define SL_MAX_ALLOW 32          /* --allow-from entries */
+#define SL_MAX_ALLOW 32         /* --allow-from entries */
 
 typedef struct sl_config {
     sl_listen_spec listeners[SL_MAX_LISTENERS];

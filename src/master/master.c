@@ -37,7 +37,6 @@
 #include "worker/scoreboard.h"
 #include "worker/worker.h"
 
-#define MAX_WORKERS 1024
 /* Crash storm: this many deaths within STORM_WINDOW seconds slow respawns. */
 #define STORM_DEATHS 5
 #define STORM_WINDOW_MS 10000
@@ -65,7 +64,7 @@ typedef struct sl_master {
     char **argv;
     int fds[SL_MAX_LISTENERS];
     int nfds;
-    worker_rec w[MAX_WORKERS];
+    worker_rec w[SL_MAX_WORKERS];
     int want;                   /* workers of the current generation */
     unsigned gen;
     sl_scoreboard *sb;
@@ -95,11 +94,6 @@ static const int master_signals[] = {SIGCHLD, SIGTERM, SIGINT, SIGQUIT, SIGHUP,
                                      SIGTTIN, SIGTTOU, SIGUSR1};
 #define NSIGNALS (sizeof master_signals / sizeof *master_signals)
 
-static const char *const reason_names[SL_SB_REASONS] = {
-    "crash", "heartbeat", "max-requests", "max-worker-memory", "stuck thread",
-    "reload", "scale down"
-};
-
 static uint64_t now_ms(void)
 {
     return sl_sb_mono_ms();
@@ -117,7 +111,7 @@ static uint32_t slot_state(const sl_master *m, const worker_rec *r)
 
 static worker_rec *find_pid(sl_master *m, pid_t pid)
 {
-    for (int i = 0; i < MAX_WORKERS; i++)
+    for (int i = 0; i < SL_MAX_WORKERS; i++)
         if (m->w[i].pid == pid && pid > 0)
             return &m->w[i];
     return NULL;
@@ -127,7 +121,7 @@ static worker_rec *find_pid(sl_master *m, pid_t pid)
 static int count_active(const sl_master *m, unsigned gen)
 {
     int n = 0;
-    for (int i = 0; i < MAX_WORKERS; i++)
+    for (int i = 0; i < SL_MAX_WORKERS; i++)
         n += m->w[i].pid > 0 && m->w[i].generation == gen && !m->w[i].leaving;
     return n;
 }
@@ -135,7 +129,7 @@ static int count_active(const sl_master *m, unsigned gen)
 static int count_live(const sl_master *m)
 {
     int n = 0;
-    for (int i = 0; i < MAX_WORKERS; i++)
+    for (int i = 0; i < SL_MAX_WORKERS; i++)
         n += m->w[i].pid > 0;
     return n;
 }
@@ -156,7 +150,7 @@ static void child_signals(const sl_master *m)
  */
 static void close_channels(const sl_master *m)
 {
-    for (int i = 0; i < MAX_WORKERS; i++)
+    for (int i = 0; i < SL_MAX_WORKERS; i++)
         if (m->w[i].pid > 0 && m->w[i].ctl >= 0)
             close(m->w[i].ctl);
 }
@@ -198,7 +192,7 @@ static int check_app(sl_master *m, const sl_config *cfg)
 static pid_t spawn(sl_master *m, const sl_config *cfg, unsigned gen)
 {
     worker_rec *r = NULL;
-    for (int i = 0; r == NULL && i < MAX_WORKERS; i++)
+    for (int i = 0; r == NULL && i < SL_MAX_WORKERS; i++)
         if (m->w[i].pid == 0)
             r = &m->w[i];
     int slot = r ? sl_sb_slot_claim(m->sb, 0, gen) : -1;
@@ -275,13 +269,13 @@ static void watch_leaving(sl_master *m, worker_rec *r)
 static void trim_surplus(sl_master *m)
 {
     int active = 0;
-    for (int i = 0; i < MAX_WORKERS; i++) {
+    for (int i = 0; i < SL_MAX_WORKERS; i++) {
         const worker_rec *r = &m->w[i];
         if (r->pid > 0 && r->generation == m->gen && !r->leaving &&
             !(r->replacement > 0 && find_pid(m, r->replacement) != NULL))
             active++;
     }
-    for (int i = MAX_WORKERS - 1; i >= 0 && active > m->want; i--) {
+    for (int i = SL_MAX_WORKERS - 1; i >= 0 && active > m->want; i--) {
         worker_rec *r = &m->w[i];
         if (r->pid > 0 && r->generation == m->gen && !r->leaving && r->replacement == 0) {
             retire(m, r, SL_SB_R_SCALE);
@@ -293,7 +287,7 @@ static void trim_surplus(sl_master *m)
 static void log_exit(const worker_rec *r, int status, int expected)
 {
     int level = expected ? SL_LOG_INFO : SL_LOG_ERROR;
-    const char *why = r->reason >= 0 ? reason_names[r->reason] : "stop";
+    const char *why = r->reason >= 0 ? sl_sb_reason_text(r->reason) : "stop";
     if (WIFSIGNALED(status))
         sl_log(level, "worker %ld killed by signal %d (%s)%s%s", (long)r->pid,
                WTERMSIG(status), strsignal(WTERMSIG(status)),
@@ -436,7 +430,7 @@ static void watch_retire(sl_master *m, worker_rec *r)
     int reason = (int)want - 1;
     if (r->replacement == 0) {
         sl_info("worker %ld asks to retire (%s): starting its replacement first",
-                (long)r->pid, reason < SL_SB_REASONS ? reason_names[reason] : "?");
+                (long)r->pid, sl_sb_reason_text(reason));
         r->replacement = spawn(m, m->cfg, m->gen);
         if (r->replacement < 0)
             r->replacement = 0;
@@ -502,7 +496,7 @@ static void begin_reload(sl_master *m)
 static void abandon_reload(sl_master *m, const char *why)
 {
     sl_error("reload failed: %s; generation %u keeps serving", why, m->gen);
-    for (int i = 0; i < MAX_WORKERS; i++)
+    for (int i = 0; i < SL_MAX_WORKERS; i++)
         if (m->w[i].pid > 0 && m->w[i].generation == m->new_gen)
             retire(m, &m->w[i], -1);
     sl_log_set_level(m->cfg->log_level);
@@ -517,7 +511,7 @@ static void watch_reload(sl_master *m)
     if (m->new_cfg == NULL)
         return;
     int ready = 0, live = 0;
-    for (int i = 0; i < MAX_WORKERS; i++) {
+    for (int i = 0; i < SL_MAX_WORKERS; i++) {
         worker_rec *r = &m->w[i];
         if (r->pid <= 0 || r->generation != m->new_gen || r->leaving)
             continue;
@@ -533,7 +527,7 @@ static void watch_reload(sl_master *m)
             abandon_reload(m, "the new generation did not get ready in time");
         return;
     }
-    for (int i = 0; i < MAX_WORKERS; i++)
+    for (int i = 0; i < SL_MAX_WORKERS; i++)
         if (m->w[i].pid > 0 && m->w[i].generation == m->gen)
             retire(m, &m->w[i], SL_SB_R_RELOAD);
     sl_info("reload: generation %u is serving; generation %u drains", m->new_gen, m->gen);
@@ -558,7 +552,7 @@ static void start_stop(sl_master *m, int sig)
     m->stopping = 1;
     m->stop_deadline = now_ms() + (uint64_t)m->cfg->graceful_timeout * 1000;
     __atomic_store_n(&m->sb->pool.draining, 1, __ATOMIC_RELAXED);
-    for (int i = 0; i < MAX_WORKERS; i++)
+    for (int i = 0; i < SL_MAX_WORKERS; i++)
         if (m->w[i].pid > 0) {
             m->w[i].leaving = 1;
             kill(m->w[i].pid, SIGTERM);
@@ -568,7 +562,7 @@ static void start_stop(sl_master *m, int sig)
 /* SIGTTOU: the newest worker of the current generation drains. */
 static void scale_down(sl_master *m)
 {
-    for (int i = MAX_WORKERS - 1; i >= 0; i--) {
+    for (int i = SL_MAX_WORKERS - 1; i >= 0; i--) {
         worker_rec *r = &m->w[i];
         if (r->pid > 0 && r->generation == m->gen && !r->leaving) {
             retire(m, r, SL_SB_R_SCALE);
@@ -607,7 +601,7 @@ static void reopen_logs(sl_master *m)
         what |= SL_CTL_ACCESS_LOG;
         fds[n++] = m->access_fd;
     }
-    for (int i = 0; n > 0 && i < MAX_WORKERS; i++) {
+    for (int i = 0; n > 0 && i < SL_MAX_WORKERS; i++) {
         const worker_rec *r = &m->w[i];
         int rc = r->pid > 0 && r->ctl >= 0 ? sl_ctl_send(r->ctl, what, fds, n) : 0;
         if (rc < 0)
@@ -629,7 +623,7 @@ static void handle_signal(sl_master *m, int sig)
         start_stop(m, sig);
         break;
     case SIGTTIN:
-        if (m->want < MAX_WORKERS / 2)
+        if (m->want < SL_MAX_WORKERS / 2)
             m->want++;
         sl_info("SIGTTIN: %d workers", m->want);
         break;
@@ -662,7 +656,7 @@ static void watch_first_start(sl_master *m)
 {
     if (m->proven || m->stopping)
         return;
-    for (int i = 0; i < MAX_WORKERS; i++)
+    for (int i = 0; i < SL_MAX_WORKERS; i++)
         if (m->w[i].pid > 0 && m->w[i].generation == m->gen &&
             slot_state(m, &m->w[i]) == SL_SB_READY) {
             m->proven = 1;
@@ -679,7 +673,7 @@ static void watch_first_start(sl_master *m)
 static void tick(sl_master *m)
 {
     reap(m);
-    for (int i = 0; i < MAX_WORKERS; i++) {
+    for (int i = 0; i < SL_MAX_WORKERS; i++) {
         if (m->w[i].pid <= 0)
             continue;
         watch_heartbeat(m, &m->w[i]);
@@ -693,7 +687,7 @@ static void tick(sl_master *m)
     if (m->stopping) {
         if (!m->killed && now_ms() >= m->stop_deadline && count_live(m) > 0) {
             sl_warn("graceful timeout: killing the remaining workers");
-            for (int i = 0; i < MAX_WORKERS; i++)
+            for (int i = 0; i < SL_MAX_WORKERS; i++)
                 if (m->w[i].pid > 0)
                     kill(m->w[i].pid, SIGKILL);
             m->killed = 1;
@@ -706,7 +700,7 @@ static void tick(sl_master *m)
             break;
     if (!m->ready_notified && count_active(m, m->gen) >= m->want) {
         int ready = 0;
-        for (int i = 0; i < MAX_WORKERS; i++)
+        for (int i = 0; i < SL_MAX_WORKERS; i++)
             ready += m->w[i].pid > 0 && slot_state(m, &m->w[i]) == SL_SB_READY;
         if (ready >= m->want) {
             m->ready_notified = 1;

@@ -53,10 +53,29 @@ const uint64_t sl_sb_bucket_us[SL_SB_BUCKETS] = {
     100000, 250000, 500000, 1000000, 2500000, 10000000,
 };
 
-static const char *const reason_names[SL_SB_REASONS] = {
-    "crash", "heartbeat", "max_requests", "max_memory", "stuck", "reload",
-    "scale",
+/* Why workers are replaced: metric labels, and words for log lines. */
+static const struct reason_name {
+    const char *label;
+    const char *text;
+} reason_names[SL_SB_REASONS] = {
+    [SL_SB_R_CRASH] = {"crash", "crash"},
+    [SL_SB_R_HEARTBEAT] = {"heartbeat", "heartbeat"},
+    [SL_SB_R_MAX_REQUESTS] = {"max_requests", "max-requests"},
+    [SL_SB_R_MAX_MEMORY] = {"max_memory", "max-worker-memory"},
+    [SL_SB_R_STUCK] = {"stuck", "stuck thread"},
+    [SL_SB_R_RELOAD] = {"reload", "reload"},
+    [SL_SB_R_SCALE] = {"scale", "scale down"},
 };
+
+const char *sl_sb_reason_label(int reason)
+{
+    return reason >= 0 && reason < SL_SB_REASONS ? reason_names[reason].label : "?";
+}
+
+const char *sl_sb_reason_text(int reason)
+{
+    return reason >= 0 && reason < SL_SB_REASONS ? reason_names[reason].text : "?";
+}
 
 /* What readers call a slot's state; "busy" is READY with work. */
 enum view { V_STARTING, V_READY, V_BUSY, V_DRAINING, V_VIEWS };
@@ -554,7 +573,7 @@ static int status_fields(const sl_scoreboard *sb, long listen_queue,
     if (put(root, "restarts", r) != 0)
         r = NULL, err = -1;
     for (int i = 0; r != NULL && i < SL_SB_REASONS; i++)
-        err |= put_u64(r, reason_names[i], LOAD(&p->restarts[i]));
+        err |= put_u64(r, reason_names[i].label, LOAD(&p->restarts[i]));
     err |= put_u64(root, "generation", LOAD(&p->generation));
     err |= put(root, "draining", json_object_new_boolean(LOAD(&p->draining) != 0));
     return err ? -1 : 0;
@@ -749,7 +768,7 @@ static void emit_pool(struct text *t, const sl_scoreboard *sb)
                 "Workers replaced, by reason.");
     for (int i = 0; i < SL_SB_REASONS; i++)
         emit(t, "sluice_worker_restarts_total{reason=\"%s\"} %" PRIu64 "\n",
-             reason_names[i], LOAD(&p->restarts[i]));
+             reason_names[i].label, LOAD(&p->restarts[i]));
     emit_one(t, "sluice_received_bytes_total", "counter",
              "Request bytes received.", n.bytes_in);
     emit_one(t, "sluice_sent_bytes_total", "counter", "Response bytes sent.", n.bytes_out);

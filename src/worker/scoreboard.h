@@ -67,6 +67,12 @@ enum sl_sb_reason {
     SL_SB_REASONS
 };
 
+/* A reason's names, from one table: its label in the status document and
+ * the metrics ("max_requests"), and its text in log lines, spelled as the
+ * option that caused it ("max-requests").  "?" for a reason out of range. */
+const char *sl_sb_reason_label(int reason);
+const char *sl_sb_reason_text(int reason);
+
 /* Per-route counters inside one slot. */
 typedef struct sl_sb_route_stats {
     uint64_t by_class[SL_SB_CLASSES];   /* requests by status class */
