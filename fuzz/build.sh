@@ -13,7 +13,7 @@ out=$(cd "$out" && pwd)
 CC=${CC:-clang}
 CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 -std=gnu11 -Wall -Wextra ${FUZZ_CFLAGS:-}"
-INC="-I$top/src -I$top/include $(pkg-config --cflags json-c libuv fcgi)"
+INC="-I$top/src -I$top/include -I$top/tests/lib $(pkg-config --cflags json-c libuv fcgi)"
 JSONC_LIBS=$(pkg-config --libs json-c)
 
 build() {   # name, then extra sources/libs
@@ -25,7 +25,7 @@ build() {   # name, then extra sources/libs
 
 build fcgi_decode    "$top/src/proto/fcgi.c" "$top/src/util/buf.c"
 build fcgi_roundtrip "$top/src/proto/fcgi.c" "$top/src/util/buf.c"
-build fcgi_pairs     "$top/src/proto/fcgi.c" "$top/src/util/buf.c"
+build fcgi_pairs     "$top/src/proto/fcgi.c" "$top/src/util/buf.c" "$top/tests/lib/fcgi_pair.c"
 build scgi           "$top/src/proto/scgi.c" "$top/src/proto/cgi.c"
 build router         "$top/src/api/router.c" "$top/src/proto/path.c"
 build query          "$top/src/proto/url.c"

@@ -1,5 +1,6 @@
 /*
- * fuzz_fcgi_pairs: fcgi_pairs_next and fcgi_pair_encode (src/fcgi.c).
+ * fuzz_fcgi_pairs: fcgi_pairs_next (src/proto/fcgi.c), and the pair
+ * encoder of the tests (tests/lib/fcgi_pair.c).
  *
  * Walks the input as a PARAMS stream.  Checks: slices lie inside the input
  * and right after their lengths, *off advances and stays <= len, 0 only at
@@ -11,6 +12,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include "fcgi_pair.h"
 #include "proto/fcgi.h"
 
 #define CHECK(c) do { if (!(c)) abort(); } while (0)

@@ -39,7 +39,6 @@ typedef struct sl_router sl_router;
 typedef struct sl_route_target {
     void *handler;          /* the application's function */
     unsigned flags;         /* SL_LOOP, SL_ENCODED_SLASH etc. */
-    void *data;
 } sl_route_target;
 
 /* Every request in flight carries SL_ROUTER_MAX_PARAMS of these: the

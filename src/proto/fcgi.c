@@ -39,9 +39,6 @@ enum {
     ST_ERROR
 };
 
-/* Largest pair length: the 4-byte form has 31 bits. */
-#define PAIR_LEN_MAX 0x7fffffffUL
-
 /*
  * Stream chunk size.  The largest multiple of 8 that fits the 16-bit content
  * length, so a full record needs no padding and every record stays 8-byte
@@ -368,41 +365,6 @@ int fcgi_pairs_next(const char *p, size_t len, size_t *off,
     return next_pair(p, len, off, name, nlen, value, vlen, reason, 0);
 }
 
-/* Append a pair length: 1 byte below 128, else 4 bytes with the top bit. */
-static size_t put_pair_len(unsigned char *p, size_t n)
-{
-    if (n < 128) {
-        p[0] = (unsigned char)n;
-        return 1;
-    }
-    p[0] = (unsigned char)(((n >> 24) & 0x7f) | 0x80);
-    p[1] = (unsigned char)(n >> 16);
-    p[2] = (unsigned char)(n >> 8);
-    p[3] = (unsigned char)n;
-    return 4;
-}
-
-int fcgi_pair_encode(sl_buf *out, const char *name, size_t nlen,
-                     const char *value, size_t vlen)
-{
-    unsigned char lens[8];
-    size_t hl;
-
-    if (nlen > PAIR_LEN_MAX || vlen > PAIR_LEN_MAX)
-        return -E2BIG;
-    /* Reserve once so a failure leaves `out` as it was. */
-    if (vlen > (size_t)-1 - sizeof(lens) - nlen)
-        return -ENOMEM;
-    hl = put_pair_len(lens, nlen);
-    hl += put_pair_len(lens + hl, vlen);
-    if (sl_buf_reserve(out, hl + nlen + vlen) < 0)
-        return -ENOMEM;
-    sl_buf_append(out, lens, hl);
-    sl_buf_append(out, name, nlen);
-    sl_buf_append(out, value, vlen);
-    return 0;
-}
-
 /* Append a record header; the caller has reserved the room. */
 static void write_header(unsigned char *h, uint8_t type, uint16_t id, size_t clen,
                          size_t plen)
@@ -484,26 +446,6 @@ int fcgi_encode_stream(sl_buf *out, uint8_t type, uint16_t id,
         p += n;
         len -= n;
     }
-    return 0;
-}
-
-int fcgi_encode_stream2(sl_buf *out, uint8_t type, uint16_t id,
-                        const void *a, size_t alen, const void *b, size_t blen)
-{
-    static const unsigned char zeros[8];
-
-    if (alen == 0 || blen == 0 || alen + blen > STREAM_CHUNK) {
-        int rc = fcgi_encode_stream(out, type, id, a, alen);
-        return rc < 0 ? rc : fcgi_encode_stream(out, type, id, b, blen);
-    }
-    /* Both in one record, with no copy of either on the way. */
-    size_t n = alen + blen, plen = pad_for(n);
-    if (sl_buf_reserve(out, FCGI_HEADER_LEN + n + plen) < 0)
-        return -ENOMEM;
-    put_header(out, type, id, n, plen);
-    sl_buf_append(out, a, alen);
-    sl_buf_append(out, b, blen);
-    sl_buf_append(out, zeros, plen);
     return 0;
 }
 

@@ -100,10 +100,6 @@ int fcgi_pairs_next(const char *p, size_t len, size_t *off,
                     const char **name, size_t *nlen,
                     const char **value, size_t *vlen, const char **reason);
 
-/* Append one name-value pair in FastCGI encoding.  0, or -ENOMEM/-E2BIG. */
-int fcgi_pair_encode(sl_buf *out, const char *name, size_t nlen,
-                     const char *value, size_t vlen);
-
 /*
  * Encoders append whole records to `out`.  Each returns 0 or -ENOMEM.
  *
@@ -114,10 +110,6 @@ int fcgi_pair_encode(sl_buf *out, const char *name, size_t nlen,
  */
 int fcgi_encode_stream(sl_buf *out, uint8_t type, uint16_t id,
                        const void *data, size_t len);
-/* The same for the bytes of a followed by those of b, as one stream: one
- * record when they fit in one. */
-int fcgi_encode_stream2(sl_buf *out, uint8_t type, uint16_t id,
-                        const void *a, size_t alen, const void *b, size_t blen);
 int fcgi_encode_stream_end(sl_buf *out, uint8_t type, uint16_t id);
 /*
  * Building a record in place: the caller appends FCGI_HEADER_LEN bytes of

@@ -21,7 +21,6 @@ static int log_fd = STDERR_FILENO;
 static int log_json;
 
 void sl_log_set_level(int level) { log_level = level; }
-int sl_log_get_level(void) { return log_level; }
 void sl_log_set_role(const char *role) { log_role = role; }
 void sl_log_set_fd(int fd) { log_fd = fd; }
 void sl_log_set_json(int json) { log_json = json; }

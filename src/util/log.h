@@ -13,7 +13,6 @@ enum sl_log_level { SL_LOG_ERROR = 0, SL_LOG_WARN, SL_LOG_INFO, SL_LOG_DEBUG };
 
 /* Set the threshold (enum sl_log_level); lines above it are dropped. */
 void sl_log_set_level(int level);
-int sl_log_get_level(void);
 /* Tag lines with "master" or "worker" after the pid. */
 void sl_log_set_role(const char *role);
 /* Where lines go (default: standard error), and in which format. */

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "fcgi_pair.h"
 #include "proto/fcgi.h"
 
 /*
