@@ -176,4 +176,14 @@ int sl_req_resolve_path(sl_req *req, const char **why);
  */
 int sl_resp_encode(sl_req *req, sl_buf *out, int final);
 
+/*
+ * The whole of a problem answer (as sl_resp_problem() makes it, with the
+ * request id as X-Request-ID, "" or NULL: none), encoded into `out` for
+ * `proto` and FastCGI request `id`, without a request: the answer to a
+ * request whose own response a handler still holds (a 504).  0, or
+ * -ENOMEM.
+ */
+int sl_resp_encode_problem(sl_buf *out, enum sl_proto proto, uint16_t id, int status,
+                           const char *detail, const char *request_id);
+
 #endif

@@ -9,6 +9,8 @@
 #include "proto/fcgi.h"
 
 #define DEFAULT_CTYPE "text/plain; charset=utf-8"
+/* How a JSON body is written (sl_resp_json, problem answers). */
+#define JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
 
 const char *sl_status_text(int status)
 {
@@ -197,8 +199,7 @@ int sl_resp_printf(sl_req *req, const char *fmt, ...)
 int sl_resp_json(sl_req *req, json_object *obj)
 {
     size_t len;
-    const char *s = json_object_to_json_string_length(
-        obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+    const char *s = json_object_to_json_string_length(obj, JSON_FLAGS, &len);
     int rc = s ? 0 : -ENOMEM;
     if (rc == 0 && !req->has_ctype)
         rc = sl_resp_header(req, "Content-Type", "application/json");
@@ -206,6 +207,20 @@ int sl_resp_json(sl_req *req, json_object *obj)
         rc = sl_buf_append(&req->out, s, len);
     json_object_put(obj);
     return rc;
+}
+
+/* The RFC 9457 document of a problem answer; NULL when out of memory. */
+static json_object *problem_doc(int status, const char *detail)
+{
+    json_object *o = json_object_new_object();
+    if (o == NULL)
+        return NULL;
+    json_object_object_add(o, "type", json_object_new_string("about:blank"));
+    json_object_object_add(o, "title", json_object_new_string(sl_status_text(status)));
+    json_object_object_add(o, "status", json_object_new_int(status));
+    if (detail != NULL)
+        json_object_object_add(o, "detail", json_object_new_string(detail));
+    return o;
 }
 
 int sl_resp_problem(sl_req *req, int status, const char *detail)
@@ -227,14 +242,9 @@ int sl_resp_problem(sl_req *req, int status, const char *detail)
     int rc = sl_resp_status(req, status);
     if (rc < 0)
         return rc;
-    json_object *o = json_object_new_object();
+    json_object *o = problem_doc(status, detail);
     if (o == NULL)
         return -ENOMEM;
-    json_object_object_add(o, "type", json_object_new_string("about:blank"));
-    json_object_object_add(o, "title", json_object_new_string(sl_status_text(status)));
-    json_object_object_add(o, "status", json_object_new_int(status));
-    if (detail != NULL)
-        json_object_object_add(o, "detail", json_object_new_string(detail));
     rc = sl_resp_header(req, "Content-Type", "application/problem+json");
     if (rc < 0) {
         json_object_put(o);
@@ -244,26 +254,43 @@ int sl_resp_problem(sl_req *req, int status, const char *detail)
 }
 
 /*
- * "Content-Length: N\r\n" when the whole body is known as the head goes
- * out.  The web server then passes the length on instead of re-framing the
- * body as chunks for the client, which is less work for it on every
- * response and lets a client see the size up front.  Not for a streamed
- * answer (its length is not known yet), nor for statuses that have no body.
+ * What the encoder reads of a response: a request's (sl_resp_encode) or a
+ * problem answer made without one (sl_resp_encode_problem).
  */
+typedef struct answer {
+    enum sl_proto proto;
+    uint16_t id;                    /* FastCGI request id */
+    int status;
+    const char *headers;            /* "Name: value\r\n" ... */
+    size_t headers_len;
+    int has_ctype;
+    int has_clen;
+    const char *body;
+    size_t body_len;
+    const char *request_id;         /* "": none */
+} answer;
+
 /* 1xx, 204 and 304 answers have no body (RFC 9110 6.4.1). */
 static int has_body(int status)
 {
     return status >= 200 && status != 204 && status != 304;
 }
 
-static int encode_length(const sl_req *req, sl_buf *head)
+/*
+ * "Content-Length: N\r\n" when the whole body is known as the head goes
+ * out.  The web server then passes the length on instead of re-framing the
+ * body as chunks for the client, which is less work for it on every
+ * response and lets a client see the size up front.  Not for a streamed
+ * answer (its length is not known yet), nor for statuses that have no body.
+ */
+static int encode_length(const answer *a, sl_buf *head)
 {
-    if (req->has_clen || !has_body(req->status))
+    if (a->has_clen || !has_body(a->status))
         return 0;
     char line[48] = "Content-Length: ";
     char digits[24];
     int i = sizeof digits;
-    size_t v = req->out.len;
+    size_t v = a->body_len;
     do {
         digits[--i] = (char)('0' + v % 10);
         v /= 10;
@@ -274,32 +301,32 @@ static int encode_length(const sl_req *req, sl_buf *head)
     return sl_buf_append(head, line, 18 + n);
 }
 
-/* "Status: 200 OK\r\nHeaders\r\n\r\n" into `head`; `final`: the body in
- * req->out is the whole of it. */
-static int encode_head(sl_req *req, sl_buf *head, int final)
+/* "Status: 200 OK\r\nHeaders\r\n\r\n" into `head`; `final`: the body is
+ * the whole of it. */
+static int encode_head(const answer *a, sl_buf *head, int final)
 {
     /* "Status: 200 OK\r\n", built by hand: it is on every response's path. */
     char line[64] = "Status: 000 ";
-    line[8] = (char)('0' + req->status / 100);
-    line[9] = (char)('0' + req->status / 10 % 10);
-    line[10] = (char)('0' + req->status % 10);
-    const char *text = sl_status_text(req->status);
+    line[8] = (char)('0' + a->status / 100);
+    line[9] = (char)('0' + a->status / 10 % 10);
+    line[10] = (char)('0' + a->status % 10);
+    const char *text = sl_status_text(a->status);
     size_t tl = strlen(text);
     memcpy(line + 12, text, tl);
     memcpy(line + 12 + tl, "\r\n", 2);
     size_t n = 14 + tl;
     if (sl_buf_append(head, line, n) < 0 ||
-        sl_buf_append(head, req->headers.data, req->headers.len) < 0)
+        sl_buf_append(head, a->headers, a->headers_len) < 0)
         return -ENOMEM;
     /* The default type is for a body; an answer without one has none. */
-    if (!req->has_ctype && has_body(req->status) &&
+    if (!a->has_ctype && has_body(a->status) &&
         sl_buf_append_str(head, "Content-Type: " DEFAULT_CTYPE "\r\n") < 0)
         return -ENOMEM;
-    if (final && encode_length(req, head) < 0)
+    if (final && encode_length(a, head) < 0)
         return -ENOMEM;
-    if (req->request_id[0] != '\0' &&
+    if (a->request_id[0] != '\0' &&
         (sl_buf_append_str(head, "X-Request-ID: ") < 0 ||
-         sl_buf_append_str(head, req->request_id) < 0 || sl_buf_append(head, "\r\n", 2) < 0))
+         sl_buf_append_str(head, a->request_id) < 0 || sl_buf_append(head, "\r\n", 2) < 0))
         return -ENOMEM;
     return sl_buf_append(head, "\r\n", 2);
 }
@@ -309,17 +336,17 @@ static int encode_head(sl_req *req, sl_buf *head, int final)
  * record built in place, which is every answer up to 64 KiB; a longer one
  * is cut into records afterwards.
  */
-static int encode_fcgi(sl_req *req, sl_buf *out, int head, int final)
+static int encode_fcgi(const answer *a, sl_buf *out, int head, int final)
 {
     size_t start = out->len;
-    if (sl_buf_reserve(out, FCGI_HEADER_LEN + 256 + req->headers.len + req->out.len + 48) < 0)
+    if (sl_buf_reserve(out, FCGI_HEADER_LEN + 256 + a->headers_len + a->body_len + 48) < 0)
         return -ENOMEM;
     out->len += FCGI_HEADER_LEN;
-    int rc = head ? encode_head(req, out, final) : 0;
+    int rc = head ? encode_head(a, out, final) : 0;
     if (rc == 0)
-        rc = sl_buf_append(out, req->out.data, req->out.len);
+        rc = sl_buf_append(out, a->body, a->body_len);
     if (rc == 0 && out->len > start + FCGI_HEADER_LEN)
-        rc = fcgi_close_record(out, start, FCGI_STDOUT, req->id);
+        rc = fcgi_close_record(out, start, FCGI_STDOUT, a->id);
     else if (rc == 0)
         out->len = start;       /* nothing to send: no record */
     if (rc == -E2BIG) {
@@ -329,14 +356,22 @@ static int encode_fcgi(sl_req *req, sl_buf *out, int head, int final)
                            out->len - start - FCGI_HEADER_LEN);
         out->len = start;
         if (rc == 0)
-            rc = fcgi_encode_stream(out, FCGI_STDOUT, req->id, content.data, content.len);
+            rc = fcgi_encode_stream(out, FCGI_STDOUT, a->id, content.data, content.len);
         sl_buf_free(&content);
     }
     if (rc == 0 && final)
-        rc = fcgi_encode_stream_end(out, FCGI_STDOUT, req->id);
+        rc = fcgi_encode_stream_end(out, FCGI_STDOUT, a->id);
     if (rc == 0 && final)
-        rc = fcgi_encode_end_request(out, req->id, 0, FCGI_REQUEST_COMPLETE);
+        rc = fcgi_encode_end_request(out, a->id, 0, FCGI_REQUEST_COMPLETE);
     return rc;
+}
+
+static int encode(const answer *a, sl_buf *out, int head, int final)
+{
+    if (a->proto == SL_PROTO_FASTCGI)
+        return encode_fcgi(a, out, head, final);
+    int rc = head ? encode_head(a, out, final) : 0;
+    return rc == 0 ? sl_buf_append(out, a->body, a->body_len) : rc;
 }
 
 int sl_resp_encode(sl_req *req, sl_buf *out, int final)
@@ -344,16 +379,38 @@ int sl_resp_encode(sl_req *req, sl_buf *out, int final)
     int head = !req->head_sent;
     /* Read by the loop when it times the request out. */
     __atomic_store_n(&req->head_sent, 1, __ATOMIC_RELEASE);
-    int rc;
-    if (req->proto == SL_PROTO_FASTCGI) {
-        rc = encode_fcgi(req, out, head, final);
-    } else {
-        rc = head ? encode_head(req, out, final) : 0;
-        if (rc == 0)
-            rc = sl_buf_append(out, req->out.data, req->out.len);
-    }
+    answer a = {
+        .proto = req->proto, .id = req->id, .status = req->status,
+        .headers = req->headers.data, .headers_len = req->headers.len,
+        .has_ctype = req->has_ctype, .has_clen = req->has_clen,
+        .body = req->out.data, .body_len = req->out.len,
+        .request_id = req->request_id,
+    };
+    int rc = encode(&a, out, head, final);
     req->bytes_out += req->out.len;
     req->out.len = 0;
+    return rc;
+}
+
+int sl_resp_encode_problem(sl_buf *out, enum sl_proto proto, uint16_t id, int status,
+                           const char *detail, const char *request_id)
+{
+    static const char ctype[] = "Content-Type: application/problem+json\r\n";
+    json_object *o = problem_doc(status, detail);
+    if (o == NULL)
+        return -ENOMEM;
+    size_t len;
+    const char *body = json_object_to_json_string_length(o, JSON_FLAGS, &len);
+    int rc = -ENOMEM;
+    if (body != NULL) {
+        answer a = {
+            .proto = proto, .id = id, .status = status,
+            .headers = ctype, .headers_len = sizeof ctype - 1, .has_ctype = 1,
+            .body = body, .body_len = len, .request_id = request_id ? request_id : "",
+        };
+        rc = encode(&a, out, 1, 1);
+    }
+    json_object_put(o);
     return rc;
 }
 

@@ -598,13 +598,11 @@ void sl_worker_time_out(sl_worker *w, sl_req *req)
         sl_buf b;
         sl_buf_init(&b);
         if (!__atomic_load_n(&req->head_sent, __ATOMIC_ACQUIRE)) {
-            sl_req *tmp = sl_worker_req_new(w, c, req->proto, req->id);
-            if (tmp != NULL) {
-                memcpy(tmp->request_id, req->request_id, sizeof tmp->request_id);
-                sl_resp_problem(tmp, 504, "the request took longer than --timeout");
-                sl_resp_encode(tmp, &b, 1);
-                sl_worker_req_free(w, tmp);
-            }
+            /* The handler still owns the request's response: a problem
+             * answer of its own, made without touching it. */
+            sl_resp_encode_problem(&b, req->proto, req->id, 504,
+                                   "the request took longer than --timeout",
+                                   req->request_id);
         } else if (req->proto == SL_PROTO_FASTCGI) {
             fcgi_encode_stream_end(&b, FCGI_STDOUT, req->id);
             fcgi_encode_end_request(&b, req->id, 0, FCGI_REQUEST_COMPLETE);
