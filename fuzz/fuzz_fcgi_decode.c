@@ -17,6 +17,7 @@
  *     records go through fcgi_pairs_next: slices inside, progress, and *off
  *     untouched on -1.
  */
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -186,7 +187,7 @@ static void walk_pairs(const char *p, size_t len)
     if (rc == 0)
         CHECK(off == len);
     else
-        CHECK(rc == -1 && off == prev && reason != NULL);
+        CHECK(rc == -EINVAL && off == prev && reason != NULL);
     free(c);
 }
 

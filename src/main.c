@@ -70,7 +70,7 @@ static int open_error_log(const sl_config *cfg)
         fprintf(stderr, "sluice: --error-log %s: %s\n", cfg->error_log,
                 rc == -ELOOP ? "is a symbolic link; refusing to write through it"
                              : strerror(-rc));
-        return -1;
+        return rc;
     }
     return 0;
 }

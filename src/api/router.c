@@ -366,13 +366,13 @@ static int parse_int64(const char *s, size_t len, int64_t *out)
     uint64_t v = 0;
 
     if (len - i < 1 || len - i > 19)
-        return -1;
+        return -EINVAL;
     for (; i < len; i++) {
         if (s[i] < '0' || s[i] > '9')
-            return -1;
+            return -EINVAL;
         unsigned d = (unsigned)(s[i] - '0');
         if (v > (limit - d) / 10)
-            return -1;
+            return -EINVAL;
         v = v * 10 + d;
     }
     if (neg)

@@ -3,6 +3,7 @@
  * entries, parsed into their structs.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
@@ -127,7 +128,7 @@ int sl_cidr_parse(const char *text, size_t n, sl_cidr *out)
     int max;
 
     if (n == 0 || n >= sizeof(buf))
-        return -1;
+        return -EINVAL;
     memcpy(buf, text, n);
     buf[n] = '\0';
     slash = strchr(buf, '/');
@@ -141,11 +142,11 @@ int sl_cidr_parse(const char *text, size_t n, sl_cidr *out)
         out->family = AF_INET6;
         max = 128;
     } else {
-        return -1;
+        return -EINVAL;
     }
     out->bits = max;
     if (slash != NULL && sl_parse_int(slash + 1, 0, max, &out->bits) < 0)
-        return -1;
+        return -EINVAL;
     return 0;
 }
 

@@ -30,12 +30,13 @@ typedef struct sl_cidr {
 
 /*
  * Parse one address: "unix:/path", "HOST:PORT", "[IPv6]:PORT" or "fd:N".
- * Returns 0 or -1 with a message in err.
+ * Returns 0, or -EINVAL with a message in err.
  */
 int sl_listen_parse(sl_listen_spec *l, enum sl_proto proto, const char *text,
                     char *err, size_t errlen);
 
-/* One address or CIDR range, text[0..n): "10.0.0.0/8", "::1".  0 or -1. */
+/* One address or CIDR range, text[0..n): "10.0.0.0/8", "::1".  0 or
+ * -EINVAL. */
 int sl_cidr_parse(const char *text, size_t n, sl_cidr *out);
 
 #endif

@@ -201,11 +201,11 @@ static int parse_size(const char *s, long min, long max, int *out)
     long long v, mul = 1;
 
     if (!isdigit((unsigned char)s[0]))
-        return -1;
+        return -EINVAL;
     errno = 0;
     v = strtoll(s, &end, 10);
     if (errno != 0)
-        return -1;
+        return -EINVAL;
     if (*end == 'k' || *end == 'K')
         mul = 1024;
     else if (*end == 'm' || *end == 'M')
@@ -215,7 +215,7 @@ static int parse_size(const char *s, long min, long max, int *out)
     if (mul != 1)
         end++;
     if (*end != '\0' || v > max / mul || v * mul < min)
-        return -1;
+        return -EINVAL;
     *out = (int)(v * mul);
     return 0;
 }
@@ -227,11 +227,11 @@ static int parse_mode(const char *s, int *out)
     long v;
 
     if (!isdigit((unsigned char)s[0]))
-        return -1;
+        return -EINVAL;
     errno = 0;
     v = strtol(s, &end, 8);
     if (errno != 0 || *end != '\0' || v < 0 || v > 0777)
-        return -1;
+        return -EINVAL;
     *out = (int)v;
     return 0;
 }
@@ -369,7 +369,7 @@ static int set_num(sl_config *c, const struct num_opt *o, const char *label,
         return sl_config_fail(err, errlen, "%s: '%s' is not an octal mode such as "
                     "0660", label, value);
     }
-    return -1;
+    return -EINVAL;
 }
 
 /* A comma- or space-separated list, added to c->allow. */
@@ -588,8 +588,9 @@ static int parse_argv(sl_config *ov, int argc, char **argv, char *err,
             return bad_option(argc, argv, err, errlen);
         default:
             option_label(label, sizeof(label), ch, "--");
-            if (set_option(ov, ch, label, optarg, err, errlen) < 0)
-                return -1;
+            int rc = set_option(ov, ch, label, optarg, err, errlen);
+            if (rc < 0)
+                return rc;
             break;
         }
     }
@@ -677,15 +678,17 @@ int sl_config_parse(sl_config *c, int argc, char **argv, char *err,
 {
     static const char default_listener[] = "unix:sluice.sock";
     sl_config *ov;
-    int r = -1;
+    int r = -EINVAL;
 
     if (err != NULL && errlen > 0)
         err[0] = '\0';
     sl_config_defaults(c);
     /* sl_config is about 15 KiB; keep the overlay off the stack. */
     ov = calloc(1, sizeof(*ov));
-    if (ov == NULL)
-        return sl_config_fail(err, errlen, "out of memory");
+    if (ov == NULL) {
+        sl_config_fail(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
     for (size_t i = 0; i < NUM_OPTS; i++)
         *num_field(ov, &num_opts[i]) = -1;
     ov->log_level = -1;
@@ -710,9 +713,10 @@ int sl_config_parse(sl_config *c, int argc, char **argv, char *err,
     if (ov->config_file[0] != '\0') {
         c->check_config = ov->check_config;
         memcpy(c->config_file, ov->config_file, sizeof(c->config_file));
-        if (sl_config_read_file(c->config_file, c->check_config, set_key, c, err,
-                                errlen) < 0)
+        r = sl_config_read_file(c->config_file, c->check_config, set_key, c, err, errlen);
+        if (r < 0)
             goto out;
+        r = -EINVAL;
     }
     apply_overlay(c, ov);
     /* FastCGI's own way to name the web servers allowed to connect. */

@@ -71,7 +71,8 @@ void sl_config_defaults(sl_config *c);
 /*
  * Parse argv, then the config file named by -c/--config if any, then fill in
  * the default listener when none was given (--fastcgi unix:sluice.sock).
- * Returns 0 on success.  On a bad option or config returns -1 and writes one
+ * Returns 0 on success.  On a bad option or config returns -EINVAL (-ENOMEM
+ * when out of memory) and writes one
  * line saying what is wrong (and where: "FILE:LINE: ..." for the file) into
  * err[0..errlen).  --help and --version set their flags and return 0 without
  * requiring APP.

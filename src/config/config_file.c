@@ -92,7 +92,7 @@ static int file_handler(void *user, const char *section, const char *name,
     if (*section != '\0' && strcmp(section, "sluice") != 0) {
         snprintf(x->msg, sizeof(x->msg), "unknown key '%s' in section [%s] "
                  "(use [sluice] or no section)", name, section);
-        r = -1;
+        r = -EINVAL;
     } else {
         r = x->set_key(x->arg, name, value, x->msg, sizeof(x->msg));
     }
@@ -153,8 +153,10 @@ int sl_config_read_file(const char *file, int all_errors, sl_config_key_fn set_k
     if (x.too_big)
         return sl_config_fail(err, errlen, "%s: more than %d bytes, more than a "
                     "config file may have", file, MAX_CONFIG_BYTES);
-    if (r < 0)
-        return sl_config_fail(err, errlen, "%s: cannot parse (out of memory)", file);
+    if (r < 0) {
+        sl_config_fail(err, errlen, "%s: cannot parse (out of memory)", file);
+        return -ENOMEM;
+    }
     /* inih returns the first syntax error's line; handlers never fail. */
     if (r > 0 && (x.err_line == 0 || r < x.err_line)) {
         x.err_line = r;
@@ -173,7 +175,7 @@ int sl_config_read_file(const char *file, int all_errors, sl_config_key_fn set_k
     /* --check-config lists every error, one per line. */
     if (all_errors && x.nerrors > 1) {
         snprintf(err, errlen, "%s", x.all);
-        return -1;
+        return -EINVAL;
     }
     return sl_config_fail(err, errlen, "%s:%d: %s", file, x.err_line, x.first_msg);
 }

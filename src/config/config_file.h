@@ -10,14 +10,16 @@
 
 #include <stddef.h>
 
-/* Set one key: 0, or -1 with what is wrong in err (no "FILE:LINE: "). */
+/* Set one key: 0, or a negative errno with what is wrong in err (no
+ * "FILE:LINE: "). */
 typedef int (*sl_config_key_fn)(void *arg, const char *name, const char *value,
                                 char *err, size_t errlen);
 
 /*
- * Read FILE, calling set_key(arg, ...) for each key in order.  0, or -1
- * with "FILE:LINE: what is wrong" in err; with `all_errors` (--check-config)
- * and several errors, all of them, one a line.
+ * Read FILE, calling set_key(arg, ...) for each key in order.  0, or
+ * -EINVAL (-ENOMEM when out of memory) with "FILE:LINE: what is wrong" in
+ * err; with `all_errors` (--check-config) and several errors, all of them,
+ * one a line.
  */
 int sl_config_read_file(const char *file, int all_errors, sl_config_key_fn set_key,
                         void *arg, char *err, size_t errlen);

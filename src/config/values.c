@@ -17,14 +17,14 @@ int sl_config_fail(char *err, size_t errlen, const char *fmt, ...)
     va_list ap;
 
     if (err == NULL || errlen == 0)
-        return -1;
+        return -EINVAL;
     va_start(ap, fmt);
     vsnprintf(err, errlen, fmt, ap);
     va_end(ap);
     for (char *p = err; *p != '\0'; p++)
         if (iscntrl((unsigned char)*p))
             *p = '?';
-    return -1;
+    return -EINVAL;
 }
 
 /*
@@ -37,11 +37,11 @@ int sl_parse_int(const char *s, long min, long max, int *out)
     long v;
 
     if (!isdigit((unsigned char)s[0]))
-        return -1;
+        return -EINVAL;
     errno = 0;
     v = strtol(s, &end, 10);
     if (errno != 0 || *end != '\0' || v < min || v > max)
-        return -1;
+        return -EINVAL;
     *out = (int)v;
     return 0;
 }
@@ -51,7 +51,7 @@ int sl_copy_str(char *dst, size_t size, const char *src)
     size_t n = strlen(src);
 
     if (n >= size)
-        return -1;
+        return -ENAMETOOLONG;
     memcpy(dst, src, n + 1);
     return 0;
 }

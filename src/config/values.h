@@ -10,17 +10,18 @@
 #include <stddef.h>
 
 /*
- * Write one line into err and return -1.  Control characters (a value
+ * Write one line into err and return -EINVAL.  Control characters (a value
  * quoted from the user may hold newlines or escapes) become '?', so the
  * message stays one line that is safe on a terminal or in a log.
  */
 int sl_config_fail(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* Decimal only: no sign, no space, no "0x", no trailing junk.  0 or -1. */
+/* Decimal only: no sign, no space, no "0x", no trailing junk, between min
+ * and max.  0 or -EINVAL. */
 int sl_parse_int(const char *s, long min, long max, int *out);
 
-/* Copy a string into dst[size]: 0, or -1 when it does not fit. */
+/* Copy a string into dst[size]: 0, or -ENAMETOOLONG when it does not fit. */
 int sl_copy_str(char *dst, size_t size, const char *src);
 
 #endif

@@ -13,10 +13,11 @@
 #include <unistd.h>
 #include "master/listen.h"
 
+/* "WHAT ADDR: reason" into err, and -e. */
 static int fail(char *err, size_t errlen, const char *what, const char *addr, int e)
 {
     snprintf(err, errlen, "%s %s: %s", what, addr, strerror(e));
-    return -1;
+    return -e;
 }
 
 /* Is something accepting on the unix socket at `path`? */
@@ -50,7 +51,7 @@ static int set_socket_owner(const sl_listen_spec *l, const sl_config *cfg,
         if (pw == NULL) {
             snprintf(err, errlen, "%s: --socket-owner: no user '%s'", l->text,
                      cfg->socket_owner);
-            return -1;
+            return -ENOENT;
         }
         uid = pw->pw_uid;
     }
@@ -59,7 +60,7 @@ static int set_socket_owner(const sl_listen_spec *l, const sl_config *cfg,
         if (g == NULL) {
             snprintf(err, errlen, "%s: --socket-group: no group '%s'", l->text,
                      cfg->socket_group);
-            return -1;
+            return -ENOENT;
         }
         gid = g->gr_gid;
     }
@@ -73,7 +74,7 @@ static int set_socket_owner(const sl_listen_spec *l, const sl_config *cfg,
         snprintf(err, errlen, "%s: the path no longer names the socket just bound "
                  "(replaced by %s): not changing its owner", l->text,
                  S_ISLNK(st.st_mode) ? "a symbolic link" : "another file");
-        return -1;
+        return -EEXIST;
     }
     /* A default ACL on the directory overrides the umask: never serve on a
      * socket wider than asked. */
@@ -82,7 +83,7 @@ static int set_socket_owner(const sl_listen_spec *l, const sl_config *cfg,
         snprintf(err, errlen, "%s: made with mode %04o, wider than --socket-mode %04o "
                  "(a default ACL on its directory?)", l->text,
                  (unsigned)(st.st_mode & 0777), (unsigned)cfg->socket_mode);
-        return -1;
+        return -EPERM;
     }
     if (rc == 0 && (uid != (uid_t)-1 || gid != (gid_t)-1))
         rc = fchownat(fd, "", uid, gid, AT_EMPTY_PATH);
@@ -112,7 +113,7 @@ static int open_unix(const sl_listen_spec *l, const sl_config *cfg, char *err,
     sa.sun_family = AF_UNIX;
     if (strlen(l->path) >= sizeof sa.sun_path) {
         snprintf(err, errlen, "%s: socket path too long", l->text);
-        return -1;
+        return -ENAMETOOLONG;
     }
     strcpy(sa.sun_path, l->path);
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -124,12 +125,12 @@ static int open_unix(const sl_listen_spec *l, const sl_config *cfg, char *err,
         if (unix_in_use(&sa)) {
             close(fd);
             snprintf(err, errlen, "%s: socket is in use by a running server", l->text);
-            return -1;
+            return -EADDRINUSE;
         }
         if (lstat(l->path, &st) == 0 && !S_ISSOCK(st.st_mode)) {
             close(fd);
             snprintf(err, errlen, "%s: exists and is not a socket", l->text);
-            return -1;
+            return -EEXIST;
         }
         /* A socket file left behind by a server that is gone: replace it. */
         unlink(l->path);
@@ -140,10 +141,10 @@ static int open_unix(const sl_listen_spec *l, const sl_config *cfg, char *err,
         close(fd);
         return fail(err, errlen, "bind", l->text, e);
     }
-    if (set_socket_owner(l, cfg, err, errlen) < 0) {
+    if ((rc = set_socket_owner(l, cfg, err, errlen)) < 0) {
         close(fd);
         unlink(l->path);
-        return -1;
+        return rc;
     }
     if (listen(fd, cfg->backlog) < 0) {
         int e = errno;
@@ -167,7 +168,7 @@ static int open_tcp(const sl_listen_spec *l, const sl_config *cfg, char *err,
     int rc = getaddrinfo(l->host, port, &hints, &res);
     if (rc != 0) {
         snprintf(err, errlen, "%s: %s", l->text, gai_strerror(rc));
-        return -1;
+        return rc == EAI_SYSTEM ? -errno : -EADDRNOTAVAIL;
     }
     int fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     int one = 1, e = 0;
@@ -196,7 +197,7 @@ static int check_fd(const sl_listen_spec *l, char *err, size_t errlen)
     if (type != SOCK_STREAM ||
         getsockopt(l->fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &len) < 0 || !acc) {
         snprintf(err, errlen, "%s: not a listening stream socket", l->text);
-        return -1;
+        return -ENOTSOCK;
     }
     return l->fd;
 }
@@ -210,7 +211,7 @@ int sl_listen_open(const sl_listen_spec *l, const sl_config *cfg, char *err,
     case SL_ADDR_FD: return check_fd(l, err, errlen);
     }
     snprintf(err, errlen, "%s: unknown address kind", l->text);
-    return -1;
+    return -EINVAL;
 }
 
 void sl_listen_close(const sl_listen_spec *l, int fd)

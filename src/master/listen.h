@@ -15,7 +15,7 @@
  * and its owner and group set from --socket-owner and --socket-group through
  * a descriptor of the node, never by a path that could be swapped.
  * fd:N is checked to be a listening stream socket.  Returns the
- * fd, or -1 with a one-line reason in err.
+ * fd, or a negative errno with a one-line reason in err.
  */
 int sl_listen_open(const sl_listen_spec *l, const sl_config *cfg, char *err,
                    size_t errlen);

@@ -165,8 +165,9 @@ static int check_app(sl_master *m, const sl_config *cfg)
 {
     pid_t pid = fork();
     if (pid < 0) {
-        sl_error("fork: %s", strerror(errno));
-        return -1;
+        int e = errno;
+        sl_error("fork: %s", strerror(e));
+        return -e;
     }
     if (pid == 0) {
         char err[512];
@@ -186,7 +187,8 @@ static int check_app(sl_master *m, const sl_config *cfg)
     int status = 0;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
         ;
-    return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+    /* The child logged why. */
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -ENOEXEC;
 }
 
 static pid_t spawn(sl_master *m, const sl_config *cfg, unsigned gen)
@@ -195,10 +197,10 @@ static pid_t spawn(sl_master *m, const sl_config *cfg, unsigned gen)
     for (int i = 0; r == NULL && i < SL_MAX_WORKERS; i++)
         if (m->w[i].pid == 0)
             r = &m->w[i];
-    int slot = r ? sl_sb_slot_claim(m->sb, 0, gen) : -1;
+    int slot = r ? sl_sb_slot_claim(m->sb, 0, gen) : -ENOSPC;
     if (slot < 0) {
         sl_error("no free worker slot: not starting a worker");
-        return -1;
+        return slot;
     }
     /* The channel the master hands the worker its reopened logs on. */
     int ctl[2], e = sl_ctl_pair(ctl);
@@ -207,13 +209,14 @@ static pid_t spawn(sl_master *m, const sl_config *cfg, unsigned gen)
                 strerror(-e));
     pid_t pid = fork();
     if (pid < 0) {
-        sl_error("fork: %s", strerror(errno));
+        int err = errno;
+        sl_error("fork: %s", strerror(err));
         sl_sb_slot_release(m->sb, slot, -1);
         if (ctl[0] >= 0) {
             close(ctl[0]);
             close(ctl[1]);
         }
-        return -1;
+        return -err;
     }
     if (pid == 0) {
         child_signals(m);
@@ -571,14 +574,14 @@ static void scale_down(sl_master *m)
     }
 }
 
-/* Reopen one log file in place of `fd`; 0, or -1 after logging why. */
+/* Reopen one log file in place of `fd`; 0, or -errno after logging why. */
 static int reopen_one(const char *path, int fd)
 {
     int rc = sl_log_reopen(path, fd);
     if (rc < 0)
         sl_error("SIGUSR1: cannot reopen %s: %s", path, rc == -ELOOP ?
                  "it is a symbolic link; refusing to write through it" : strerror(-rc));
-    return rc < 0 ? -1 : 0;
+    return rc;
 }
 
 /*
@@ -736,7 +739,7 @@ static int bind_listeners(sl_master *m)
         int fd = sl_listen_open(&cfg->listeners[m->nfds], cfg, err, sizeof err);
         if (fd < 0) {
             sl_error("%s", err);
-            return -1;
+            return fd;
         }
         m->fds[m->nfds] = fd;
         sl_info("listening: %s", cfg->listeners[m->nfds].text);

@@ -18,11 +18,12 @@ int sl_pidfile_write(const char *path)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
     if (fd < 0) {
-        if (errno == ELOOP)
+        int e = errno;
+        if (e == ELOOP)
             sl_error("--pidfile %s: is a symbolic link; refusing to write through it", path);
         else
-            sl_error("--pidfile %s: %s", path, strerror(errno));
-        return -1;
+            sl_error("--pidfile %s: %s", path, strerror(e));
+        return -e;
     }
     struct stat st;
     if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1 ||
@@ -30,14 +31,15 @@ int sl_pidfile_write(const char *path)
         sl_error("--pidfile %s: exists and is not a plain file of ours (a single "
                  "link, owned by uid %ld); refusing to write it", path, (long)geteuid());
         close(fd);
-        return -1;
+        return -EEXIST;
     }
     char line[32];
     int n = snprintf(line, sizeof line, "%ld\n", (long)getpid());
     if (ftruncate(fd, 0) < 0 || write(fd, line, (size_t)n) != n) {
-        sl_error("--pidfile %s: %s", path, strerror(errno));
+        int e = errno != 0 ? errno : EIO;
+        sl_error("--pidfile %s: %s", path, strerror(e));
         close(fd);
-        return -1;
+        return -e;
     }
     close(fd);
     return 0;

@@ -295,14 +295,14 @@ static inline int read_pair_len(const unsigned char *p, size_t len, size_t *off,
                                 size_t *out)
 {
     if (*off >= len)
-        return -1;
+        return -EINVAL;
     if ((p[*off] & 0x80) == 0) {
         *out = p[*off];
         *off += 1;
         return 0;
     }
     if (len - *off < 4)
-        return -1;
+        return -EINVAL;
     const unsigned char *q = p + *off;
     *out = ((size_t)(q[0] & 0x7f) << 24) | ((size_t)q[1] << 16) |
            ((size_t)q[2] << 8) | (size_t)q[3];
@@ -327,12 +327,12 @@ static int next_pair(const char *p, size_t len, size_t *off, const char **name,
         return 0;
     if (pos > len) {
         *reason = "parameter offset past the end";
-        return -1;
+        return -EINVAL;
     }
     if (read_pair_len(u, len, &pos, &nl) < 0 ||
         read_pair_len(u, len, &pos, &vl) < 0) {
         *reason = "truncated parameter length";
-        return -1;
+        return -EINVAL;
     }
     /*
      * pos <= len here, so the subtractions cannot wrap; comparing against
@@ -340,15 +340,15 @@ static int next_pair(const char *p, size_t len, size_t *off, const char **name,
      */
     if (nl > len - pos) {
         *reason = "parameter name runs past the end";
-        return -1;
+        return -EINVAL;
     }
     if (vl > len - pos - nl) {
         *reason = "parameter value runs past the end";
-        return -1;
+        return -EINVAL;
     }
     if (nl == 0 && !empty_ok) {
         *reason = "empty parameter name";
-        return -1;
+        return -EINVAL;
     }
     *name = p + pos;
     *nlen = nl;

@@ -92,9 +92,9 @@ size_t fcgi_decode(fcgi_decoder *d, const char *in, size_t len, fcgi_event *ev);
  *
  * fcgi_pairs_next() reads one pair from a complete stream at *off and
  * advances *off.  Returns 1 with the pair in *name, *nlen, *value, *vlen
- * (slices of `p`, not NUL-terminated), 0 at the end of the stream, or -1 on
- * a malformed stream (a length running past the end, or an empty name),
- * with *reason set; *off is left alone on -1.
+ * (slices of `p`, not NUL-terminated), 0 at the end of the stream, or
+ * -EINVAL on a malformed stream (a length running past the end, or an empty
+ * name), with *reason set; *off is left alone then.
  */
 int fcgi_pairs_next(const char *p, size_t len, size_t *off,
                     const char **name, size_t *nlen,

@@ -14,13 +14,14 @@
 #ifndef SLUICE_SCGI_H
 #define SLUICE_SCGI_H
 
+#include <errno.h>
 #include <stddef.h>
 
 enum {
     SCGI_NEED_MORE = 0,     /* header block not complete yet */
     SCGI_OK = 1,            /* header block complete and valid */
-    SCGI_ERROR = -1,        /* malformed; *reason says why */
-    SCGI_TOO_LARGE = -2     /* well formed so far, but declared longer than
+    SCGI_ERROR = -EINVAL,   /* malformed; *reason says why */
+    SCGI_TOO_LARGE = -E2BIG /* well formed so far, but declared longer than
                                `max`; *reason says so.  The request can be
                                refused (431) without reading the block. */
 };

@@ -1,4 +1,5 @@
 /* url.c: percent-decoding and query strings (see url.h). */
+#include <errno.h>
 #include <string.h>
 #include "proto/url.h"
 
@@ -14,7 +15,7 @@ static int hexval(char c)
 }
 
 /*
- * Decode one byte at src[*i] (advancing *i); -1 on a malformed escape.
+ * Decode one byte at src[*i] (advancing *i); -EINVAL on a malformed escape.
  * Reads never reach past len, and each output byte is produced only after
  * its input was read, which is what lets dst alias src.
  */
@@ -31,15 +32,16 @@ static int decode_one(const char *src, size_t len, size_t *i, int plus)
         return (unsigned char)c;
     }
     if (len - *i < 3)
-        return -1;
+        return -EINVAL;
     int hi = hexval(src[*i + 1]), lo = hexval(src[*i + 2]);
     if (hi < 0 || lo < 0)
-        return -1;
+        return -EINVAL;
     *i += 3;
     return hi << 4 | lo;
 }
 
-/* Decode into at most cap bytes: length, -1 malformed, -2 does not fit. */
+/* Decode into at most cap bytes: the length, -EINVAL when malformed,
+ * -ENOBUFS when it does not fit. */
 static long decode_bounded(char *dst, size_t cap, const char *src,
                            size_t len, int plus)
 {
@@ -48,9 +50,9 @@ static long decode_bounded(char *dst, size_t cap, const char *src,
     while (i < len) {
         int c = decode_one(src, len, &i, plus);
         if (c < 0)
-            return -1;
+            return -EINVAL;
         if (j >= cap)
-            return -2;
+            return -ENOBUFS;
         dst[j++] = (char)c;
     }
     return (long)j;
@@ -91,7 +93,7 @@ long sl_query_get(const char *query, size_t qlen, const char *name,
     size_t pos = 0;
 
     if (name == NULL || (query == NULL && qlen > 0))
-        return -1;
+        return -EINVAL;
     while (pos < qlen) {
         const char *pair = query + pos;
         const char *amp = memchr(pair, '&', qlen - pos);
@@ -108,12 +110,12 @@ long sl_query_get(const char *query, size_t qlen, const char *name,
         const char *val = eq ? eq + 1 : pair + plen;
         size_t vlen = plen - (size_t)(val - pair);
         if (cap == 0)
-            return -2;
+            return -ENOBUFS;
         long n = decode_bounded(dst, cap - 1, val, vlen, 1);
         if (n < 0)
-            return -2;
+            return n;
         dst[n] = '\0';
         return n;
     }
-    return -1;
+    return -ENOENT;
 }

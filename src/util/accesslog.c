@@ -43,7 +43,7 @@ int sl_access_format_check(const char *fmt, char *err, size_t errlen)
         const char *end = strchr(p, '}');
         if (end == NULL || field_index(p + 1, (size_t)(end - p - 1)) < 0) {
             snprintf(err, errlen, "--access-log-format: unknown field at '%.20s'", p);
-            return -1;
+            return -EINVAL;
         }
     }
     return 0;

@@ -38,7 +38,7 @@ void sl_access_write(int fd, const char *fmt, const sl_access_fields *f);
  * 0, or -errno after logging why. */
 int sl_access_open(const char *path, int log_fd, int *fd);
 
-/* Check a format: 0, or -1 with the unknown field named in err. */
+/* Check a format: 0, or -EINVAL with the unknown field named in err. */
 int sl_access_format_check(const char *fmt, char *err, size_t errlen);
 
 #endif

@@ -15,19 +15,19 @@ int sl_privs_check(const char *user, const char *group, const char *socket_owner
 {
     if (user[0] && getpwnam(user) == NULL) {
         snprintf(err, errlen, "--user: no user '%s' on this host", user);
-        return -1;
+        return -ENOENT;
     }
     if (group[0] && getgrnam(group) == NULL) {
         snprintf(err, errlen, "--group: no group '%s' on this host", group);
-        return -1;
+        return -ENOENT;
     }
     if (socket_owner[0] && getpwnam(socket_owner) == NULL) {
         snprintf(err, errlen, "--socket-owner: no user '%s' on this host", socket_owner);
-        return -1;
+        return -ENOENT;
     }
     if (socket_group[0] && getgrnam(socket_group) == NULL) {
         snprintf(err, errlen, "--socket-group: no group '%s' on this host", socket_group);
-        return -1;
+        return -ENOENT;
     }
     return 0;
 }
@@ -40,20 +40,20 @@ int sl_privs_drop(const char *user, const char *group, char *err, size_t errlen)
         if (group[0] != '\0') {
             snprintf(err, errlen, "--group %s without --user: refusing to run "
                      "application code as root", group);
-            return -1;
+            return -EINVAL;
         }
         return 0;
     }
     struct passwd *pw = getpwnam(user);
     if (pw == NULL) {
         snprintf(err, errlen, "--user: no user '%s' on this host", user);
-        return -1;
+        return -ENOENT;
     }
     /* getpwnam's result is static and getgrnam may reuse it: copy. */
     char name[64];
     if (snprintf(name, sizeof name, "%s", pw->pw_name) >= (int)sizeof name) {
         snprintf(err, errlen, "--user: name '%s' too long", user);
-        return -1;
+        return -ENAMETOOLONG;
     }
     uid_t uid = pw->pw_uid;
     gid_t gid = pw->pw_gid;
@@ -61,7 +61,7 @@ int sl_privs_drop(const char *user, const char *group, char *err, size_t errlen)
         struct group *g = getgrnam(group);
         if (g == NULL) {
             snprintf(err, errlen, "--group: no group '%s' on this host", group);
-            return -1;
+            return -ENOENT;
         }
         gid = g->gr_gid;
     }
@@ -69,19 +69,21 @@ int sl_privs_drop(const char *user, const char *group, char *err, size_t errlen)
     prctl(PR_GET_PDEATHSIG, &pdeath, 0, 0, 0);
     /* Groups first: once the user id is not root, they cannot change. */
     if (initgroups(name, gid) < 0 || setresgid(gid, gid, gid) < 0) {
+        int e = errno;
         snprintf(err, errlen, "cannot switch to group %ld for user %s: %s",
-                 (long)gid, name, strerror(errno));
-        return -1;
+                 (long)gid, name, strerror(e));
+        return -e;
     }
     if (setresuid(uid, uid, uid) < 0) {
-        snprintf(err, errlen, "cannot switch to user %s: %s", name, strerror(errno));
-        return -1;
+        int e = errno;
+        snprintf(err, errlen, "cannot switch to user %s: %s", name, strerror(e));
+        return -e;
     }
     /* As OpenBSD's daemons do: make sure there is no way back. */
     if (uid != 0 && (setuid(0) == 0 || seteuid(0) == 0)) {
         snprintf(err, errlen, "switched to user %s, but root can still be regained",
                  name);
-        return -1;
+        return -EPERM;
     }
     if (pdeath != 0)
         prctl(PR_SET_PDEATHSIG, pdeath, 0, 0, 0);

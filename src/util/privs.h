@@ -14,8 +14,8 @@
 
 /*
  * Do --user, --group, --socket-owner and --socket-group (each "" when not
- * given) name a user or group of this host?  0, or -1 with the first that
- * does not in err.
+ * given) name a user or group of this host?  0, or -ENOENT with the first
+ * that does not in err.
  */
 int sl_privs_check(const char *user, const char *group, const char *socket_owner,
                    const char *socket_group, char *err, size_t errlen);
@@ -25,8 +25,8 @@ int sl_privs_check(const char *user, const char *group, const char *socket_owner
  * --group (or the user's own group), for good: real, effective and saved
  * ids alike, and regaining root is checked to fail.  The parent-death
  * signal, which the kernel clears on a change of credentials, is set again.
- * Nothing to do without --user (user "").  0, or -1 with the reason in
- * err.
+ * Nothing to do without --user (user "").  0, or a negative errno with
+ * the reason in err.
  */
 int sl_privs_drop(const char *user, const char *group, char *err, size_t errlen);
 

@@ -409,7 +409,7 @@ int sl_conn_drop(sl_conn *c, size_t n)
     } else {
         close_handles_once(c);
     }
-    return -1;
+    return -ECONNABORTED;
 }
 
 /*

@@ -146,7 +146,7 @@ void sl_conn_arm_timer(sl_conn *c);
 /* conn.c: a request has ended: the keep-alive timeout starts again. */
 void sl_conn_idle_from_now(sl_conn *c);
 /* conn.c: n bytes of refused input were dropped; past cs->max_dropped the
- * connection is closed.  0, or -1 when it was. */
+ * connection is closed.  0, or -ECONNABORTED when it was. */
 int sl_conn_drop(sl_conn *c, size_t n);
 
 /* Requests in progress, refused ones whose input still comes included. */

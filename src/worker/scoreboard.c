@@ -152,7 +152,7 @@ int sl_sb_slot_claim(sl_scoreboard *sb, pid_t pid, unsigned generation)
         memset(s->inflight, 0, sizeof s->inflight);
         return (int)i;
     }
-    return -1;
+    return -ENOSPC;
 }
 
 void sl_sb_slot_release(sl_scoreboard *sb, int slot, int reason)
@@ -455,14 +455,14 @@ static uint64_t since(uint64_t now, uint64_t then)
 
 /* ---- the status document ------------------------------------------------ */
 
-/* Add v under k; a NULL v means json-c ran out of memory.  0 or -1. */
+/* Add v under k; a NULL v means json-c ran out of memory.  0 or -ENOMEM. */
 static int put(struct json_object *o, const char *k, struct json_object *v)
 {
     if (v == NULL)
-        return -1;
+        return -ENOMEM;
     if (json_object_object_add(o, k, v) != 0) {
         json_object_put(v);
-        return -1;
+        return -ENOMEM;
     }
     return 0;
 }
@@ -521,7 +521,7 @@ static int workers_detail(const sl_scoreboard *sb, struct json_object *root)
 {
     struct json_object *a = json_object_new_array();
     if (put(root, "workers_detail", a) != 0)
-        return -1;
+        return -ENOMEM;
     uint64_t now = sl_sb_mono_ms();
     for (unsigned i = 0; i < sb->nslots; i++) {
         enum view v = slot_view(&sb->slots[i]);
@@ -530,7 +530,7 @@ static int workers_detail(const sl_scoreboard *sb, struct json_object *root)
         struct json_object *w = worker_json(sb, i, v, now);
         if (w == NULL || json_object_array_add(a, w) != 0) {
             json_object_put(w);
-            return -1;
+            return -ENOMEM;
         }
     }
     return 0;
@@ -560,7 +560,7 @@ static int status_fields(const sl_scoreboard *sb, long listen_queue,
 
     struct json_object *w = json_object_new_object();
     if (put(root, "workers", w) != 0)
-        w = NULL, err = -1;     /* put freed it */
+        w = NULL, err = -ENOMEM;    /* put freed it */
     for (int v = 0; w != NULL && v < V_VIEWS; v++)
         err |= put_u64(w, view_names[v], n.views[v]);
     if (w != NULL)
@@ -571,12 +571,12 @@ static int status_fields(const sl_scoreboard *sb, long listen_queue,
     err |= put_u64(root, "responses_504", LOAD(&p->timed_out_504));
     struct json_object *r = json_object_new_object();
     if (put(root, "restarts", r) != 0)
-        r = NULL, err = -1;
+        r = NULL, err = -ENOMEM;
     for (int i = 0; r != NULL && i < SL_SB_REASONS; i++)
         err |= put_u64(r, reason_names[i].label, LOAD(&p->restarts[i]));
     err |= put_u64(root, "generation", LOAD(&p->generation));
     err |= put(root, "draining", json_object_new_boolean(LOAD(&p->draining) != 0));
-    return err ? -1 : 0;
+    return err ? -ENOMEM : 0;
 }
 
 int sl_sb_status_json(const sl_scoreboard *sb, int full, long listen_queue, sl_buf *out)

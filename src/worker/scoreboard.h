@@ -181,7 +181,7 @@ uint64_t sl_sb_mono_ms(void);
 /* ---- the master ---------------------------------------------------------- */
 
 /* Hand a free slot to a new worker: resets its per-worker fields, state
- * STARTING.  Returns the slot index, or -1 when none is free. */
+ * STARTING.  Returns the slot index, or -ENOSPC when none is free. */
 int sl_sb_slot_claim(sl_scoreboard *sb, pid_t pid, unsigned generation);
 /* The worker in `slot` is gone: the slot is free again (its cumulative
  * counters stay).  `reason` < 0: not a restart (a normal stop). */

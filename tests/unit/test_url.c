@@ -1,5 +1,6 @@
 /* test_url.c: unit tests for percent-decoding and query strings (url.c). */
 #include <check.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include "proto/url.h"
@@ -31,14 +32,14 @@ START_TEST(test_percent_decode)
     expect_decode("%25", 0, "%", 1);
     expect_decode("%2541", 0, "%41", 3);   /* decoded once only */
 
-    expect_decode("%", 0, NULL, -1);
-    expect_decode("%4", 0, NULL, -1);
-    expect_decode("a%", 0, NULL, -1);
-    expect_decode("%zz", 0, NULL, -1);
-    expect_decode("%g0", 0, NULL, -1);
-    expect_decode("%0g", 0, NULL, -1);
-    expect_decode("% 1", 0, NULL, -1);
-    expect_decode("%-1", 0, NULL, -1);
+    expect_decode("%", 0, NULL, -EINVAL);
+    expect_decode("%4", 0, NULL, -EINVAL);
+    expect_decode("a%", 0, NULL, -EINVAL);
+    expect_decode("%zz", 0, NULL, -EINVAL);
+    expect_decode("%g0", 0, NULL, -EINVAL);
+    expect_decode("%0g", 0, NULL, -EINVAL);
+    expect_decode("% 1", 0, NULL, -EINVAL);
+    expect_decode("%-1", 0, NULL, -EINVAL);
 }
 END_TEST
 
@@ -53,7 +54,7 @@ START_TEST(test_percent_decode_inplace)
     char *src = malloc(3);
     memcpy(src, "a%4", 3);
     char out[3];
-    ck_assert_int_eq(sl_percent_decode(out, src, 3, 0), -1);
+    ck_assert_int_eq(sl_percent_decode(out, src, 3, 0), -EINVAL);
     memcpy(src, "%41", 3);
     ck_assert_int_eq(sl_percent_decode(src, src, 3, 0), 1);
     ck_assert_int_eq(src[0], 'A');
@@ -83,13 +84,13 @@ START_TEST(test_query_basic)
     ck_assert_str_eq(v, "1");
     ck_assert_int_eq(q("a=1&b=two&c=3", "c", v, sizeof(v)), 1);
     ck_assert_str_eq(v, "3");
-    ck_assert_int_eq(q("a=1&b=two&c=3", "d", v, sizeof(v)), -1);
-    ck_assert_int_eq(q("a=1", "", v, sizeof(v)), -1);
-    ck_assert_int_eq(q("ab=1", "a", v, sizeof(v)), -1);
-    ck_assert_int_eq(q("a=1", "ab", v, sizeof(v)), -1);
+    ck_assert_int_eq(q("a=1&b=two&c=3", "d", v, sizeof(v)), -ENOENT);
+    ck_assert_int_eq(q("a=1", "", v, sizeof(v)), -ENOENT);
+    ck_assert_int_eq(q("ab=1", "a", v, sizeof(v)), -ENOENT);
+    ck_assert_int_eq(q("a=1", "ab", v, sizeof(v)), -ENOENT);
     /* Empty query. */
-    ck_assert_int_eq(q("", "a", v, sizeof(v)), -1);
-    ck_assert_int_eq(sl_query_get(NULL, 0, "a", v, sizeof(v)), -1);
+    ck_assert_int_eq(q("", "a", v, sizeof(v)), -ENOENT);
+    ck_assert_int_eq(sl_query_get(NULL, 0, "a", v, sizeof(v)), -ENOENT);
     /* Value containing '='. */
     ck_assert_int_eq(q("a=b=c", "a", v, sizeof(v)), 3);
     ck_assert_str_eq(v, "b=c");
@@ -114,7 +115,7 @@ START_TEST(test_query_edges)
     ck_assert_int_eq(q("&&x=1&&", "x", v, sizeof(v)), 1);
     ck_assert_str_eq(v, "1");
     /* ';' is not a separator. */
-    ck_assert_int_eq(q("a=1;b=2", "b", v, sizeof(v)), -1);
+    ck_assert_int_eq(q("a=1;b=2", "b", v, sizeof(v)), -ENOENT);
     ck_assert_int_eq(q("a=1;b=2", "a", v, sizeof(v)), 5);
     ck_assert_str_eq(v, "1;b=2");
     /* Decoding of values: '+' and escapes. */
@@ -128,7 +129,7 @@ START_TEST(test_query_edges)
     ck_assert_str_eq(v, "2");
     ck_assert_int_eq(q("%61=3", "a", v, sizeof(v)), 1);
     ck_assert_str_eq(v, "3");
-    ck_assert_int_eq(q("a%00=3", "a", v, sizeof(v)), -1);
+    ck_assert_int_eq(q("a%00=3", "a", v, sizeof(v)), -ENOENT);
 }
 END_TEST
 
@@ -136,26 +137,26 @@ START_TEST(test_query_malformed)
 {
     char v[8];
 
-    ck_assert_int_eq(q("a=%zz", "a", v, sizeof(v)), -2);
-    ck_assert_int_eq(q("a=%4", "a", v, sizeof(v)), -2);
-    ck_assert_int_eq(q("a=%", "a", v, sizeof(v)), -2);
+    ck_assert_int_eq(q("a=%zz", "a", v, sizeof(v)), -EINVAL);
+    ck_assert_int_eq(q("a=%4", "a", v, sizeof(v)), -EINVAL);
+    ck_assert_int_eq(q("a=%", "a", v, sizeof(v)), -EINVAL);
     /* A malformed name matches nothing; other pairs are unaffected. */
     ck_assert_int_eq(q("%zz=1&a=2", "a", v, sizeof(v)), 1);
     ck_assert_str_eq(v, "2");
-    ck_assert_int_eq(q("%zz=1", "%zz", v, sizeof(v)), -1);
+    ck_assert_int_eq(q("%zz=1", "%zz", v, sizeof(v)), -ENOENT);
     ck_assert_int_eq(q("a=1&b=%zz", "a", v, sizeof(v)), 1);
 
     /* Capacity includes the NUL. */
     ck_assert_int_eq(q("a=1234567", "a", v, 8), 7);
     ck_assert_str_eq(v, "1234567");
-    ck_assert_int_eq(q("a=12345678", "a", v, 8), -2);
+    ck_assert_int_eq(q("a=12345678", "a", v, 8), -ENOBUFS);
     /* Escapes shrink: 7 decoded bytes from longer input fit. */
     ck_assert_int_eq(q("a=%41%41%41%41%41%41%41", "a", v, 8), 7);
     ck_assert_str_eq(v, "AAAAAAA");
     ck_assert_int_eq(q("a=", "a", v, 1), 0);
     ck_assert_str_eq(v, "");
-    ck_assert_int_eq(q("a=", "a", NULL, 0), -2);
-    ck_assert_int_eq(q("a=x", "a", v, 1), -2);
+    ck_assert_int_eq(q("a=", "a", NULL, 0), -ENOBUFS);
+    ck_assert_int_eq(q("a=x", "a", v, 1), -ENOBUFS);
 }
 END_TEST
 
