@@ -5,6 +5,7 @@
 #include <strings.h>
 #include "api/request.h"
 #include "api/router.h"
+#include "proto/fcgi.h"
 #include "proto/jsonbody.h"
 #include "proto/path.h"
 #include "proto/url.h"
@@ -171,6 +172,40 @@ int sl_req_index_params(sl_req *req)
         req->known[k] = req->known_at[k] == 0 ? NULL
                         : req->pstore.data + req->params[req->known_at[k] - 1].value;
     return 0;
+}
+
+/*
+ * The PARAMS stream is complete: it becomes the request's parameter store,
+ * rewritten in place pair by pair as "name\0value\0".  A stored pair never
+ * takes more room than it was sent in (two length bytes or more became two
+ * NULs), so what is written never overtakes what is still to be read, and
+ * no second copy of the parameters is ever held.  The store's old room
+ * takes the stream's place, kept for the next request (sl_req_reset).
+ */
+const char *sl_req_params_from_fcgi(sl_req *r)
+{
+    const char *name, *value, *reason = NULL;
+    size_t nlen, vlen, off = 0;
+    int rc;
+    sl_buf stream = r->raw_params;
+    r->raw_params = r->pstore;
+    r->raw_params.len = 0;
+    r->pstore = stream;
+    r->pstore.len = 0;
+    while ((rc = fcgi_pairs_next(stream.data, stream.len, &off,
+                                 &name, &nlen, &value, &vlen, &reason)) == 1) {
+        /* In the stream a value directly follows its name: one scan. */
+        if (memchr(name, '\0', nlen + vlen) != NULL)
+            return "NUL byte in a parameter";
+        if (sl_req_add_param(r, name, nlen, value, vlen) < 0)
+            return "out of memory";
+    }
+    if (rc < 0)
+        return reason ? reason : "malformed parameters";
+    if (sl_req_index_params(r) < 0)
+        return "out of memory";
+    r->state = SL_REQ_BODY;
+    return NULL;
 }
 
 const char *sl_req_param(const sl_req *req, const char *name)

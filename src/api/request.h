@@ -150,6 +150,15 @@ void sl_req_destroy(sl_req *req);
  * place).  0, or -ENOMEM. */
 int sl_req_add_param(sl_req *req, const char *name, size_t nlen,
                      const char *value, size_t vlen);
+/*
+ * The FastCGI PARAMS stream in req->raw_params is complete: it becomes the
+ * parameter store, rewritten in place pair by pair (the pairs are read
+ * from the buffer they are written into, always ahead of the write), and
+ * is indexed; state SL_REQ_BODY.  NULL, or why the stream is refused
+ * (malformed, a NUL in a parameter, out of memory).
+ */
+const char *sl_req_params_from_fcgi(sl_req *req);
+
 /* Once all are stored: find the well-known ones.  0, or -ENOMEM. */
 int sl_req_index_params(sl_req *req);
 /* A well-known parameter, or NULL. */

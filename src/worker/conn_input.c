@@ -216,40 +216,6 @@ static void fcgi_begin(sl_conn *c, const fcgi_event *ev)
 }
 
 /*
- * The PARAMS stream is complete: it becomes the request's parameter store,
- * rewritten in place pair by pair as "name\0value\0".  A stored pair never
- * takes more room than it was sent in (two length bytes or more became two
- * NULs), so what is written never overtakes what is still to be read, and
- * no second copy of the parameters is ever held.  The store's old room
- * takes the stream's place, ready for the next request on this worker.
- */
-static const char *fcgi_params_done(sl_req *r)
-{
-    const char *name, *value, *reason = NULL;
-    size_t nlen, vlen, off = 0;
-    int rc;
-    sl_buf stream = r->raw_params;
-    r->raw_params = r->pstore;
-    r->raw_params.len = 0;
-    r->pstore = stream;
-    r->pstore.len = 0;
-    while ((rc = fcgi_pairs_next(stream.data, stream.len, &off,
-                                 &name, &nlen, &value, &vlen, &reason)) == 1) {
-        /* In the stream a value directly follows its name: one scan. */
-        if (memchr(name, '\0', nlen + vlen) != NULL)
-            return "NUL byte in a parameter";
-        if (sl_req_add_param(r, name, nlen, value, vlen) < 0)
-            return "out of memory";
-    }
-    if (rc < 0)
-        return reason ? reason : "malformed parameters";
-    if (sl_req_index_params(r) < 0)
-        return "out of memory";
-    r->state = SL_REQ_BODY;
-    return NULL;
-}
-
-/*
  * The parameters are in: refuse what cannot be served before its body is
  * read.  Returns 1 when the request was answered.
  */
@@ -294,7 +260,7 @@ static void fcgi_params(sl_conn *c, const fcgi_event *ev)
     if (!ev->end)
         return;
     if (!r->params_dropped) {
-        const char *err = fcgi_params_done(r);
+        const char *err = sl_req_params_from_fcgi(r);
         if (err != NULL) {
             sl_conn_close(c, err);
             return;
