@@ -1,6 +1,6 @@
 /*
- * fuzz_fcgi_decode: the FastCGI decoder (src/fcgi.c) over a whole connection
- * byte stream.
+ * fuzz_fcgi_decode: the FastCGI decoder (src/proto/fcgi.c) over a whole
+ * connection byte stream.
  *
  * Input: byte 0 low nibble = n, the next n bytes are chunk sizes (size+1,
  * cycled) for a third, input-chosen way of splitting; the rest is the

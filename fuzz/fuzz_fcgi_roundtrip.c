@@ -1,5 +1,5 @@
 /*
- * fuzz_fcgi_roundtrip: the FastCGI encoders (src/fcgi.c), checked by an
+ * fuzz_fcgi_roundtrip: the FastCGI encoders (src/proto/fcgi.c), checked by an
  * independent reader.
  *
  * The input is a connection stream, decoded with fcgi_decode.  Each

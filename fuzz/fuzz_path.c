@@ -1,5 +1,5 @@
 /*
- * fuzz_path: sl_path_normalise and sl_path_max_enc (src/path.c).
+ * fuzz_path: sl_path_normalise and sl_path_max_enc (src/proto/path.c).
  *
  * Input: the request-target (REQUEST_URI), any bytes, in an exact-size heap
  * block.  The output buffers are exact-size heap blocks of the documented

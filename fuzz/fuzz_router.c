@@ -1,5 +1,5 @@
 /*
- * fuzz_router: sl_router_add and sl_router_match (src/router.c).
+ * fuzz_router: sl_router_add and sl_router_match (src/api/router.c).
  *
  * Input: "METHOD\nPATH\nPATTERN_METHOD\nPATTERN" (missing parts are empty).
  * A router is built from a fixed table (every add must succeed) plus the
@@ -8,7 +8,7 @@
  * must leave the table working.  An accepted pattern without braces must
  * then match itself.  The path (any bytes, not NUL-terminated, in an
  * exact-size heap block) is matched twice: as it is, without encoded
- * slashes, and, when src/path.c accepts it, normalised with its encoded
+ * slashes, and, when src/proto/path.c accepts it, normalised with its encoded
  * slashes.  On a match the parameters lie inside the path, are non-empty,
  * str and int ones hold no '/' but an encoded one, and that only on a
  * route with SL_ROUTER_ENCODED_SLASH, and int ones are '-'? digits that

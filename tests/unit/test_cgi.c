@@ -1,5 +1,5 @@
 /*
- * test_cgi.c: unit tests for the CGI parameter rules (src/cgi.c): the one
+ * test_cgi.c: unit tests for the CGI parameter rules (src/proto/cgi.c): the one
  * CONTENT_LENGTH rule the FastCGI and SCGI paths share.
  */
 #include <check.h>

@@ -1,6 +1,6 @@
 /*
- * test_config.c: unit tests for src/config.c (command line, config file,
- * listener addresses).
+ * test_config.c: unit tests for src/config/config.c (command line, config
+ * file, listener addresses).
  */
 #include <check.h>
 #include <errno.h>

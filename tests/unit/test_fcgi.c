@@ -1,5 +1,5 @@
 /*
- * test_fcgi.c: unit tests for the FastCGI codec (src/fcgi.c).
+ * test_fcgi.c: unit tests for the FastCGI codec (src/proto/fcgi.c).
  *
  * Most decoder tests build a byte stream, state the events it must give,
  * and hand both to check_stream(), which decodes the stream whole, byte by

@@ -1,4 +1,5 @@
-/* test_jsonbody.c: unit tests for src/jsonbody.c (a request body as JSON). */
+/* test_jsonbody.c: unit tests for src/proto/jsonbody.c (a request body as
+ * JSON). */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>

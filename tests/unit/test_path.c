@@ -1,4 +1,5 @@
-/* test_path.c: unit tests for the request path normaliser (src/path.c). */
+/* test_path.c: unit tests for the request path normaliser
+ * (src/proto/path.c). */
 #include <check.h>
 #include <errno.h>
 #include <stdint.h>
