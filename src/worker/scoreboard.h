@@ -118,8 +118,12 @@ typedef struct sl_sb_slot {
     sl_sb_inflight inflight[SL_SB_INFLIGHT];  /* per worker */
 } sl_sb_slot;
 
+/* sl_sb_route_name.used once the entry is claimed and written. */
+#define SL_SB_NAME_READY 1
+
 typedef struct sl_sb_route_name {
-    uint32_t used;                      /* 0, or 1 once claimed */
+    uint32_t used;                      /* 0, or SL_SB_NAME_READY once
+                                           claimed (2 while written) */
     char method[SL_SB_METHOD];
     char pattern[SL_SB_PATTERN];
 } sl_sb_route_name;
@@ -230,7 +234,7 @@ static inline int sl_sb_crash_pending(const sl_scoreboard *sb)
  * expired it clears latest_until, so sl_sb_crash_pending() is 0 again. */
 int sl_sb_crash_seen(sl_scoreboard *sb, uint64_t digest, uint64_t now_ms);
 
-/* ---- readers --------------------------------------------------------------- */
+/* ---- readers (sbreport.c) ------------------------------------------------ */
 
 /*
  * The status document (JSON, built with json-c): start time, uptime,
