@@ -10,8 +10,10 @@
 /* Requests a worker keeps for reuse. */
 #define CACHE_MAX 32
 
-sl_req *sl_worker_req_new(sl_worker *w, sl_conn *c, enum sl_proto proto, uint16_t id)
+/* The connections' host (conn.h): a request for connection `c`. */
+sl_req *sl_conns_host_req_new(sl_conns *cs, sl_conn *c, enum sl_proto proto, uint16_t id)
 {
+    sl_worker *w = sl_conns_worker(cs);
     sl_req *req = w->req_cache;
     if (req != NULL) {
         w->req_cache = req->next;
@@ -59,12 +61,8 @@ void sl_worker_req_cache_free(sl_worker *w)
     w->req_cached = 0;
 }
 
-/* The connections' host (conn.h). */
-sl_req *sl_conns_host_req_new(sl_conns *cs, sl_conn *c, enum sl_proto proto, uint16_t id)
-{
-    return sl_worker_req_new(sl_conns_worker(cs), c, proto, id);
-}
-
+/* The connections' host (conn.h): a request that did not run, or whose
+ * connection went before it did. */
 void sl_conns_host_req_free(sl_conns *cs, sl_req *req)
 {
     sl_worker_req_free(sl_conns_worker(cs), req);

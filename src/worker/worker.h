@@ -117,12 +117,10 @@ static inline sl_worker *sl_req_worker(const sl_req *req)
 }
 
 /* ---- reqcache.c ----------------------------------------------------------
- * Also the connections' host for making and freeing requests
- * (sl_conns_host_req_new, sl_conns_host_req_free). */
+ * The connections' host (conn.h) for making and freeing requests:
+ * sl_conns_host_req_new gives one kept from an earlier request when there
+ * is one. */
 
-/* A request on connection `c`: one kept from an earlier request when there
- * is one.  NULL when out of memory. */
-sl_req *sl_worker_req_new(sl_worker *w, sl_conn *c, enum sl_proto proto, uint16_t id);
 /* The worker is done with a request: its flow is released, and it is kept
  * for the next one or freed. */
 void sl_worker_req_free(sl_worker *w, sl_req *req);
@@ -131,10 +129,13 @@ void sl_worker_req_cache_free(sl_worker *w);
 
 /* ---- dispatch.c ---------------------------------------------------------- */
 
-/* dispatch.c is the host of the connections (conn.h) for a request's life:
+/* dispatch.c is the connections' host (conn.h) for a request's life:
  * sl_conns_host_dispatch routes a request and runs its handler,
- * sl_conns_host_reject answers a refused one, sl_conns_host_cancel marks a
- * running one cancelled and tells the application. */
+ * sl_conns_host_reject answers a refused one at once, sl_conns_host_cancel
+ * cancels a running one. */
+
+/* A running request's connection went away, the web server aborted it, or
+ * it timed out: mark it cancelled and tell the application. */
 void sl_worker_cancel(sl_worker *w, sl_req *req);
 
 /* Past --timeout: answer 504 now and discard the handler's result. */
@@ -149,6 +150,7 @@ int sl_worker_on_loop(const sl_worker *w);
  * sl_resp_end() completes the request, on the loop thread only. */
 int sl_worker_host_flush(sl_req *req, sl_buf *bytes);
 int sl_worker_host_end(sl_req *req);
+/* flush_async's callback: the loop writes what pool threads flushed. */
 void sl_worker_on_flush_async(uv_async_t *a);
 /* A request with a flow is freed: drop its reference. */
 void sl_worker_flow_release(sl_worker *w, sl_flow *f);
@@ -167,8 +169,9 @@ void sl_worker_complete(sl_worker *w, sl_req *req, int rc);
 
 /* ---- worker.c ------------------------------------------------------------ */
 
-/* worker.c is the host of the connections (conn.h) for their end:
+/* worker.c is the connections' host (conn.h) for their end:
  * sl_conns_host_gone resumes accepting, or finds the drain complete. */
+
 /* If draining and nothing is left, let the loop end. */
 void sl_worker_maybe_done(sl_worker *w);
 
