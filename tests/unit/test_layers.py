@@ -130,18 +130,23 @@ class Report:
 
 
 def plant(src, rel, line):
-    """A copy of the tree at `src` with `line` added to src/`rel`."""
+    """A copy of the tree at `src` with `line` added to src/`rel`: the
+    temporary directory and the copy's src/."""
     tmp = tempfile.mkdtemp(prefix="sl-layers-")
-    copy = os.path.join(tmp, "src")
-    shutil.copytree(src, copy)
-    path = os.path.join(copy, rel)
-    with open(path, encoding="utf-8") as f:
-        text = f.read()
-    # After the first include, so the header guard stays around it.
-    m = INCLUDE.search(text)
-    at = text.index("\n", m.end()) + 1 if m else 0
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(text[:at] + line + "\n" + text[at:])
+    try:
+        copy = os.path.join(tmp, "src")
+        shutil.copytree(src, copy)
+        path = os.path.join(copy, rel)
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+        # After the first include, so the header guard stays around it.
+        m = INCLUDE.search(text)
+        at = text.index("\n", m.end()) + 1 if m else 0
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text[:at] + line + "\n" + text[at:])
+    except BaseException:
+        shutil.rmtree(tmp)
+        raise
     return tmp, copy
 
 
@@ -171,6 +176,9 @@ def main():
          "a header not named by its path"),
     ]
     for rel, line, want1, want2, what in planted:
+        if not os.path.isfile(os.path.join(src, rel)):
+            t.ok(False, "caught: %s, planted in %s (no such file)" % (what, rel))
+            continue
         tmp, copy = plant(src, rel, line)
         try:
             found = check(copy)
