@@ -13,7 +13,7 @@ out=$(cd "$out" && pwd)
 CC=${CC:-clang}
 CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 -std=gnu11 -Wall -Wextra ${FUZZ_CFLAGS:-}"
-INC="-I$top/src -I$top/include $(pkg-config --cflags json-c libuv fcgi)"
+INC="-I$top/src -I$top/include -I$top/tests/lib $(pkg-config --cflags json-c libuv fcgi)"
 JSONC_LIBS=$(pkg-config --libs json-c)
 
 build() {   # name, then extra sources/libs
@@ -23,13 +23,13 @@ build() {   # name, then extra sources/libs
     $CC $CFLAGS $INC -o "$out/fuzz_$name" "$here/fuzz_$name.c" "$@"
 }
 
-build fcgi_decode    "$top/src/fcgi.c" "$top/src/buf.c"
-build fcgi_roundtrip "$top/src/fcgi.c" "$top/src/buf.c"
-build fcgi_pairs     "$top/src/fcgi.c" "$top/src/buf.c"
-build scgi           "$top/src/scgi.c" "$top/src/cgi.c"
-build router         "$top/src/router.c" "$top/src/path.c"
-build query          "$top/src/router.c"
-build path           "$top/src/path.c"
+build fcgi_decode    "$top/src/proto/fcgi.c" "$top/src/util/buf.c"
+build fcgi_roundtrip "$top/src/proto/fcgi.c" "$top/src/util/buf.c"
+build fcgi_pairs     "$top/src/proto/fcgi.c" "$top/src/util/buf.c" "$top/tests/lib/fcgi_pair.c"
+build scgi           "$top/src/proto/scgi.c" "$top/src/proto/cgi.c"
+build router         "$top/src/api/router.c" "$top/src/proto/path.c"
+build query          "$top/src/proto/url.c"
+build path           "$top/src/proto/path.c"
 # shellcheck disable=SC2086
-build json           "$top/src/jsonbody.c" $JSONC_LIBS
+build json           "$top/src/proto/jsonbody.c" $JSONC_LIBS
 echo "fuzz targets in $out"

@@ -1,6 +1,6 @@
 /*
- * fuzz_fcgi_decode: the FastCGI decoder (src/fcgi.c) over a whole connection
- * byte stream.
+ * fuzz_fcgi_decode: the FastCGI decoder (src/proto/fcgi.c) over a whole
+ * connection byte stream.
  *
  * Input: byte 0 low nibble = n, the next n bytes are chunk sizes (size+1,
  * cycled) for a third, input-chosen way of splitting; the rest is the
@@ -17,10 +17,11 @@
  *     records go through fcgi_pairs_next: slices inside, progress, and *off
  *     untouched on -1.
  */
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include "fcgi.h"
+#include "proto/fcgi.h"
 
 #define CHECK(c) do { if (!(c)) abort(); } while (0)
 #define MAX_STREAMS 8
@@ -186,7 +187,7 @@ static void walk_pairs(const char *p, size_t len)
     if (rc == 0)
         CHECK(off == len);
     else
-        CHECK(rc == -1 && off == prev && reason != NULL);
+        CHECK(rc == -EINVAL && off == prev && reason != NULL);
     free(c);
 }
 

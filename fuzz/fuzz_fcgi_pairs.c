@@ -1,5 +1,6 @@
 /*
- * fuzz_fcgi_pairs: fcgi_pairs_next and fcgi_pair_encode (src/fcgi.c).
+ * fuzz_fcgi_pairs: fcgi_pairs_next (src/proto/fcgi.c), and the pair
+ * encoder of the tests (tests/lib/fcgi_pair.c).
  *
  * Walks the input as a PARAMS stream.  Checks: slices lie inside the input
  * and right after their lengths, *off advances and stays <= len, 0 only at
@@ -8,10 +9,12 @@
  * (lengths in the short or long form as required) and the encoding is
  * walked again: it must give back the same pairs and end cleanly.
  */
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include "fcgi.h"
+#include "fcgi_pair.h"
+#include "proto/fcgi.h"
 
 #define CHECK(c) do { if (!(c)) abort(); } while (0)
 
@@ -41,11 +44,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (rc == 0)
         CHECK(off == size);
     else
-        CHECK(rc == -1 && off == prev && reason != NULL);
+        CHECK(rc == -EINVAL && off == prev && reason != NULL);
 
     off = size + 1;
     CHECK(fcgi_pairs_next(p, size, &off, &name, &nlen, &value, &vlen,
-                          &reason) == -1 && off == size + 1);
+                          &reason) == -EINVAL && off == size + 1);
 
     /* Re-parse the encoding: the same pairs, in order. */
     size_t o1 = 0, o2 = 0;

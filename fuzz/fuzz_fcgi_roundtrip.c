@@ -1,5 +1,5 @@
 /*
- * fuzz_fcgi_roundtrip: the FastCGI encoders (src/fcgi.c), checked by an
+ * fuzz_fcgi_roundtrip: the FastCGI encoders (src/proto/fcgi.c), checked by an
  * independent reader.
  *
  * The input is a connection stream, decoded with fcgi_decode.  Each
@@ -21,7 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "fcgi.h"
+#include "proto/fcgi.h"
 
 #define CHECK(c) do { if (!(c)) abort(); } while (0)
 #define MAX_REQS 8

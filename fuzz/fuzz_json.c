@@ -1,7 +1,7 @@
 /*
- * fuzz_json: the JSON request body path: src/jsonbody.c's sl_json_parse (what
- * sl_req_json calls) over exactly the body bytes, in an exact-size heap
- * block, not NUL-terminated.
+ * fuzz_json: the JSON request body path: src/proto/jsonbody.c's
+ * sl_json_parse (what sl_req_json calls) over exactly the body bytes, in
+ * an exact-size heap block, not NUL-terminated.
  *
  * Checks: an accepted document serializes with
  * JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE (as a handler
@@ -16,7 +16,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include "jsonbody.h"
+#include "proto/jsonbody.h"
 
 #define CHECK(c) do { if (!(c)) abort(); } while (0)
 #define FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)

@@ -1,5 +1,5 @@
 /*
- * fuzz_path: sl_path_normalise and sl_path_max_enc (src/path.c).
+ * fuzz_path: sl_path_normalise and sl_path_max_enc (src/proto/path.c).
  *
  * Input: the request-target (REQUEST_URI), any bytes, in an exact-size heap
  * block.  The output buffers are exact-size heap blocks of the documented
@@ -26,7 +26,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include "path.h"
+#include "proto/path.h"
 
 #define CHECK(c) do { if (!(c)) abort(); } while (0)
 

@@ -1,5 +1,5 @@
 /*
- * fuzz_router: sl_router_add and sl_router_match (src/router.c).
+ * fuzz_router: sl_router_add and sl_router_match (src/api/router.c).
  *
  * Input: "METHOD\nPATH\nPATTERN_METHOD\nPATTERN" (missing parts are empty).
  * A router is built from a fixed table (every add must succeed) plus the
@@ -8,7 +8,7 @@
  * must leave the table working.  An accepted pattern without braces must
  * then match itself.  The path (any bytes, not NUL-terminated, in an
  * exact-size heap block) is matched twice: as it is, without encoded
- * slashes, and, when src/path.c accepts it, normalised with its encoded
+ * slashes, and, when src/proto/path.c accepts it, normalised with its encoded
  * slashes.  On a match the parameters lie inside the path, are non-empty,
  * str and int ones hold no '/' but an encoded one, and that only on a
  * route with SL_ROUTER_ENCODED_SLASH, and int ones are '-'? digits that
@@ -19,8 +19,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include "path.h"
-#include "router.h"
+#include "api/router.h"
+#include "proto/path.h"
 
 #define CHECK(c) do { if (!(c)) abort(); } while (0)
 
@@ -129,8 +129,8 @@ static void check_match(const sl_router *r, const char *method,
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const sl_route_target tgt = { NULL, 0, NULL };
-    static const sl_route_target etgt = { NULL, SL_ROUTER_ENCODED_SLASH, NULL };
+    static const sl_route_target tgt = { NULL, 0 };
+    static const sl_route_target etgt = { NULL, SL_ROUTER_ENCODED_SLASH };
     char why[64];
     const char *p = (const char *)data, *end = p + size;
     size_t plen;

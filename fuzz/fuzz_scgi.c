@@ -1,5 +1,5 @@
 /*
- * fuzz_scgi: scgi_parse_header and scgi_pairs_next (src/scgi.c).
+ * fuzz_scgi: scgi_parse_header and scgi_pairs_next (src/proto/scgi.c).
  *
  * Input: byte 0 picks `max` (the header size limit), the rest is what the
  * peer sent.  Each parse sees its bytes at the very end of a heap block, so
@@ -16,7 +16,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include "scgi.h"
+#include "proto/scgi.h"
 
 #define CHECK(c) do { if (!(c)) abort(); } while (0)
 

@@ -48,6 +48,14 @@ extern "C" {
 
 #define SLUICE_VERSION "0.1.0"
 
+/* Marks what libsluice exports: everything declared here, and nothing
+ * else (the library is built with hidden visibility by default). */
+#if defined(__GNUC__) && __GNUC__ >= 4
+#define SL_API __attribute__((visibility("default")))
+#else
+#define SL_API
+#endif
+
 /* The name of the entry point sluice looks up in an application. */
 #define SL_APP_SYMBOL "sluice_app"
 
@@ -76,7 +84,7 @@ typedef int (*sl_handler)(sl_req *req);
 #define SL_ENCODED_SLASH 2u
 
 /* The entry point every application defines. Returns 0 or negative errno. */
-int sluice_app(sl_app *app);
+SL_API int sluice_app(sl_app *app);
 
 /*
  * Register a route.  `method` is "GET", "POST", ... or "*" for any; a GET
@@ -113,8 +121,8 @@ int sluice_app(sl_app *app);
  * each refusal is also logged as one error line naming the method, the
  * pattern and why ("route GET /a/{id refused: unbalanced '{'").
  */
-int sl_route(sl_app *app, const char *method, const char *pattern,
-             sl_handler handler, unsigned flags);
+SL_API int sl_route(sl_app *app, const char *method, const char *pattern,
+                    sl_handler handler, unsigned flags);
 
 /*
  * Worker hooks, all run on the loop thread.
@@ -142,57 +150,57 @@ int sl_route(sl_app *app, const char *method, const char *pattern,
  * --graceful-timeout runs neither.
  */
 typedef int (*sl_hook)(sl_app *app);
-void sl_on_worker_start(sl_app *app, sl_hook start);
-void sl_on_worker_drain(sl_app *app, sl_hook drain);
-void sl_on_worker_stop(sl_app *app, sl_hook stop);
+SL_API void sl_on_worker_start(sl_app *app, sl_hook start);
+SL_API void sl_on_worker_drain(sl_app *app, sl_hook drain);
+SL_API void sl_on_worker_stop(sl_app *app, sl_hook stop);
 
 /* An application-owned pointer, for the hooks and handlers to share. */
-void sl_app_set_data(sl_app *app, void *data);
-void *sl_app_data(const sl_app *app);
+SL_API void sl_app_set_data(sl_app *app, void *data);
+SL_API void *sl_app_data(const sl_app *app);
 /* The worker's event loop (for timers and other libuv handles). */
-uv_loop_t *sl_app_loop(const sl_app *app);
+SL_API uv_loop_t *sl_app_loop(const sl_app *app);
 
 /* ---- the request ---------------------------------------------------- */
 
 /* "GET", "POST", ...; never NULL. */
-const char *sl_req_method(const sl_req *req);
+SL_API const char *sl_req_method(const sl_req *req);
 /* The path routing used, without the query string; never NULL: REQUEST_URI
  * percent-decoded (else DOCUMENT_URI, else SCRIPT_NAME + PATH_INFO) and
  * normalised as nginx's $uri (see sl_route()); a '/' sent as %2F appears
  * as '/'. */
-const char *sl_req_path(const sl_req *req);
+SL_API const char *sl_req_path(const sl_req *req);
 /* The matched route's pattern, e.g. "/items/{id:int}"; never NULL. */
-const char *sl_req_route(const sl_req *req);
+SL_API const char *sl_req_route(const sl_req *req);
 /* The raw query string (QUERY_STRING), "" when none. */
-const char *sl_req_query_string(const sl_req *req);
+SL_API const char *sl_req_query_string(const sl_req *req);
 /* The first value of query parameter `name`, decoded; NULL when absent. */
-const char *sl_req_query(sl_req *req, const char *name);
+SL_API const char *sl_req_query(sl_req *req, const char *name);
 /* A path parameter as text; NULL when the route has no such parameter. */
-const char *sl_req_path_param(sl_req *req, const char *name);
+SL_API const char *sl_req_path_param(sl_req *req, const char *name);
 /* An {name:int} path parameter.  0, or -ENOENT when there is none. */
-int sl_req_path_int(const sl_req *req, const char *name, int64_t *out);
+SL_API int sl_req_path_int(const sl_req *req, const char *name, int64_t *out);
 /* A CGI parameter as the web server sent it ("REMOTE_ADDR", ...); or NULL. */
-const char *sl_req_param(const sl_req *req, const char *name);
+SL_API const char *sl_req_param(const sl_req *req, const char *name);
 /* The number of CGI parameters, and the i-th one (0 or -ERANGE). */
-size_t sl_req_param_count(const sl_req *req);
-int sl_req_param_at(const sl_req *req, size_t i, const char **name,
-                    const char **value);
+SL_API size_t sl_req_param_count(const sl_req *req);
+SL_API int sl_req_param_at(const sl_req *req, size_t i, const char **name,
+                           const char **value);
 /* An HTTP request header by its HTTP name ("Content-Type", "X-Token"),
  * case-insensitive; NULL when absent. */
-const char *sl_req_header(const sl_req *req, const char *name);
+SL_API const char *sl_req_header(const sl_req *req, const char *name);
 /* The request body; *len gets its size.  Never NULL (may be empty). */
-const void *sl_req_body(const sl_req *req, size_t *len);
+SL_API const void *sl_req_body(const sl_req *req, size_t *len);
 /* The body parsed as JSON, owned by the request; NULL when it is not JSON. */
-json_object *sl_req_json(sl_req *req);
+SL_API json_object *sl_req_json(sl_req *req);
 /* The request id: the web server's X-Request-ID when it sent a sane one,
  * otherwise one made up by sluice; also sent back as X-Request-ID and
  * written in the logs. */
-const char *sl_req_id(const sl_req *req);
+SL_API const char *sl_req_id(const sl_req *req);
 /* The application, and through it the worker's loop. */
-sl_app *sl_req_app(const sl_req *req);
+SL_API sl_app *sl_req_app(const sl_req *req);
 /* A per-request pointer for the handler's own use. */
-void sl_req_set_data(sl_req *req, void *data);
-void *sl_req_data(const sl_req *req);
+SL_API void sl_req_set_data(sl_req *req, void *data);
+SL_API void *sl_req_data(const sl_req *req);
 /*
  * Loop handlers that answer later: `cb` is called on the loop thread when
  * the request is cancelled (the web server aborted it or the connection
@@ -200,9 +208,9 @@ void *sl_req_data(const sl_req *req);
  * still must; what you write after a cancel is discarded.
  */
 typedef void (*sl_cancel_cb)(sl_req *req);
-void sl_req_on_cancel(sl_req *req, sl_cancel_cb cb);
+SL_API void sl_req_on_cancel(sl_req *req, sl_cancel_cb cb);
 /* 1 once the request was cancelled. */
-int sl_req_cancelled(const sl_req *req);
+SL_API int sl_req_cancelled(const sl_req *req);
 
 /* ---- the response --------------------------------------------------- */
 
@@ -219,34 +227,51 @@ int sl_req_cancelled(const sl_req *req);
  * calls sl_resp_problem().
  */
 /* A final status, 200-599; a 1xx (interim) status is refused. */
-int sl_resp_status(sl_req *req, int status);
+SL_API int sl_resp_status(sl_req *req, int status);
 /* Add a header.  Content-Type and Content-Length replace an earlier one
  * (the default type included).  The name must be a token and may not be
  * "Status" (use sl_resp_status()); the value may hold no control byte but
  * HTAB (-EINVAL). */
-int sl_resp_header(sl_req *req, const char *name, const char *value);
+SL_API int sl_resp_header(sl_req *req, const char *name, const char *value);
 /* Append body bytes. */
-int sl_resp_write(sl_req *req, const void *data, size_t len);
+SL_API int sl_resp_write(sl_req *req, const void *data, size_t len);
 /* Append printf-formatted text. */
-int sl_resp_printf(sl_req *req, const char *fmt, ...)
+SL_API int sl_resp_printf(sl_req *req, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Serialize `obj` as the body with Content-Type application/json.  Takes
  * ownership of one reference of `obj` (it is put, also on error). */
-int sl_resp_json(sl_req *req, json_object *obj);
+SL_API int sl_resp_json(sl_req *req, json_object *obj);
 /* A whole problem response (RFC 9457, application/problem+json) with
  * `status`, its standard title, and `detail` (may be NULL); discards the
  * body written so far and the Content-Type, Content-Length and
  * Content-Encoding set, and keeps the other headers (a Set-Cookie, say). */
-int sl_resp_problem(sl_req *req, int status, const char *detail);
+SL_API int sl_resp_problem(sl_req *req, int status, const char *detail);
 /* Send the status, headers and body written so far to the web server now,
  * and go on streaming.  From a pool handler or from the loop thread. */
-int sl_resp_flush(sl_req *req);
+SL_API int sl_resp_flush(sl_req *req);
 /* Finish a response whose handler returned SL_LATER.  Loop thread only.
  * The request is freed: do not touch it afterwards. */
-int sl_resp_end(sl_req *req);
+SL_API int sl_resp_end(sl_req *req);
 
 /* The standard reason phrase of an HTTP status ("Not Found"), "" if unknown. */
-const char *sl_status_text(int status);
+SL_API const char *sl_status_text(int status);
+
+/* ---- the program ---------------------------------------------------- */
+
+/*
+ * The whole sluice program in one call: what the `sluice` command does
+ * with its command line (see sluice(1): options, a config file, the master
+ * and its workers, signals), returning its exit status: 0, 1 when it could
+ * not start or serve, 2 for a bad command line or configuration.  To embed
+ * sluice in a program of one's own:
+ *
+ *     int main(int argc, char **argv) { return sluice_main(argc, argv); }
+ *
+ * It takes over the process as the command does: it forks the workers,
+ * handles the signals of sluice(1), and returns only once stopped.  Call it
+ * once, from the main thread, before starting threads of one's own.
+ */
+SL_API int sluice_main(int argc, char **argv);
 
 #ifdef __cplusplus
 }

@@ -481,8 +481,8 @@ def build_cases():
     add("SCGI CONTENT_LENGTH negative",
         scgi([("CONTENT_LENGTH", "-1"), ("SCGI", "1"), ("REQUEST_METHOD", "GET"),
               ("REQUEST_URI", "/hello")]), CLOSED(r"CONTENT_LENGTH"), proto="scgi")
-    # One CONTENT_LENGTH rule for both protocols (src/cgi.c): what nginx may
-    # pass, the client's text with its leading zeros, is accepted.
+    # One CONTENT_LENGTH rule for both protocols (src/proto/cgi.c): what
+    # nginx may pass, the client's text with its leading zeros, is accepted.
     add("SCGI CONTENT_LENGTH with a leading zero",
         scgi([("CONTENT_LENGTH", "05"), ("SCGI", "1"), ("REQUEST_METHOD", "POST"),
               ("REQUEST_URI", "/echo")], body=b"12345"), SCGI_RESP(200, b"12345"),

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "backtrace.h"
+#include "util/backtrace.h"
 
 /* Every escape the handlers make, in one string: C0 controls and DEL, a
  * C1 control (NEL), U+2028, an overlong '/', a surrogate, a code point past U+10FFFF, a lone byte, a sequence cut short; and what

@@ -11,15 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
-#include "request.h"
-#include "worker.h"
-
-/* request.c releases a streaming request's flow; none here. */
-void sl_worker_flow_release(sl_worker *w, sl_flow *f)
-{
-    (void)w;
-    (void)f;
-}
+#include "api/request.h"
 
 static void sleep_ms(long ms)
 {
@@ -39,9 +31,10 @@ static void *loop_thread(void *arg)
 
 int main(void)
 {
-    sl_req *req = calloc(1, sizeof *req);
+    sl_req *req = malloc(sizeof *req);
     if (req == NULL)
         return 1;
+    sl_req_init(req);
     pthread_t t;
     if (pthread_create(&t, NULL, loop_thread, req) != 0)
         return 1;

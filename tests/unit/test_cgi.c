@@ -1,11 +1,11 @@
 /*
- * test_cgi.c: unit tests for the CGI parameter rules (src/cgi.c): the one
+ * test_cgi.c: unit tests for the CGI parameter rules (src/proto/cgi.c): the one
  * CONTENT_LENGTH rule the FastCGI and SCGI paths share.
  */
 #include <check.h>
 #include <errno.h>
 #include <stdlib.h>
-#include "cgi.h"
+#include "proto/cgi.h"
 
 static unsigned long long ok(const char *s)
 {

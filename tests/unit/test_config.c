@@ -1,15 +1,16 @@
 /*
- * test_config.c: unit tests for src/config.c (command line, config file,
- * listener addresses).
+ * test_config.c: unit tests for src/config/config.c (command line, config
+ * file, listener addresses).
  */
 #include <check.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "config/config.h"
 
 #define MAXARGS 64
 
@@ -40,7 +41,7 @@ static int parse(const char *first, ...)
     if (r == 0)
         return 0;
     /* Every failure is exactly one non-empty line. */
-    ck_assert_int_eq(r, -1);
+    ck_assert_int_eq(r, -EINVAL);
     ck_assert_msg(err[0] != '\0', "empty error");
     ck_assert_msg(strchr(err, '\n') == NULL, "multi-line error: %s", err);
     return r;
@@ -53,7 +54,7 @@ static int parse(const char *first, ...)
 #define PARSE_OK(...) \
     ck_assert_msg(parse(__VA_ARGS__, NULL) == 0, "unexpected error: %s", err)
 #define PARSE_FAIL(...) \
-    ck_assert_int_eq(parse(__VA_ARGS__, NULL), -1)
+    ck_assert_int_eq(parse(__VA_ARGS__, NULL), -EINVAL)
 
 static long ncpu(void)
 {
@@ -220,7 +221,7 @@ START_TEST(test_number_syntax)
         "99999999999999999999", "-99999999999999999999", "2147483648",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        ck_assert_msg(parse("--threads", bad[i], "a.so", NULL) == -1,
+        ck_assert_msg(parse("--threads", bad[i], "a.so", NULL) == -EINVAL,
                       "'%s' accepted", bad[i]);
         ck_assert_err("--threads: '");
     }
@@ -309,9 +310,9 @@ START_TEST(test_small_err_buffer)
     char small[8];
 
     ck_assert_int_eq(sl_config_parse(&cfg, 4, argv, small, sizeof(small)),
-                     -1);
+                     -EINVAL);
     ck_assert_str_eq(small, "--worke");
-    ck_assert_int_eq(sl_config_parse(&cfg, 4, argv, NULL, 0), -1);
+    ck_assert_int_eq(sl_config_parse(&cfg, 4, argv, NULL, 0), -EINVAL);
 }
 END_TEST
 
@@ -385,7 +386,7 @@ START_TEST(test_addr_unix)
     ck_assert_str_eq(ls.text, "fastcgi unix:/run/sluice/app.sock");
     ck_assert_int_eq(addr("unix:rel.sock"), 0);
     ck_assert_str_eq(ls.path, "rel.sock");
-    ck_assert_int_eq(addr("unix:"), -1);
+    ck_assert_int_eq(addr("unix:"), -EINVAL);
     ck_assert_str_eq(err, "'unix:': empty socket path");
 }
 END_TEST
@@ -400,7 +401,7 @@ START_TEST(test_addr_unix_length)
     ck_assert_uint_eq(strlen(ls.path), 107);
     memset(buf + 5, 'a', 108);
     buf[5 + 108] = '\0';
-    ck_assert_int_eq(addr(buf), -1);
+    ck_assert_int_eq(addr(buf), -EINVAL);
     ck_assert_err("longer than 107 bytes");
 }
 END_TEST
@@ -428,7 +429,7 @@ START_TEST(test_addr_tcp_bad)
         "127.0.0.1:-80", "127.0.0.1: 80", "",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        ck_assert_msg(addr(bad[i]) == -1, "'%s' accepted", bad[i]);
+        ck_assert_msg(addr(bad[i]) == -EINVAL, "'%s' accepted", bad[i]);
         ck_assert_msg(strchr(err, '\n') == NULL, "multi-line: %s", err);
     }
     addr("127.0.0.1:0");
@@ -449,7 +450,7 @@ START_TEST(test_addr_tcp_host_length)
     ck_assert_int_eq(addr(buf), 0);
     memset(buf, 'h', 64);
     strcpy(buf + 64, ":80");
-    ck_assert_int_eq(addr(buf), -1);
+    ck_assert_int_eq(addr(buf), -EINVAL);
     ck_assert_err("host longer than 63 bytes");
 }
 END_TEST
@@ -466,15 +467,15 @@ START_TEST(test_addr_ipv6)
     ck_assert_int_eq(addr("[::]:443"), 0);
     ck_assert_str_eq(ls.host, "::");
 
-    ck_assert_int_eq(addr("[::1]"), -1);
+    ck_assert_int_eq(addr("[::1]"), -EINVAL);
     ck_assert_err("'[::1]'");
-    ck_assert_int_eq(addr("[::1]:"), -1);
-    ck_assert_int_eq(addr("[::1]80"), -1);
-    ck_assert_int_eq(addr("[]:80"), -1);
-    ck_assert_int_eq(addr("[::1:80"), -1);
-    ck_assert_int_eq(addr("[localhost]:80"), -1);
-    ck_assert_int_eq(addr("[::1]:0"), -1);
-    ck_assert_int_eq(addr("[::1]:65536"), -1);
+    ck_assert_int_eq(addr("[::1]:"), -EINVAL);
+    ck_assert_int_eq(addr("[::1]80"), -EINVAL);
+    ck_assert_int_eq(addr("[]:80"), -EINVAL);
+    ck_assert_int_eq(addr("[::1:80"), -EINVAL);
+    ck_assert_int_eq(addr("[localhost]:80"), -EINVAL);
+    ck_assert_int_eq(addr("[::1]:0"), -EINVAL);
+    ck_assert_int_eq(addr("[::1]:65536"), -EINVAL);
 }
 END_TEST
 
@@ -487,12 +488,12 @@ START_TEST(test_addr_fd)
     ck_assert_int_eq(addr("fd:0"), 0);
     ck_assert_int_eq(ls.fd, 0);
     ck_assert_int_eq(addr("fd:65535"), 0);
-    ck_assert_int_eq(addr("fd:65536"), -1);
-    ck_assert_int_eq(addr("fd:-1"), -1);
+    ck_assert_int_eq(addr("fd:65536"), -EINVAL);
+    ck_assert_int_eq(addr("fd:-1"), -EINVAL);
     ck_assert_err("'fd:-1'");
-    ck_assert_int_eq(addr("fd:"), -1);
-    ck_assert_int_eq(addr("fd:abc"), -1);
-    ck_assert_int_eq(addr("fd:3x"), -1);
+    ck_assert_int_eq(addr("fd:"), -EINVAL);
+    ck_assert_int_eq(addr("fd:abc"), -EINVAL);
+    ck_assert_int_eq(addr("fd:3x"), -EINVAL);
 }
 END_TEST
 
@@ -541,7 +542,7 @@ START_TEST(test_too_many_listeners)
     }
     argv[argc++] = "a.so";
     argv[argc] = NULL;
-    ck_assert_int_eq(sl_config_parse(&cfg, argc, argv, err, sizeof(err)), -1);
+    ck_assert_int_eq(sl_config_parse(&cfg, argc, argv, err, sizeof(err)), -EINVAL);
     ck_assert_str_eq(err, "--fastcgi: too many listeners (at most 16)");
     /* Exactly the maximum is fine. */
     argv[argc - 3] = "a.so";

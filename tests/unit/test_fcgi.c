@@ -1,5 +1,5 @@
 /*
- * test_fcgi.c: unit tests for the FastCGI codec (src/fcgi.c).
+ * test_fcgi.c: unit tests for the FastCGI codec (src/proto/fcgi.c).
  *
  * Most decoder tests build a byte stream, state the events it must give,
  * and hand both to check_stream(), which decodes the stream whole, byte by
@@ -16,7 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "fcgi.h"
+#include "fcgi_pair.h"
+#include "proto/fcgi.h"
 
 /*
  * Check's ck_assert*() record every passing assertion in a file, which makes
@@ -992,7 +993,7 @@ static void pair_roundtrip(size_t nlen, size_t vlen)
         char *q = malloc(cut);
         memcpy(q, b.data, cut);
         ck_assert_int_eq(fcgi_pairs_next(q, cut, &o, &n, &nl, &v, &vl,
-                                         &reason), -1);
+                                         &reason), -EINVAL);
         ck_assert_uint_eq(o, 0);
         free(q);
     }
@@ -1079,7 +1080,7 @@ static void pairs_bad(const void *s, size_t len, size_t off, const char *why)
 
     memcpy(p, s, len);
     ck_assert_int_eq(fcgi_pairs_next(p, len, &o, &n, &nl, &v, &vl, &reason),
-                     -1);
+                     -EINVAL);
     ck_assert_uint_eq(o, off);
     ck_assert_ptr_nonnull(reason);
     ck_assert_msg(strstr(reason, why) != NULL, "reason \"%s\"", reason);

@@ -1,8 +1,9 @@
-/* test_jsonbody.c: unit tests for src/jsonbody.c (a request body as JSON). */
+/* test_jsonbody.c: unit tests for src/proto/jsonbody.c (a request body as
+ * JSON). */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
-#include "jsonbody.h"
+#include "proto/jsonbody.h"
 
 /* Parse exactly the bytes of s, in a block of their size (no NUL after). */
 static json_object *parse(const char *s)

@@ -1,11 +1,12 @@
-/* test_path.c: unit tests for the request path normaliser (src/path.c). */
+/* test_path.c: unit tests for the request path normaliser
+ * (src/proto/path.c). */
 #include <check.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "path.h"
+#include "proto/path.h"
 
 /*
  * Normalise src[0..len) with buffers of exactly the documented size, on

@@ -1,15 +1,15 @@
-/* test_router.c: unit tests for the route table, decoding and queries. */
+/* test_router.c: unit tests for the route table. */
 #include <check.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "router.h"
+#include "api/router.h"
 
-/* Distinct targets, told apart by their data pointer. */
+/* Distinct targets, told apart by their handler pointer. */
 static int tag[8];
-#define T(i) (&(sl_route_target){ .handler = NULL, .flags = 0, .data = &tag[i] })
+#define T(i) (&(sl_route_target){ .handler = &tag[i], .flags = 0 })
 
 static sl_router *r;
 
@@ -40,12 +40,12 @@ static int match(const char *method, const char *path, sl_match *m)
     return rc;
 }
 
-static void *matched_data(const char *method, const char *path)
+static void *matched_handler(const char *method, const char *path)
 {
     sl_match m;
     int rc = match(method, path, &m);
     ck_assert_msg(rc == SL_MATCH_OK, "%s %s: rc %d", method, path, rc);
-    return m.target->data;
+    return m.target->handler;
 }
 
 static void assert_param(const sl_match *m, int i, const char *name,
@@ -138,9 +138,9 @@ START_TEST(test_literals)
     ck_assert_int_eq(sl_router_add(r, "GET", "/hello", T(1), NULL, 0), 0);
     ck_assert_int_eq(sl_router_add(r, "GET", "/hello/world", T(2), NULL, 0), 0);
 
-    ck_assert_ptr_eq(matched_data("GET", "/"), &tag[0]);
-    ck_assert_ptr_eq(matched_data("GET", "/hello"), &tag[1]);
-    ck_assert_ptr_eq(matched_data("GET", "/hello/world"), &tag[2]);
+    ck_assert_ptr_eq(matched_handler("GET", "/"), &tag[0]);
+    ck_assert_ptr_eq(matched_handler("GET", "/hello"), &tag[1]);
+    ck_assert_ptr_eq(matched_handler("GET", "/hello/world"), &tag[2]);
     ck_assert_int_eq(match("GET", "/hello", &m), SL_MATCH_OK);
     ck_assert_int_eq(m.nparams, 0);
     ck_assert_str_eq(m.pattern, "/hello");
@@ -155,7 +155,7 @@ START_TEST(test_literals)
     ck_assert_int_eq(match("GET", "", &m), SL_MATCH_NOT_FOUND);
     ck_assert_int_eq(sl_router_match(r, "GET", "/hello/world", 6, NULL, 0, &m),
                      SL_MATCH_OK);  /* length, not NUL, bounds the path */
-    ck_assert_ptr_eq(m.target->data, &tag[1]);
+    ck_assert_ptr_eq(m.target->handler, &tag[1]);
 }
 END_TEST
 
@@ -266,8 +266,8 @@ START_TEST(test_literal_beats_param)
             ck_assert_int_eq(sl_router_add(r, "GET", "/items/new", T(1), NULL, 0), 0);
             ck_assert_int_eq(sl_router_add(r, "GET", "/items/{id}", T(0), NULL, 0), 0);
         }
-        ck_assert_ptr_eq(matched_data("GET", "/items/new"), &tag[1]);
-        ck_assert_ptr_eq(matched_data("GET", "/items/old"), &tag[0]);
+        ck_assert_ptr_eq(matched_handler("GET", "/items/new"), &tag[1]);
+        ck_assert_ptr_eq(matched_handler("GET", "/items/old"), &tag[0]);
     }
 }
 END_TEST
@@ -281,16 +281,16 @@ START_TEST(test_specificity_order)
     ck_assert_int_eq(sl_router_add(r, "GET", "/f/x", T(3), NULL, 0), 0);
     ck_assert_int_eq(sl_router_add(r, "GET", "/f/{a}/{b}", T(4), NULL, 0), 0);
 
-    ck_assert_ptr_eq(matched_data("GET", "/f/x"), &tag[3]);
-    ck_assert_ptr_eq(matched_data("GET", "/f/12"), &tag[2]);
-    ck_assert_ptr_eq(matched_data("GET", "/f/y"), &tag[1]);
-    ck_assert_ptr_eq(matched_data("GET", "/f/y/z"), &tag[4]);
-    ck_assert_ptr_eq(matched_data("GET", "/f/y/z/w"), &tag[0]);
+    ck_assert_ptr_eq(matched_handler("GET", "/f/x"), &tag[3]);
+    ck_assert_ptr_eq(matched_handler("GET", "/f/12"), &tag[2]);
+    ck_assert_ptr_eq(matched_handler("GET", "/f/y"), &tag[1]);
+    ck_assert_ptr_eq(matched_handler("GET", "/f/y/z"), &tag[4]);
+    ck_assert_ptr_eq(matched_handler("GET", "/f/y/z/w"), &tag[0]);
 
     /* A literal early beats a literal later. */
     ck_assert_int_eq(sl_router_add(r, "GET", "/g/{a}/lit", T(5), NULL, 0), 0);
     ck_assert_int_eq(sl_router_add(r, "GET", "/g/lit/{b}", T(6), NULL, 0), 0);
-    ck_assert_ptr_eq(matched_data("GET", "/g/lit/lit"), &tag[6]);
+    ck_assert_ptr_eq(matched_handler("GET", "/g/lit/lit"), &tag[6]);
 }
 END_TEST
 
@@ -305,15 +305,15 @@ START_TEST(test_methods)
     ck_assert_int_eq(sl_router_add(r, "GET", "/h", T(4), NULL, 0), 0);
     ck_assert_int_eq(sl_router_add(r, "*", "/h", T(5), NULL, 0), 0);
 
-    ck_assert_ptr_eq(matched_data("GET", "/r"), &tag[0]);
-    ck_assert_ptr_eq(matched_data("HEAD", "/r"), &tag[0]);
-    ck_assert_ptr_eq(matched_data("POST", "/r"), &tag[1]);
-    ck_assert_ptr_eq(matched_data("DELETE", "/any"), &tag[2]);
-    ck_assert_ptr_eq(matched_data("GET", "/any"), &tag[2]);
+    ck_assert_ptr_eq(matched_handler("GET", "/r"), &tag[0]);
+    ck_assert_ptr_eq(matched_handler("HEAD", "/r"), &tag[0]);
+    ck_assert_ptr_eq(matched_handler("POST", "/r"), &tag[1]);
+    ck_assert_ptr_eq(matched_handler("DELETE", "/any"), &tag[2]);
+    ck_assert_ptr_eq(matched_handler("GET", "/any"), &tag[2]);
     /* Exact method, then GET for HEAD, then "*". */
-    ck_assert_ptr_eq(matched_data("HEAD", "/h"), &tag[3]);
-    ck_assert_ptr_eq(matched_data("GET", "/h"), &tag[4]);
-    ck_assert_ptr_eq(matched_data("PUT", "/h"), &tag[5]);
+    ck_assert_ptr_eq(matched_handler("HEAD", "/h"), &tag[3]);
+    ck_assert_ptr_eq(matched_handler("GET", "/h"), &tag[4]);
+    ck_assert_ptr_eq(matched_handler("PUT", "/h"), &tag[5]);
     /* Methods are case-sensitive. */
     ck_assert_int_eq(match("get", "/r", &m), SL_MATCH_BAD_METHOD);
 }
@@ -376,11 +376,11 @@ START_TEST(test_precedence)
     ck_assert_int_eq(sl_router_add(r, "GET", "/q/{id:int}", T(2), NULL, 0), 0);
 
     /* The int route matches: OK even though POST /p/{name} also fits. */
-    ck_assert_ptr_eq(matched_data("GET", "/p/3"), &tag[0]);
+    ck_assert_ptr_eq(matched_handler("GET", "/p/3"), &tag[0]);
     /* Not an int: the str route matches the path with POST only: 405. */
     ck_assert_int_eq(match("GET", "/p/abc", &m), SL_MATCH_BAD_METHOD);
     ck_assert_str_eq(m.allow, "POST");
-    ck_assert_ptr_eq(matched_data("POST", "/p/abc"), &tag[1]);
+    ck_assert_ptr_eq(matched_handler("POST", "/p/abc"), &tag[1]);
     /* Only the int route has this shape: 422, whatever the method. */
     ck_assert_int_eq(match("GET", "/q/abc", &m), SL_MATCH_BAD_PARAM);
     ck_assert_str_eq(m.bad_param, "id");
@@ -420,7 +420,7 @@ START_TEST(test_target_stable)
     }
     ck_assert_int_eq(match("GET", "/first", &m), SL_MATCH_OK);
     ck_assert_ptr_eq(m.target, t);
-    ck_assert_ptr_eq(matched_data("GET", "/r99"), &tag[1]);
+    ck_assert_ptr_eq(matched_handler("GET", "/r99"), &tag[1]);
 }
 END_TEST
 
@@ -440,21 +440,20 @@ START_TEST(test_int_beats_str)
             ck_assert_int_eq(sl_router_add(r, "GET", "/u/{name}", T(1), NULL, 0), 0);
             ck_assert_int_eq(sl_router_add(r, "GET", "/u/{id:int}", T(0), NULL, 0), 0);
         }
-        ck_assert_ptr_eq(matched_data("GET", "/u/42"), &tag[0]);
-        ck_assert_ptr_eq(matched_data("GET", "/u/-1"), &tag[0]);
-        ck_assert_ptr_eq(matched_data("GET", "/u/bob"), &tag[1]);
+        ck_assert_ptr_eq(matched_handler("GET", "/u/42"), &tag[0]);
+        ck_assert_ptr_eq(matched_handler("GET", "/u/-1"), &tag[0]);
+        ck_assert_ptr_eq(matched_handler("GET", "/u/bob"), &tag[1]);
         /* Not an int: the str route takes it, no 422. */
-        ck_assert_ptr_eq(matched_data("GET", "/u/1x"), &tag[1]);
-        ck_assert_ptr_eq(matched_data("GET", "/u/me"), &tag[2]);
+        ck_assert_ptr_eq(matched_handler("GET", "/u/1x"), &tag[1]);
+        ck_assert_ptr_eq(matched_handler("GET", "/u/me"), &tag[2]);
     }
 }
 END_TEST
 
 /* ---- encoded slashes ---------------------------------------------------- */
 
-#define ENC(i) (&(sl_route_target){ .handler = NULL, \
-                                    .flags = SL_ROUTER_ENCODED_SLASH, \
-                                    .data = &tag[i] })
+#define ENC(i) (&(sl_route_target){ .handler = &tag[i], \
+                                    .flags = SL_ROUTER_ENCODED_SLASH })
 
 /* Match a normalised path whose encoded slashes are marked by '^' under
  * them in `marks`; the path and the offsets in exact-size heap blocks. */
@@ -497,12 +496,12 @@ START_TEST(test_encoded_slash)
      * flag, and not the literal "/u/a/b" either. */
     ck_assert_int_eq(match_marked("GET", "/u/a/b", "    ^", &m), SL_MATCH_NOT_FOUND);
     ck_assert_int_eq(match_marked("GET", "/u/a/b", "", &m), SL_MATCH_OK);
-    ck_assert_ptr_eq(m.target->data, &tag[4]);
+    ck_assert_ptr_eq(m.target->handler, &tag[4]);
     ck_assert_int_eq(match_marked("GET", "/u/ab", "", &m), SL_MATCH_OK);
-    ck_assert_ptr_eq(m.target->data, &tag[0]);
+    ck_assert_ptr_eq(m.target->handler, &tag[0]);
     /* With the flag, the value holds the slash. */
     ck_assert_int_eq(match_marked("GET", "/e/a/b", "    ^", &m), SL_MATCH_OK);
-    ck_assert_ptr_eq(m.target->data, &tag[2]);
+    ck_assert_ptr_eq(m.target->handler, &tag[2]);
     assert_param(&m, 0, "name", "a/b");
     ck_assert_int_eq(match_marked("GET", "/e/a/b/c", "    ^ ^", &m), SL_MATCH_OK);
     assert_param(&m, 0, "name", "a/b/c");
@@ -516,13 +515,13 @@ START_TEST(test_encoded_slash)
     assert_param(&m, 1, "y", "b/c");
     /* {rest:path} always may. */
     ck_assert_int_eq(match_marked("GET", "/f/a/b", "    ^", &m), SL_MATCH_OK);
-    ck_assert_ptr_eq(m.target->data, &tag[1]);
+    ck_assert_ptr_eq(m.target->handler, &tag[1]);
     assert_param(&m, 0, "rest", "a/b");
     /* The one-segment route refuses it, the path route behind it takes it. */
     ck_assert_int_eq(match_marked("GET", "/w/a/b", "    ^", &m), SL_MATCH_OK);
-    ck_assert_ptr_eq(m.target->data, &tag[5]);
+    ck_assert_ptr_eq(m.target->handler, &tag[5]);
     ck_assert_int_eq(match_marked("GET", "/w/ab", "", &m), SL_MATCH_OK);
-    ck_assert_ptr_eq(m.target->data, &tag[6]);
+    ck_assert_ptr_eq(m.target->handler, &tag[6]);
     /* Not the route's shape: 404, not 422. */
     ck_assert_int_eq(match_marked("GET", "/i/1/2", "    ^", &m), SL_MATCH_NOT_FOUND);
     ck_assert_int_eq(match_marked("GET", "/i/12", "", &m), SL_MATCH_OK);
@@ -627,161 +626,6 @@ START_TEST(test_add_reasons)
 }
 END_TEST
 
-/* ---- percent-decoding --------------------------------------------------- */
-
-static void expect_decode(const char *in, int plus, const char *want,
-                          long wantlen)
-{
-    char out[256];
-    long n = sl_percent_decode(out, in, strlen(in), plus);
-    ck_assert_msg(n == wantlen, "'%s': %ld", in, n);
-    if (n >= 0)
-        ck_assert_int_eq(memcmp(out, want, (size_t)n), 0);
-}
-
-START_TEST(test_percent_decode)
-{
-    expect_decode("", 0, "", 0);
-    expect_decode("abc", 0, "abc", 3);
-    expect_decode("a%20b", 0, "a b", 3);
-    expect_decode("%2f%2F", 0, "//", 2);
-    expect_decode("%41%6a%6A", 0, "Ajj", 3);
-    expect_decode("%00x", 0, "\0x", 2);
-    expect_decode("%ff", 0, "\xff", 1);
-    expect_decode("a+b", 0, "a+b", 3);
-    expect_decode("a+b", 1, "a b", 3);
-    expect_decode("%2B", 1, "+", 1);
-    expect_decode("%25", 0, "%", 1);
-    expect_decode("%2541", 0, "%41", 3);   /* decoded once only */
-
-    expect_decode("%", 0, NULL, -1);
-    expect_decode("%4", 0, NULL, -1);
-    expect_decode("a%", 0, NULL, -1);
-    expect_decode("%zz", 0, NULL, -1);
-    expect_decode("%g0", 0, NULL, -1);
-    expect_decode("%0g", 0, NULL, -1);
-    expect_decode("% 1", 0, NULL, -1);
-    expect_decode("%-1", 0, NULL, -1);
-}
-END_TEST
-
-START_TEST(test_percent_decode_inplace)
-{
-    char buf[] = "%2Fa%20b+c%41";
-    long n = sl_percent_decode(buf, buf, strlen(buf), 1);
-    ck_assert_int_eq(n, 7);
-    ck_assert_int_eq(memcmp(buf, "/a b cA", 7), 0);
-
-    /* Exact-size heap source: no read past len. */
-    char *src = malloc(3);
-    memcpy(src, "a%4", 3);
-    char out[3];
-    ck_assert_int_eq(sl_percent_decode(out, src, 3, 0), -1);
-    memcpy(src, "%41", 3);
-    ck_assert_int_eq(sl_percent_decode(src, src, 3, 0), 1);
-    ck_assert_int_eq(src[0], 'A');
-    free(src);
-}
-END_TEST
-
-/* ---- query lookup ------------------------------------------------------- */
-
-static long q(const char *query, const char *name, char *dst, size_t cap)
-{
-    size_t len = strlen(query);
-    char *copy = malloc(len ? len : 1);
-    memcpy(copy, query, len);
-    long n = sl_query_get(copy, len, name, dst, cap);
-    free(copy);
-    return n;
-}
-
-START_TEST(test_query_basic)
-{
-    char v[64];
-
-    ck_assert_int_eq(q("a=1&b=two&c=3", "b", v, sizeof(v)), 3);
-    ck_assert_str_eq(v, "two");
-    ck_assert_int_eq(q("a=1&b=two&c=3", "a", v, sizeof(v)), 1);
-    ck_assert_str_eq(v, "1");
-    ck_assert_int_eq(q("a=1&b=two&c=3", "c", v, sizeof(v)), 1);
-    ck_assert_str_eq(v, "3");
-    ck_assert_int_eq(q("a=1&b=two&c=3", "d", v, sizeof(v)), -1);
-    ck_assert_int_eq(q("a=1", "", v, sizeof(v)), -1);
-    ck_assert_int_eq(q("ab=1", "a", v, sizeof(v)), -1);
-    ck_assert_int_eq(q("a=1", "ab", v, sizeof(v)), -1);
-    /* Empty query. */
-    ck_assert_int_eq(q("", "a", v, sizeof(v)), -1);
-    ck_assert_int_eq(sl_query_get(NULL, 0, "a", v, sizeof(v)), -1);
-    /* Value containing '='. */
-    ck_assert_int_eq(q("a=b=c", "a", v, sizeof(v)), 3);
-    ck_assert_str_eq(v, "b=c");
-}
-END_TEST
-
-START_TEST(test_query_edges)
-{
-    char v[64];
-
-    /* Repeated names: the first wins. */
-    ck_assert_int_eq(q("x=1&x=2", "x", v, sizeof(v)), 1);
-    ck_assert_str_eq(v, "1");
-    /* No '=' or empty value: empty string. */
-    strcpy(v, "junk");
-    ck_assert_int_eq(q("flag&x=1", "flag", v, sizeof(v)), 0);
-    ck_assert_str_eq(v, "");
-    ck_assert_int_eq(q("x=&y=1", "x", v, sizeof(v)), 0);
-    ck_assert_str_eq(v, "");
-    ck_assert_int_eq(q("x", "x", v, sizeof(v)), 0);
-    /* Empty pairs skipped. */
-    ck_assert_int_eq(q("&&x=1&&", "x", v, sizeof(v)), 1);
-    ck_assert_str_eq(v, "1");
-    /* ';' is not a separator. */
-    ck_assert_int_eq(q("a=1;b=2", "b", v, sizeof(v)), -1);
-    ck_assert_int_eq(q("a=1;b=2", "a", v, sizeof(v)), 5);
-    ck_assert_str_eq(v, "1;b=2");
-    /* Decoding of values: '+' and escapes. */
-    ck_assert_int_eq(q("s=hello+world%21", "s", v, sizeof(v)), 12);
-    ck_assert_str_eq(v, "hello world!");
-    ck_assert_int_eq(q("s=a%26b%3Dc", "s", v, sizeof(v)), 5);
-    ck_assert_str_eq(v, "a&b=c");
-    /* Encoded names are compared decoded. */
-    ck_assert_int_eq(q("my%20name=1", "my name", v, sizeof(v)), 1);
-    ck_assert_int_eq(q("my+name=2", "my name", v, sizeof(v)), 1);
-    ck_assert_str_eq(v, "2");
-    ck_assert_int_eq(q("%61=3", "a", v, sizeof(v)), 1);
-    ck_assert_str_eq(v, "3");
-    ck_assert_int_eq(q("a%00=3", "a", v, sizeof(v)), -1);
-}
-END_TEST
-
-START_TEST(test_query_malformed)
-{
-    char v[8];
-
-    ck_assert_int_eq(q("a=%zz", "a", v, sizeof(v)), -2);
-    ck_assert_int_eq(q("a=%4", "a", v, sizeof(v)), -2);
-    ck_assert_int_eq(q("a=%", "a", v, sizeof(v)), -2);
-    /* A malformed name matches nothing; other pairs are unaffected. */
-    ck_assert_int_eq(q("%zz=1&a=2", "a", v, sizeof(v)), 1);
-    ck_assert_str_eq(v, "2");
-    ck_assert_int_eq(q("%zz=1", "%zz", v, sizeof(v)), -1);
-    ck_assert_int_eq(q("a=1&b=%zz", "a", v, sizeof(v)), 1);
-
-    /* Capacity includes the NUL. */
-    ck_assert_int_eq(q("a=1234567", "a", v, 8), 7);
-    ck_assert_str_eq(v, "1234567");
-    ck_assert_int_eq(q("a=12345678", "a", v, 8), -2);
-    /* Escapes shrink: 7 decoded bytes from longer input fit. */
-    ck_assert_int_eq(q("a=%41%41%41%41%41%41%41", "a", v, 8), 7);
-    ck_assert_str_eq(v, "AAAAAAA");
-    ck_assert_int_eq(q("a=", "a", v, 1), 0);
-    ck_assert_str_eq(v, "");
-    ck_assert_int_eq(q("a=", "a", NULL, 0), -2);
-    ck_assert_int_eq(q("a=x", "a", v, 1), -2);
-}
-END_TEST
-
 static Suite *router_suite(void)
 {
     Suite *s = suite_create("router");
@@ -809,14 +653,6 @@ static Suite *router_suite(void)
     tcase_add_test(tc, test_encoded_slash_status);
     tcase_add_test(tc, test_add_reasons);
     suite_add_tcase(s, tc);
-
-    TCase *td = tcase_create("decode");
-    tcase_add_test(td, test_percent_decode);
-    tcase_add_test(td, test_percent_decode_inplace);
-    tcase_add_test(td, test_query_basic);
-    tcase_add_test(td, test_query_edges);
-    tcase_add_test(td, test_query_malformed);
-    suite_add_tcase(s, td);
     return s;
 }
 

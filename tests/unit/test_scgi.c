@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "scgi.h"
+#include "proto/scgi.h"
 
 #define MAX_HDR 65536
 

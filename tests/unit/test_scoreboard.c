@@ -1,6 +1,7 @@
 /* test_scoreboard.c: unit tests for the shared-memory scoreboard. */
 #include <check.h>
 #include <ctype.h>
+#include <errno.h>
 #include <json-c/json.h>
 #include <signal.h>
 #include <stdint.h>
@@ -9,7 +10,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include "scoreboard.h"
+#include "worker/scoreboard.h"
 
 static sl_scoreboard *sb;
 
@@ -103,7 +104,7 @@ START_TEST(test_claim_release_reuse)
     ck_assert_int_eq(sl_sb_slot_claim(sb, 300, 2), b);
     ck_assert_int_eq(sl_sb_slot_claim(sb, 301, 2), 2);
     ck_assert_int_eq(sl_sb_slot_claim(sb, 302, 2), 3);
-    ck_assert_int_eq(sl_sb_slot_claim(sb, 303, 2), -1);
+    ck_assert_int_eq(sl_sb_slot_claim(sb, 303, 2), -ENOSPC);
 }
 END_TEST
 

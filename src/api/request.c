@@ -1,0 +1,415 @@
+/* request.c: struct sl_req and the request accessors of sluice.h. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include "api/request.h"
+#include "api/router.h"
+#include "proto/fcgi.h"
+#include "proto/jsonbody.h"
+#include "proto/path.h"
+#include "proto/url.h"
+
+/* The buffer size a request keeps for the next one (sl_req_reset). */
+#define KEEP_BYTES (8 * 1024)
+/* ... and the parameter index slots. */
+#define KEEP_PARAMS 256
+
+void sl_req_init(sl_req *req)
+{
+    memset(req, 0, sizeof *req);
+    req->status = 200;
+}
+
+/*
+ * A request's buffers are kept with it on reset, so the next one starts
+ * with room for its parameters and its answer: no allocation on the path
+ * of an ordinary request.  A buffer grown past KEEP_BYTES goes, so one
+ * large request does not pin its memory.
+ */
+static void keep_or_free(sl_buf *b)
+{
+    if (b->cap > KEEP_BYTES)
+        sl_buf_free(b);
+    b->len = 0;
+}
+
+/* What a request owns beyond its buffers and parameter index. */
+static void release_extras(sl_req *req)
+{
+    free(req->path);
+    for (int i = 0; i < SL_ROUTER_MAX_PARAMS; i++)
+        free(req->pparams[i]);
+    while (req->qcache != NULL) {
+        sl_qcache *q = req->qcache;
+        req->qcache = q->next;
+        free(q->name);
+        free(q->value);
+        free(q);
+    }
+    if (req->json != NULL)
+        json_object_put(req->json);
+}
+
+void sl_req_reset(sl_req *req)
+{
+    release_extras(req);
+    /* Everything but the kept buffers starts from zero again. */
+    sl_buf keep[5] = {req->raw_params, req->pstore, req->body, req->headers, req->out};
+    for (int i = 0; i < 5; i++)
+        keep_or_free(&keep[i]);
+    sl_param *params = req->params;
+    size_t params_cap = req->params_cap;
+    if (params_cap > KEEP_PARAMS) {
+        free(params);
+        params = NULL;
+        params_cap = 0;
+    }
+    sl_req_init(req);
+    req->raw_params = keep[0];
+    req->pstore = keep[1];
+    req->body = keep[2];
+    req->headers = keep[3];
+    req->out = keep[4];
+    req->params = params;
+    req->params_cap = params_cap;
+}
+
+void sl_req_destroy(sl_req *req)
+{
+    release_extras(req);
+    sl_buf_free(&req->raw_params);
+    sl_buf_free(&req->pstore);
+    sl_buf_free(&req->body);
+    sl_buf_free(&req->headers);
+    sl_buf_free(&req->out);
+    free(req->params);
+    sl_req_init(req);
+}
+
+/* Room for `bytes` more of parameters and `count` more index slots. */
+static int reserve_params(sl_req *req, size_t bytes, size_t count)
+{
+    if (sl_buf_reserve(&req->pstore, bytes) < 0)
+        return -ENOMEM;
+    if (count > req->params_cap - req->nparams) {
+        size_t cap = req->nparams + count;
+        sl_param *p = realloc(req->params, cap * sizeof *p);
+        if (p == NULL)
+            return -ENOMEM;
+        req->params = p;
+        req->params_cap = cap;
+    }
+    return 0;
+}
+
+/*
+ * Is this one of the parameters sluice reads itself?  By length and first
+ * byte, so the usual parameter costs a switch and no compare.
+ */
+static int known_index(const char *n, size_t len)
+{
+    switch (len) {
+    case 9:
+        return memcmp(n, "PATH_INFO", 9) == 0 ? SL_P_PATH_INFO : -1;
+    case 11:
+        if (n[0] == 'S')
+            return memcmp(n, "SCRIPT_NAME", 11) == 0 ? SL_P_SCRIPT : -1;
+        if (n[0] != 'R')
+            return -1;
+        if (memcmp(n, "REQUEST_URI", 11) == 0)
+            return SL_P_URI;
+        return memcmp(n, "REMOTE_ADDR", 11) == 0 ? SL_P_REMOTE : -1;
+    case 12:
+        if (n[0] == 'Q')
+            return memcmp(n, "QUERY_STRING", 12) == 0 ? SL_P_QUERY : -1;
+        return n[0] == 'D' && memcmp(n, "DOCUMENT_URI", 12) == 0 ? SL_P_DOC_URI : -1;
+    case 14:
+        if (n[0] == 'R')
+            return memcmp(n, "REQUEST_METHOD", 14) == 0 ? SL_P_METHOD : -1;
+        return n[0] == 'C' && memcmp(n, "CONTENT_LENGTH", 14) == 0 ? SL_P_CLEN : -1;
+    case 17:
+        return memcmp(n, "HTTP_X_REQUEST_ID", 17) == 0 ? SL_P_REQID : -1;
+    default:
+        return -1;
+    }
+}
+
+int sl_req_add_param(sl_req *req, const char *name, size_t nlen,
+                     const char *value, size_t vlen)
+{
+    /* The index grows by doubling (from 32 slots), the store as sl_buf does. */
+    if (req->params_cap == req->nparams ||
+        req->pstore.cap - req->pstore.len < nlen + vlen + 2) {
+        size_t more = req->params_cap > req->nparams ? 0 : req->params_cap ? req->params_cap : 32;
+        if (reserve_params(req, nlen + vlen + 2, more) < 0)
+            return -ENOMEM;
+    }
+    /*
+     * memmove: the source may be further on in this same buffer.  The name
+     * goes first and ends before the value starts, so neither write runs
+     * over bytes still to be moved.
+     */
+    char *p = req->pstore.data + req->pstore.len;
+    memmove(p, name, nlen);
+    p[nlen] = '\0';
+    memmove(p + nlen + 1, value, vlen);
+    p[nlen + 1 + vlen] = '\0';
+    req->params[req->nparams].name = (uint32_t)req->pstore.len;
+    req->params[req->nparams].value = (uint32_t)(req->pstore.len + nlen + 1);
+    int k = known_index(p, nlen);
+    if (k >= 0)
+        req->known_at[k] = req->nparams + 1;
+    req->pstore.len += nlen + vlen + 2;
+    req->nparams++;
+    return 0;
+}
+
+int sl_req_index_params(sl_req *req)
+{
+    /* Pointers only now: pstore may have moved while the pairs came in. */
+    for (int k = 0; k < SL_P_KNOWN; k++)
+        req->known[k] = req->known_at[k] == 0 ? NULL
+                        : req->pstore.data + req->params[req->known_at[k] - 1].value;
+    return 0;
+}
+
+/*
+ * The PARAMS stream is complete: it becomes the request's parameter store,
+ * rewritten in place pair by pair as "name\0value\0".  A stored pair never
+ * takes more room than it was sent in (two length bytes or more became two
+ * NULs), so what is written never overtakes what is still to be read, and
+ * no second copy of the parameters is ever held.  The store's old room
+ * takes the stream's place, kept for the next request (sl_req_reset).
+ */
+const char *sl_req_params_from_fcgi(sl_req *r)
+{
+    const char *name, *value, *reason = NULL;
+    size_t nlen, vlen, off = 0;
+    int rc;
+    sl_buf stream = r->raw_params;
+    r->raw_params = r->pstore;
+    r->raw_params.len = 0;
+    r->pstore = stream;
+    r->pstore.len = 0;
+    while ((rc = fcgi_pairs_next(stream.data, stream.len, &off,
+                                 &name, &nlen, &value, &vlen, &reason)) == 1) {
+        /* In the stream a value directly follows its name: one scan. */
+        if (memchr(name, '\0', nlen + vlen) != NULL)
+            return "NUL byte in a parameter";
+        if (sl_req_add_param(r, name, nlen, value, vlen) < 0)
+            return "out of memory";
+    }
+    if (rc < 0)
+        return reason ? reason : "malformed parameters";
+    if (sl_req_index_params(r) < 0)
+        return "out of memory";
+    r->state = SL_REQ_BODY;
+    return NULL;
+}
+
+const char *sl_req_param(const sl_req *req, const char *name)
+{
+    /*
+     * The last value wins: nginx appends fastcgi_param lines in order, and
+     * a later line for the same name is meant to override an earlier one.
+     */
+    const char *found = NULL;
+    for (size_t i = 0; i < req->nparams; i++)
+        if (strcmp(req->pstore.data + req->params[i].name, name) == 0)
+            found = req->pstore.data + req->params[i].value;
+    return found;
+}
+
+size_t sl_req_param_count(const sl_req *req) { return req->nparams; }
+
+int sl_req_param_at(const sl_req *req, size_t i, const char **name,
+                    const char **value)
+{
+    if (i >= req->nparams)
+        return -ERANGE;
+    *name = req->pstore.data + req->params[i].name;
+    *value = req->pstore.data + req->params[i].value;
+    return 0;
+}
+
+/*
+ * Normalise uri into one block: the path (at most len + 2 bytes with its
+ * NUL), then, only when the target has %2F at all, room for their offsets.
+ * One malloc, freed with req->path, as the plain decoded path was.
+ */
+static int normalise_into(sl_req *req, const char *uri, int decoded,
+                          const char **why)
+{
+    size_t len = strlen(uri);
+    size_t nenc = decoded ? 0 : sl_path_max_enc(uri, len);
+    size_t at = (len + 2 + sizeof(uint32_t) - 1) & ~(sizeof(uint32_t) - 1);
+    if (nenc > (SIZE_MAX - at) / sizeof(uint32_t))
+        return -ENOMEM;
+    char *block = malloc(nenc > 0 ? at + nenc * sizeof(uint32_t) : len + 2);
+    if (block == NULL)
+        return -ENOMEM;
+    sl_path p = {
+        .decoded = decoded, .buf = block, .cap = len + 2,
+        .enc = nenc > 0 ? (uint32_t *)(void *)(block + at) : NULL, .enc_cap = nenc,
+    };
+    int rc = sl_path_normalise(&p, uri, len);
+    if (rc < 0) {
+        free(block);
+        *why = p.error;
+        return rc == -EINVAL ? -EINVAL : -ENOMEM;   /* -ENOBUFS: cannot be */
+    }
+    req->path = block;
+    req->path_enc = p.enc;
+    req->path_nenc = p.nenc;
+    return 0;
+}
+
+int sl_req_resolve_path(sl_req *req, const char **why)
+{
+    const char *uri = sl_req_known(req, SL_P_URI);
+    char *joined = NULL;
+    /* Only REQUEST_URI is as the client sent it; the CGI variables are
+     * decoded already, and decoding them again would make "%252e" a dot. */
+    int decoded = uri == NULL || uri[0] == '\0';
+    if (decoded)
+        uri = sl_req_known(req, SL_P_DOC_URI);
+    if (uri == NULL || uri[0] == '\0') {
+        const char *sn = sl_req_known(req, SL_P_SCRIPT);
+        const char *pi = sl_req_known(req, SL_P_PATH_INFO);
+        size_t a = sn ? strlen(sn) : 0, b = pi ? strlen(pi) : 0;
+        joined = malloc(a + b + 2);
+        if (joined == NULL)
+            return -ENOMEM;
+        memcpy(joined, sn ? sn : "", a);
+        memcpy(joined + a, pi ? pi : "", b);
+        joined[a + b] = '\0';
+        if (a + b == 0)
+            strcpy(joined, "/");
+        uri = joined;
+    }
+    *why = NULL;
+    int rc = normalise_into(req, uri, decoded, why);
+    free(joined);
+    return rc;
+}
+
+const char *sl_req_method(const sl_req *req)
+{
+    const char *m = sl_req_known(req, SL_P_METHOD);
+    return m ? m : "GET";
+}
+
+const char *sl_req_path(const sl_req *req) { return req->path ? req->path : "/"; }
+
+const char *sl_req_route(const sl_req *req)
+{
+    return req->match.pattern ? req->match.pattern : "";
+}
+
+const char *sl_req_query_string(const sl_req *req)
+{
+    const char *q = sl_req_known(req, SL_P_QUERY);
+    return q ? q : "";
+}
+
+static sl_qcache *qcache_add(sl_req *req, const char *name)
+{
+    sl_qcache *q = calloc(1, sizeof *q);
+    if (q == NULL || (q->name = strdup(name)) == NULL) {
+        free(q);
+        return NULL;
+    }
+    const char *qs = sl_req_query_string(req);
+    size_t qlen = strlen(qs);
+    /* A decoded value is never longer than the query it comes from. */
+    q->value = malloc(qlen + 1);
+    if (q->value != NULL && sl_query_get(qs, qlen, name, q->value, qlen + 1) < 0) {
+        free(q->value);
+        q->value = NULL;
+    }
+    q->next = req->qcache;
+    req->qcache = q;
+    return q;
+}
+
+const char *sl_req_query(sl_req *req, const char *name)
+{
+    for (sl_qcache *q = req->qcache; q != NULL; q = q->next)
+        if (strcmp(q->name, name) == 0)
+            return q->value;
+    sl_qcache *q = qcache_add(req, name);
+    return q ? q->value : NULL;
+}
+
+static int find_path_param(const sl_req *req, const char *name)
+{
+    for (int i = 0; i < req->match.nparams; i++)
+        if (strcmp(req->match.params[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+const char *sl_req_path_param(sl_req *req, const char *name)
+{
+    int i = find_path_param(req, name);
+    if (i < 0)
+        return NULL;
+    if (req->pparams[i] == NULL)
+        req->pparams[i] = strndup(req->match.params[i].value,
+                                  req->match.params[i].len);
+    return req->pparams[i];
+}
+
+int sl_req_path_int(const sl_req *req, const char *name, int64_t *out)
+{
+    int i = find_path_param(req, name);
+    if (i < 0 || req->match.params[i].type != SL_PARAM_INT)
+        return -ENOENT;
+    *out = req->match.params[i].ival;
+    return 0;
+}
+
+const char *sl_req_header(const sl_req *req, const char *name)
+{
+    /* CGI names: upper case, '-' as '_', HTTP_ prefix except for two. */
+    char key[256] = "HTTP_";
+    size_t n = strlen(name);
+    if (n + 6 > sizeof key)
+        return NULL;
+    int bare = strcasecmp(name, "Content-Type") == 0 ||
+               strcasecmp(name, "Content-Length") == 0;
+    char *p = bare ? key : key + 5;
+    for (size_t i = 0; i <= n; i++) {
+        char c = name[i];
+        p[i] = c == '-' ? '_' : (c >= 'a' && c <= 'z') ? (char)(c - 32) : c;
+    }
+    return sl_req_param(req, key);
+}
+
+const void *sl_req_body(const sl_req *req, size_t *len)
+{
+    if (len != NULL)
+        *len = req->body.len;
+    return req->body.data ? req->body.data : "";
+}
+
+json_object *sl_req_json(sl_req *req)
+{
+    if (!req->json_tried) {
+        req->json_tried = 1;
+        req->json = sl_json_parse(req->body.data, req->body.len);
+    }
+    return req->json;
+}
+
+const char *sl_req_id(const sl_req *req) { return req->request_id; }
+sl_app *sl_req_app(const sl_req *req) { return req->app; }
+void sl_req_set_data(sl_req *req, void *data) { req->data = data; }
+void *sl_req_data(const sl_req *req) { return req->data; }
+void sl_req_on_cancel(sl_req *req, sl_cancel_cb cb) { req->on_cancel = cb; }
+/* Read on pool threads while the loop sets it (sl_worker_cancel): atomic. */
+int sl_req_cancelled(const sl_req *req)
+{
+    return __atomic_load_n(&req->cancelled, __ATOMIC_RELAXED);
+}
