@@ -67,16 +67,26 @@ static const struct {
 
 void sl_errlist_init(struct sl_errlist *l, size_t limit)
 {
-    memset(l, 0, sizeof *l);
+    l->v = NULL;
+    l->n = l->cap = l->total = 0;
     l->limit = limit;
+    l->segs = NULL;
+    l->nsegs = l->segcap = 0;
+    l->path = l->shallow;
+    l->depth = 0;
+    l->pathcap = sizeof l->shallow / sizeof l->shallow[0];
+    l->oom = 0;
 }
 
 void sl_errlist_free(struct sl_errlist *l)
 {
     free(l->v);
     free(l->segs);
-    free(l->path);
-    memset(l, 0, sizeof *l);
+    if (l->path != l->shallow)
+        free(l->path);
+    l->v = NULL;
+    l->segs = NULL;
+    l->path = l->shallow;
 }
 
 /* Grows *p (of *cap elements of size sz) to hold need; 0 or -ENOMEM. */
@@ -98,6 +108,16 @@ static int grow(void **p, size_t *cap, size_t need, size_t sz)
 int sl_errlist_push(struct sl_errlist *l, const char *key, size_t len,
                     int64_t index)
 {
+    if (l->depth == l->pathcap && l->path == l->shallow) {
+        struct sl_seg *p = malloc(2 * l->pathcap * sizeof *p);
+        if (p == NULL) {
+            l->oom = 1;
+            return -ENOMEM;
+        }
+        memcpy(p, l->shallow, sizeof l->shallow);
+        l->path = p;
+        l->pathcap *= 2;
+    }
     if (grow((void **)&l->path, &l->pathcap, l->depth + 1, sizeof *l->path)) {
         l->oom = 1;
         return -ENOMEM;
@@ -256,7 +276,8 @@ static json_object *copy_scalar(json_object *v)
 }
 
 static json_object *make_item(const struct sl_errlist *l,
-                              const struct sl_verr *e, json_object *prefix)
+                              const struct sl_verr *e, json_object *prefix,
+                              const char *const *names, size_t nnames)
 {
     char msg[512];
     json_object *o = json_object_new_object();
@@ -271,6 +292,9 @@ static json_object *make_item(const struct sl_errlist *l,
     for (size_t i = 0; i < np; i++)
         if (json_object_array_add(loc, copy_scalar(
                 json_object_array_get_idx(prefix, i))))
+            goto fail_o;
+    for (size_t i = 0; i < nnames; i++)
+        if (json_object_array_add(loc, json_object_new_string(names[i])))
             goto fail_o;
     for (size_t i = 0; i < e->nseg; i++) {
         const struct sl_seg *s = &l->segs[e->seg0 + i];
@@ -298,12 +322,13 @@ fail_o:
 }
 
 int sl_errlist_emit(const struct sl_errlist *l, json_object *loc_prefix,
+                    const char *const *names, size_t nnames,
                     json_object *errors)
 {
     for (size_t i = 0; i < l->n; i++) {
         if (json_object_array_length(errors) >= SL_SCHEMA_MAX_ERRORS)
             break;
-        json_object *item = make_item(l, &l->v[i], loc_prefix);
+        json_object *item = make_item(l, &l->v[i], loc_prefix, names, nnames);
         if (item == NULL || json_object_array_add(errors, item)) {
             json_object_put(item);
             return -ENOMEM;

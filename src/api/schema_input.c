@@ -14,23 +14,33 @@ static size_t room(json_object *errors)
     return n >= SL_SCHEMA_MAX_ERRORS ? 0 : SL_SCHEMA_MAX_ERRORS - n;
 }
 
-int sl_schema_validate(const sl_schema *schema, json_object *input,
-                       json_object *loc_prefix, json_object **out,
-                       json_object *errors)
+/* Validates input; errors' locs start with prefix, then names. */
+static int validate_at(const sl_schema *schema, json_object *input,
+                       json_object *prefix, const char *const *names,
+                       size_t nnames, json_object **out, json_object *errors)
 {
     struct sl_errlist l;
     sl_errlist_init(&l, room(errors));
     int r = sl_schema_check(schema->root, input, &l, out);
-    if (r == SL_SCHEMA_INVALID && sl_errlist_emit(&l, loc_prefix, errors))
+    if (r == SL_SCHEMA_INVALID &&
+        sl_errlist_emit(&l, prefix, names, nnames, errors))
         r = -ENOMEM;
     sl_errlist_free(&l);
     return r;
 }
 
+int sl_schema_validate(const sl_schema *schema, json_object *input,
+                       json_object *loc_prefix, json_object **out,
+                       json_object *errors)
+{
+    return validate_at(schema, input, loc_prefix, NULL, 0, out, errors);
+}
+
 /* An absent parameter or body: FastAPI's get_missing_field_error (input
- * null), or the default, or nothing. */
-static int absent(const sl_schema *schema, json_object *prefix, int required,
-                  json_object **out, json_object *errors)
+ * null) at names, or the default, or nothing. */
+static int absent(const sl_schema *schema, const char *const *names,
+                  size_t nnames, int required, json_object **out,
+                  json_object *errors)
 {
     *out = NULL;
     if (required) {
@@ -39,8 +49,8 @@ static int absent(const sl_schema *schema, json_object *prefix, int required,
         struct sl_verr *e = sl_errlist_add(&l, SE_MISSING, schema->root, NULL);
         if (e)
             e->input_null = 1;
-        int r = l.oom || sl_errlist_emit(&l, prefix, errors) ? -ENOMEM
-                                                             : SL_SCHEMA_INVALID;
+        int r = l.oom || sl_errlist_emit(&l, NULL, names, nnames, errors)
+                    ? -ENOMEM : SL_SCHEMA_INVALID;
         sl_errlist_free(&l);
         return r;
     }
@@ -79,37 +89,30 @@ int sl_schema_validate_param(const sl_schema *schema, const char *where,
                              const size_t *lens, size_t n, int required,
                              json_object **out, json_object *errors)
 {
-    int r = -ENOMEM;
-    json_object *in = NULL, *prefix = json_object_new_array_ext(2);
+    const char *names[2] = {where, name};
+    json_object *in = NULL;
     *out = NULL;
-    if (prefix == NULL ||
-        json_object_array_add(prefix, json_object_new_string(where)) ||
-        json_object_array_add(prefix, json_object_new_string(name)))
-        goto done;
-    if (n == 0) {
-        r = absent(schema, prefix, required, out, errors);
-        goto done;
-    }
+    if (n == 0)
+        return absent(schema, names, 2, required, out, errors);
 #define TEXT(i) json_object_new_string_len(values[i], \
         (int)(lens ? lens[i] : strlen(values[i])))
     if (takes_list(schema->root, 0)) {
         if ((in = json_object_new_array_ext((int)n)) == NULL)
-            goto done;
+            return -ENOMEM;
         for (size_t i = 0; i < n; i++) {
             json_object *s = TEXT(i);
             if (s == NULL || json_object_array_add(in, s)) {
                 json_object_put(s);
-                goto done;
+                json_object_put(in);
+                return -ENOMEM;
             }
         }
     } else if ((in = TEXT(n - 1)) == NULL) {
-        goto done;
+        return -ENOMEM;
     }
 #undef TEXT
-    r = sl_schema_validate(schema, in, prefix, out, errors);
-done:
+    int r = validate_at(schema, in, NULL, names, 2, out, errors);
     json_object_put(in);
-    json_object_put(prefix);
     return r;
 }
 
@@ -117,24 +120,17 @@ int sl_schema_validate_body(const sl_schema *schema, const char *data,
                             size_t len, int required, json_object **out,
                             json_object *errors)
 {
-    json_object *in = NULL, *prefix = json_object_new_array_ext(1);
-    int r = -ENOMEM;
+    static const char *const body[1] = {"body"};
+    json_object *in = NULL;
     *out = NULL;
-    if (prefix == NULL ||
-        json_object_array_add(prefix, json_object_new_string("body")))
-        goto done;
-    if (len == 0) {
-        r = absent(schema, prefix, required, out, errors);
-        goto done;
-    }
-    r = sl_schema_parse_json(data, len, &in, errors);
+    if (len == 0)
+        return absent(schema, body, 1, required, out, errors);
+    int r = sl_schema_parse_json(data, len, &in, errors);
     if (r != 0)
-        goto done;
+        return r;
     /* FastAPI: a value of None is an absent body */
-    r = in == NULL ? absent(schema, prefix, required, out, errors)
-                   : sl_schema_validate(schema, in, prefix, out, errors);
-done:
+    r = in == NULL ? absent(schema, body, 1, required, out, errors)
+                   : validate_at(schema, in, NULL, body, 1, out, errors);
     json_object_put(in);
-    json_object_put(prefix);
     return r;
 }

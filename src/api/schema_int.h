@@ -129,6 +129,7 @@ struct sl_errlist {
     struct sl_seg *path;        /* where the validator is */
     size_t depth, pathcap;
     int oom;
+    struct sl_seg shallow[16];  /* the path while it is short: no malloc */
 };
 
 struct sl_errmark { size_t n, nsegs, total; };
@@ -144,8 +145,11 @@ struct sl_verr *sl_errlist_add(struct sl_errlist *l, int type,
                                const struct sl_node *node, json_object *input);
 void sl_errlist_mark(const struct sl_errlist *l, struct sl_errmark *m);
 void sl_errlist_rollback(struct sl_errlist *l, const struct sl_errmark *m);
-/* Appends the kept errors to errors as FastAPI's items, loc_prefix first. */
+/* Appends the kept errors to errors as FastAPI's items (while it holds
+ * fewer than SL_SCHEMA_MAX_ERRORS); each loc starts with loc_prefix's items
+ * (a json-c array, or NULL), then names[0..nnames). */
 int sl_errlist_emit(const struct sl_errlist *l, json_object *loc_prefix,
+                    const char *const *names, size_t nnames,
                     json_object *errors);
 /* The message of e, into buf (for compile errors about defaults). */
 void sl_verr_message(const struct sl_verr *e, char *buf, size_t len);

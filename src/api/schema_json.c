@@ -315,7 +315,7 @@ fail:
 static json_object *scan_array(struct scan *sc, size_t i, size_t *end,
                                int depth)
 {
-    json_object *o = json_object_new_array();
+    json_object *o = json_object_new_array_ext(4);  /* bodies' are short */
     if (o == NULL) {
         sc->oom = 1;
         return NULL;

@@ -183,8 +183,9 @@ static int v_float(struct vst *st, const struct sl_node *n, json_object *in,
         return fail(st, r, n, in);
     if ((r = check_bounds(st, n, in, 0, d)) != 0)
         return r;
-    *out = json_object_get_type(in) == json_type_double ? json_object_get(in)
-                                                        : sl_py_double(d);
+    /* a new double even from a double: it prints as Python's float does,
+     * whatever spelling the input kept (a big integer's digits) */
+    *out = sl_py_double(d);
     return *out ? 0 : -ENOMEM;
 }
 

@@ -200,7 +200,7 @@ def dump(v):
         for name, f in type(v).model_fields.items():
             x = getattr(v, name)
             if x is not ABSENT:
-                out[f.alias or name] = dump(x)
+                out[name if f.alias is None else f.alias] = dump(x)
         for k, x in (v.__pydantic_extra__ or {}).items():
             out[k] = dump(x)
         return out
@@ -580,6 +580,32 @@ def objects():
         {"type": "object", "title": "B", "properties": {
             "x": {"type": "integer"}, "y": {"type": "integer"}}}]}, [
         {"x": 1, "y": 2}, {"x": 1}, {}])
+    value("list-models-union", {"anyOf": [
+        {"type": "array", "items": {"type": "object", "title": "A",
+                                    "properties": {"x": {"type": "integer"}},
+                                    "required": ["x"]}},
+        {"type": "array", "items": {"type": "object", "title": "B",
+                                    "properties": {"x": {"type": "string"}},
+                                    "required": ["x"]}}]}, [
+        [{"x": "1"}], [{"x": 1}], [{"y": 1}], [{"x": 1.5}]])
+    value("nullable-default", {"type": "object", "properties": {
+        "n": {"anyOf": [{"type": "integer"}, {"type": "null"}],
+              "default": None}}}, [{}, {"n": None}, {"n": "2"}, {"n": "x"}])
+    value("dict-models", {"type": "object", "additionalProperties": {
+        "type": "object", "title": "V", "properties": {
+            "v": {"type": "integer"}}, "required": ["v"]}}, [
+        {"a": {"v": "1"}, "b": {}}, {"a": []}])
+    value("odd-names", {"type": "object", "properties": {
+        "class": {"type": "integer"}, "model_config": {"type": "string"},
+        "caf\u00e9": {"type": "boolean"}, "": {"type": "integer"},
+        "a/b~c": {"type": "integer"}},
+        "required": ["class", "caf\u00e9"], "additionalProperties": False}, [
+        {"class": "1", "model_config": "x", "caf\u00e9": "yes", "": 2,
+         "a/b~c": 3},
+        {"": "x", "a/b~c": "y", "z\u00e9": 1}])
+    value("set-nullable", {"type": "array", "uniqueItems": True,
+                           "items": {"type": ["integer", "null"]}}, [
+        [1, None, None, "1"]])
     value("model-untitled", {"anyOf": [
         {"type": "object", "properties": {"x": {"type": "integer"}},
          "required": ["x"]}, {"type": "integer"}]}, [{}, "x"])
@@ -688,7 +714,7 @@ def bodies():
         "[" * 64 + "]" * 64])
     body("json-bytes", anyschema, [
         b"\xef\xbb\xbf[1]", b"\xc3\x28", b'"\xed\xa0\x80"', b"[\x80]",
-        b'{"a":"\xe9"}',
+        b'{"a":"\xe9"}', b'\xef\xbb\xbf{"a": [1, "\xc3\xa9"]} x',
         b"5" + b"0" * 4400])
     body("item-body", ITEM, [
         '{"name": "pen", "price": 2}', '{"name": "", "price": 0, "x": 1}',

@@ -537,6 +537,103 @@ START_TEST(test_body_numbers)
 }
 END_TEST
 
+/* Validates input against schema (with components) and compares with
+ * want: the output, or the errors when invalid is set; want starting with
+ * '=' is the exact serialization instead. */
+static void expect(const char *components, const char *schema,
+                   const char *input, int invalid, const char *want)
+{
+    sl_schema_set *set = sl_schema_set_new();
+    char err[512] = "", why[512] = "";
+    if (components) {
+        json_object *c = json_tokener_parse(components);
+        json_object_object_foreach(c, k, v)
+            ck_assert_int_eq(sl_schema_set_add(set, k, v, NULL, 0), 0);
+        json_object_put(c);
+    }
+    const sl_schema *s;
+    ck_assert_msg(sl_schema_compile_text(set, schema, strlen(schema), &s, err,
+                                         sizeof err) == 0, "%s: %s", schema, err);
+    json_object *errors = json_object_new_array(), *out = NULL;
+    int r = sl_schema_validate_body(s, input, strlen(input), 1, &out, errors);
+    ck_assert_int_eq(r, invalid ? SL_SCHEMA_INVALID : 0);
+    if (want[0] == '=') {
+        ck_assert_str_eq(text(invalid ? errors : out), want + 1);
+    } else {
+        json_object *w = json_tokener_parse(want);
+        ck_assert_msg(same(w, invalid ? errors : out, why, sizeof why),
+                      "%s on %s: %s; got %s", schema, input, why,
+                      text(invalid ? errors : out));
+        json_object_put(w);
+    }
+    json_object_put(out);
+    json_object_put(errors);
+    sl_schema_set_free(set);
+}
+
+/* Where Pydantic has no type, sluice's own answers (schema.h): allOf of
+ * several members validates each and merges objects. */
+START_TEST(test_allof)
+{
+    const char *base = "{\"Base\":{\"type\":\"object\",\"properties\":{\"a\":"
+                       "{\"type\":\"integer\"}},\"required\":[\"a\"]}}";
+    const char *both = "{\"allOf\":[{\"$ref\":\"#/components/schemas/Base\"},"
+                       "{\"type\":\"object\",\"properties\":{\"b\":{\"type\":"
+                       "\"string\"}},\"required\":[\"b\"]}]}";
+    expect(base, both, "{\"b\":\"x\",\"a\":\"1\",\"c\":3}", 0,
+           "{\"a\":1,\"b\":\"x\"}");
+    expect(base, both, "{}", 1,
+           "[{\"type\":\"missing\",\"loc\":[\"body\",\"a\"],\"msg\":"
+           "\"Field required\",\"input\":{}},{\"type\":\"missing\",\"loc\":"
+           "[\"body\",\"b\"],\"msg\":\"Field required\",\"input\":{}}]");
+    const char *range = "{\"allOf\":[{\"type\":\"integer\",\"minimum\":0},"
+                        "{\"type\":\"integer\",\"maximum\":10}]}";
+    expect(NULL, range, "\"5\"", 0, "5");
+    expect(NULL, range, "11", 1,
+           "[{\"type\":\"less_than_equal\",\"loc\":[\"body\"],\"msg\":"
+           "\"Input should be less than or equal to 10\",\"input\":11,"
+           "\"ctx\":{\"le\":10}}]");
+    /* a union member that is an allOf is labelled all-of[...] */
+    expect(NULL, "{\"anyOf\":[{\"allOf\":[{\"type\":\"integer\"},"
+           "{\"type\":\"number\"}]},{\"type\":\"boolean\"}]}", "[]", 1,
+           "[{\"type\":\"int_type\",\"loc\":[\"body\",\"all-of[int,float]\"],"
+           "\"msg\":\"Input should be a valid integer\",\"input\":[]},"
+           "{\"type\":\"float_type\",\"loc\":[\"body\",\"all-of[int,float]\"],"
+           "\"msg\":\"Input should be a valid number\",\"input\":[]},"
+           "{\"type\":\"bool_type\",\"loc\":[\"body\",\"bool\"],"
+           "\"msg\":\"Input should be a valid boolean\",\"input\":[]}]");
+}
+END_TEST
+
+/* The differences schema.h documents, as they are. */
+START_TEST(test_known_differences)
+{
+    /* beyond int64: Pydantic takes the big int */
+    expect(NULL, "{\"type\":\"integer\"}", "12345678901234567890", 1,
+           "=[{\"type\":\"int_parsing_size\",\"loc\":[\"body\"],\"msg\":"
+           "\"Unable to parse input string as an integer, exceeded maximum "
+           "size\",\"input\":12345678901234567890}]");
+    expect(NULL, "{\"type\":\"number\"}", "12345678901234567890", 0,
+           "=1.2345678901234567e+19");
+    /* deeper than SL_SCHEMA_MAX_DEPTH: 400 (Python goes to ~1000) */
+    sl_schema_set *set = sl_schema_set_new();
+    const sl_schema *s;
+    ck_assert_int_eq(sl_schema_compile_text(set, "{}", 2, &s, NULL, 0), 0);
+    char deep[200];
+    memset(deep, '[', 70);
+    memset(deep + 70, ']', 70);
+    json_object *errors = json_object_new_array(), *out;
+    ck_assert_int_eq(sl_schema_validate_body(s, deep, 140, 1, &out, errors),
+                     SL_SCHEMA_UNREADABLE);
+    /* UTF-16 (Python decodes it) */
+    ck_assert_int_eq(sl_schema_validate_body(s, "\xff\xfe[\0]\0", 6, 1, &out,
+                                             errors), SL_SCHEMA_UNREADABLE);
+    ck_assert_uint_eq(json_object_array_length(errors), 0);
+    json_object_put(errors);
+    sl_schema_set_free(set);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("schema");
@@ -550,6 +647,8 @@ static Suite *suite(void)
     tcase_add_test(tc, test_bounded_work);
     tcase_add_test(tc, test_number_spelling);
     tcase_add_test(tc, test_body_numbers);
+    tcase_add_test(tc, test_allof);
+    tcase_add_test(tc, test_known_differences);
     suite_add_tcase(s, tc);
     return s;
 }
