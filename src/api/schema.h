@@ -35,6 +35,9 @@
  *       oneOf only for tagged unions, and with lax conversion "exactly one"
  *       is ill-defined ("5" is a valid integer and a valid string)
  *   enum, const                               Literal[...]: literal_error
+ *   enum with a title (how Pydantic writes an Enum class)   an Enum:
+ *       "enum" errors; "type" string, integer or number is its str, int or
+ *       float mixin ("1" is member 1 of an int Enum), none a plain Enum
  *   allOf                                     every member validates the
  *       input; errors of all members; objects' outputs are merged, else the
  *       first member's output is kept

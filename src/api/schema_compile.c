@@ -476,8 +476,30 @@ static struct sl_node *build_typed(struct sl_cx *cx, const struct kwset *k)
     return union_of(cx, k->where, c, nc, types[T_NULL]);
 }
 
-/* enum or const: a Literal.  Its "type" must fit every value; other
- * keywords are checked against the values (they would add nothing else). */
+/* repr() of an Enum member's value: a float or int mixin converts it. */
+static char *member_repr(json_object *v, int sub)
+{
+    char buf[400];
+    double d = json_object_get_double(v);
+    if (sub == SL_ENUM_FLOAT && (json_object_is_type(v, json_type_int) ||
+                                 json_object_is_type(v, json_type_double))) {
+        sl_py_repr_double(d, buf, sizeof buf);
+        return strdup(buf);
+    }
+    if (sub == SL_ENUM_INT && json_object_is_type(v, json_type_double)) {
+        snprintf(buf, sizeof buf, "%.0f", d);
+        return strdup(buf);
+    }
+    return sl_py_repr_value(v);
+}
+
+/*
+ * enum or const.  Pydantic writes a Python Enum class as "enum" with a
+ * "title" (and "type" string, integer or number for its str, int or float
+ * mixin): that is an Enum, whose errors are "enum"; any other enum or const
+ * is a Literal (literal_error).  Its "type" must fit every value; other
+ * keywords are checked against the values (they would add nothing else).
+ */
 static struct sl_node *build_literal(struct sl_cx *cx, const struct kwset *k)
 {
     int is_enum = k->has[K_ENUM];
@@ -492,12 +514,22 @@ static struct sl_node *build_literal(struct sl_cx *cx, const struct kwset *k)
         sl_sc_fail(cx, k->where, "enum", "not a non-empty array");
         return NULL;
     }
-    int types[T_COUNT] = {0}, order[T_COUNT];
-    if (k->has[K_TYPE] && parse_types(cx, k, types, order) < 0)
+    int types[T_COUNT] = {0}, order[T_COUNT], ntypes = 0;
+    if (k->has[K_TYPE] && (ntypes = parse_types(cx, k, types, order)) < 0)
         return NULL;
-    struct sl_node *lit = sl_sc_node(cx, SK_LITERAL, k->where);
+    json_object *title = k->v[K_TITLE];
+    int enum_class = is_enum && k->has[K_TITLE] &&
+                     is_type(title, json_type_string) &&
+                     (ntypes == 0 || (ntypes == 1 && (types[T_STRING] ||
+                                      types[T_INTEGER] || types[T_NUMBER])));
+    int sub = !enum_class || ntypes == 0 ? SL_ENUM_PLAIN :
+              types[T_STRING] ? SL_ENUM_STR :
+              types[T_INTEGER] ? SL_ENUM_INT : SL_ENUM_FLOAT;
+    struct sl_node *lit = sl_sc_node(cx, enum_class ? SK_ENUM : SK_LITERAL,
+                                     k->where);
     if (lit == NULL)
         return NULL;
+    lit->u.lit.sub = sub;
     if ((lit->u.lit.v = sl_sc_alloc(cx->set, n * sizeof *lit->u.lit.v)) == NULL) {
         sl_sc_oom(cx);
         return NULL;
@@ -507,6 +539,22 @@ static struct sl_node *build_literal(struct sl_cx *cx, const struct kwset *k)
     char *exp = malloc(cap), *lab = malloc(cap + 16);
     if (exp == NULL || lab == NULL)
         goto oom;
+    /* Pydantic's names: literal['a','b'], str-enum[Color] */
+    if (enum_class) {
+        static const char *const pre[] = {
+            [SL_ENUM_PLAIN] = "enum", [SL_ENUM_STR] = "str-enum",
+            [SL_ENUM_INT] = "int-enum", [SL_ENUM_FLOAT] = "float-enum"
+        };
+        const char *t = json_object_get_string(title);
+        char *l = malloc(strlen(t) + 16);
+        if (l == NULL)
+            goto oom;
+        sprintf(l, "%s[%s]", pre[sub], t);
+        lit->label = sl_sc_strdup(cx->set, l);
+        free(l);
+        if (lit->label == NULL)
+            goto oom;
+    }
     llen = (size_t)sprintf(lab, "literal[");
     for (size_t i = 0; i < n; i++) {
         json_object *v = is_enum ? json_object_array_get_idx(e, i) : e;
@@ -535,7 +583,7 @@ static struct sl_node *build_literal(struct sl_cx *cx, const struct kwset *k)
             }
         }
         lit->u.lit.v[i] = v;
-        char *r = sl_py_repr_value(v);
+        char *r = member_repr(v, sub);
         if (r == NULL)
             goto oom;
         size_t rl = strlen(r);
@@ -562,7 +610,8 @@ static struct sl_node *build_literal(struct sl_cx *cx, const struct kwset *k)
     }
     strcpy(lab + llen, "]");
     lit->u.lit.expected = sl_sc_strdup(cx->set, exp);
-    lit->label = sl_sc_strdup(cx->set, lab);
+    if (lit->label == NULL)
+        lit->label = sl_sc_strdup(cx->set, lab);
     size_t ml = strlen(exp) + 20;
     if ((lit->u.lit.msg = sl_sc_alloc(cx->set, ml)) == NULL ||
         lit->u.lit.expected == NULL || lit->label == NULL)

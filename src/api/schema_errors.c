@@ -40,6 +40,7 @@ static const struct {
     [SE_STRING_PATTERN] = {"string_pattern_mismatch", NULL},
     [SE_BOUND] = {NULL, NULL},
     [SE_LITERAL] = {"literal_error", NULL},
+    [SE_ENUM] = {"enum", NULL},
     [SE_LIST_TYPE] = {"list_type", "Input should be a valid list"},
     [SE_SET_TYPE] = {"set_type", "Input should be a valid set"},
     [SE_DICT_TYPE] = {"dict_type", "Input should be a valid dictionary"},
@@ -186,7 +187,8 @@ void sl_verr_message(const struct sl_verr *e, char *buf, size_t len)
     case SE_STRING_TOO_LONG: fixed = n->u.str.msg_max; break;
     case SE_STRING_PATTERN: fixed = n->u.str.msg_pat; break;
     case SE_BOUND: fixed = n->u.b[e->bound].msg; break;
-    case SE_LITERAL: fixed = n->u.lit.msg; break;
+    case SE_LITERAL:
+    case SE_ENUM: fixed = n->u.lit.msg; break;
     case SE_TOO_SHORT:
         snprintf(buf, len, "%s should have at least %" PRId64 " item%s after "
                  "validation, not %" PRId64, e->is_set ? "Set" : "List", e->a,
@@ -241,6 +243,7 @@ static json_object *make_ctx(const struct sl_verr *e, int *none)
         return c;
     }
     case SE_LITERAL:
+    case SE_ENUM:
         c = json_object_new_object();
         if (c) add(c, "expected", json_object_new_string(n->u.lit.expected));
         return c;

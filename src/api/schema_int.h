@@ -15,8 +15,13 @@
 /* What a node validates, named after the Pydantic type it stands for. */
 enum sl_kind {
     SK_ANY, SK_NONE, SK_BOOL, SK_INT, SK_FLOAT, SK_STR, SK_LIST, SK_SET,
-    SK_DICT, SK_MODEL, SK_LITERAL, SK_UNION, SK_NULLABLE, SK_REF, SK_ALLOF
+    SK_DICT, SK_MODEL, SK_LITERAL, SK_ENUM, SK_UNION, SK_NULLABLE, SK_REF,
+    SK_ALLOF
 };
+
+/* What an Enum class (an enum with a title, as Pydantic writes one) mixes
+ * in: it decides how the input is converted before the lookup. */
+enum { SL_ENUM_PLAIN, SL_ENUM_STR, SL_ENUM_INT, SL_ENUM_FLOAT };
 
 /* Numeric bounds, in the order Pydantic checks them (the first that fails
  * is the one reported). */
@@ -67,11 +72,12 @@ struct sl_node {
             int extra;
             struct sl_node *extras;                     /* NULL: any */
         } model;
-        struct {
+        struct {                                        /* LITERAL, ENUM */
             json_object **v;                            /* borrowed */
             size_t n;
             char *expected;                             /* "'a' or 'b'" */
             char *msg;
+            int sub;                                    /* SL_ENUM_* */
         } lit;
         struct { struct sl_node **c; size_t n; } alt;   /* UNION, ALLOF */
         struct { struct sl_node *inner; } nul;
@@ -91,7 +97,7 @@ enum sl_err {
     SE_MISSING, SE_INT_TYPE, SE_INT_PARSING, SE_INT_FROM_FLOAT,
     SE_INT_PARSING_SIZE, SE_FINITE_NUMBER, SE_FLOAT_TYPE, SE_FLOAT_PARSING,
     SE_BOOL_TYPE, SE_BOOL_PARSING, SE_STRING_TYPE, SE_STRING_TOO_SHORT,
-    SE_STRING_TOO_LONG, SE_STRING_PATTERN, SE_BOUND, SE_LITERAL,
+    SE_STRING_TOO_LONG, SE_STRING_PATTERN, SE_BOUND, SE_LITERAL, SE_ENUM,
     SE_LIST_TYPE, SE_SET_TYPE, SE_DICT_TYPE, SE_MODEL_TYPE, SE_TOO_SHORT,
     SE_TOO_LONG, SE_EXTRA_FORBIDDEN, SE_NONE_REQUIRED, SE_RECURSION,
     SE_COUNT

@@ -454,6 +454,7 @@ static int scalar(struct sl_node *n, int depth)
     switch (n->kind) {
     case SK_NONE: case SK_BOOL: case SK_INT: case SK_FLOAT: case SK_STR:
     case SK_LITERAL:
+    case SK_ENUM:
         return 1;
     case SK_NULLABLE:
         return scalar(n->u.nul.inner, depth + 1);

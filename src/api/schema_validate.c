@@ -114,73 +114,80 @@ static int check_bounds(struct vst *st, const struct sl_node *n,
     return 0;
 }
 
+/* Pydantic's lax int of in: 0 with *i, or the error type; *how is how
+ * exactly it matched. */
+static int lax_int(json_object *in, int64_t *i, int *how)
+{
+    *how = EX_LAX;
+    switch (json_object_get_type(in)) {
+    case json_type_int:
+        *i = json_object_get_int64(in);
+        *how = EX_EXACT;
+        return big_uint(in) ? SE_INT_PARSING_SIZE : 0;
+    case json_type_boolean:
+        *i = json_object_get_boolean(in);
+        return 0;
+    case json_type_string:
+        return sl_lax_int(json_object_get_string(in),
+                          (size_t)json_object_get_string_len(in), i);
+    case json_type_double:
+        return sl_lax_float_as_int(json_object_get_double(in), i);
+    default:
+        return SE_INT_TYPE;
+    }
+}
+
+/* Pydantic's lax float of in (an int is a strict match, a bool lax). */
+static int lax_float(json_object *in, double *d, int *how)
+{
+    *how = EX_LAX;
+    switch (json_object_get_type(in)) {
+    case json_type_double:
+        *d = json_object_get_double(in);
+        *how = EX_EXACT;
+        return 0;
+    case json_type_int:
+        *d = big_uint(in) ? (double)json_object_get_uint64(in)
+                          : (double)json_object_get_int64(in);
+        *how = EX_STRICT;
+        return 0;
+    case json_type_boolean:
+        *d = json_object_get_boolean(in);
+        return 0;
+    case json_type_string:
+        return sl_lax_float(json_object_get_string(in),
+                            (size_t)json_object_get_string_len(in), d);
+    default:
+        return SE_FLOAT_TYPE;
+    }
+}
+
 static int v_int(struct vst *st, const struct sl_node *n, json_object *in,
                  json_object **out)
 {
     int64_t i = 0;
-    int r = 0, exact = 0;
-    switch (json_object_get_type(in)) {
-    case json_type_int:
-        if (big_uint(in))
-            r = SE_INT_PARSING_SIZE;
-        i = json_object_get_int64(in);
-        exact = 1;
-        break;
-    case json_type_boolean:
-        i = json_object_get_boolean(in);
-        break;
-    case json_type_string:
-        r = sl_lax_int(json_object_get_string(in),
-                       (size_t)json_object_get_string_len(in), &i);
-        if (r < 0)
-            return r;
-        break;
-    case json_type_double:
-        r = sl_lax_float_as_int(json_object_get_double(in), &i);
-        break;
-    default:
-        r = SE_INT_TYPE;
-    }
+    int how, r = lax_int(in, &i, &how);
+    if (r < 0)
+        return r;
     if (r)
         return fail(st, r, n, in);
-    if (!exact)
-        floor_exact(st, EX_LAX);
+    floor_exact(st, how);
     if ((r = check_bounds(st, n, in, i, 0)) != 0)
         return r;
-    *out = exact ? json_object_get(in) : json_object_new_int64(i);
+    *out = how == EX_EXACT ? json_object_get(in) : json_object_new_int64(i);
     return *out ? 0 : -ENOMEM;
 }
 
 static int v_float(struct vst *st, const struct sl_node *n, json_object *in,
                    json_object **out)
 {
-    double d;
-    int r = 0;
-    switch (json_object_get_type(in)) {
-    case json_type_double:
-        d = json_object_get_double(in);
-        break;
-    case json_type_int:
-        d = big_uint(in) ? (double)json_object_get_uint64(in)
-                         : (double)json_object_get_int64(in);
-        floor_exact(st, EX_STRICT);
-        break;
-    case json_type_boolean:
-        d = json_object_get_boolean(in);
-        floor_exact(st, EX_LAX);
-        break;
-    case json_type_string:
-        r = sl_lax_float(json_object_get_string(in),
-                         (size_t)json_object_get_string_len(in), &d);
-        if (r < 0)
-            return r;
-        floor_exact(st, EX_LAX);
-        break;
-    default:
-        r = SE_FLOAT_TYPE;
-    }
+    double d = 0;
+    int how, r = lax_float(in, &d, &how);
+    if (r < 0)
+        return r;
     if (r)
         return fail(st, r, n, in);
+    floor_exact(st, how);
     if ((r = check_bounds(st, n, in, 0, d)) != 0)
         return r;
     /* a new double even from a double: it prints as Python's float does,
@@ -524,8 +531,9 @@ static json_object *copy_value(json_object *v)
 /* pydantic-core's LiteralLookup, in its order: a bool only as a bool, an
  * int only as an int, a str only as a str; then floats and None by
  * Python's ==; last, any expected bool, int or str that == the input
- * (1.0 matches 1, True matches 1); of equal keys the last one counts. */
-static json_object *literal_find(const struct sl_node *n, json_object *in)
+ * (1.0 matches 1, True matches 1); of equal keys the last one counts.
+ * Returns the index of the value found, or -1. */
+static long literal_find(const struct sl_node *n, json_object *in)
 {
     enum json_type t = json_object_get_type(in);
     json_object *const *v = n->u.lit.v;
@@ -535,47 +543,97 @@ static json_object *literal_find(const struct sl_node *n, json_object *in)
                               pass == 1 ? json_type_int : json_type_string;
         if (t != want)
             continue;
-        json_object *hit = NULL;
+        long hit = -1;
         for (size_t i = 0; i < cnt; i++)
             if (json_object_get_type(v[i]) == want && sl_py_equal(v[i], in))
-                hit = v[i];
-        if (hit)
+                hit = (long)i;
+        if (hit >= 0)
             return hit;
     }
     if (t == json_type_array || t == json_type_object)
-        return NULL;
+        return -1;
     for (size_t i = cnt; i-- > 0;) {
         enum json_type vt = json_object_get_type(v[i]);
         if ((vt == json_type_double || vt == json_type_null) &&
             sl_py_equal(v[i], in))
-            return v[i];
+            return (long)i;
     }
     for (size_t i = cnt; i-- > 0;) {
         enum json_type vt = json_object_get_type(v[i]);
         if ((vt == json_type_boolean || vt == json_type_int ||
              vt == json_type_string) && sl_py_equal(v[i], in))
-            return v[i];
+            return (long)i;
     }
-    return NULL;
+    return -1;
 }
 
 static int v_literal(struct vst *st, const struct sl_node *n, json_object *in,
                      json_object **out)
 {
-    json_object *hit = literal_find(n, in);
-    if (hit == NULL) {
-        /* literal_find's "no" and a null literal differ: */
-        int null_hit = 0;
-        if (in == NULL)
-            for (size_t i = 0; i < n->u.lit.n; i++)
-                null_hit |= n->u.lit.v[i] == NULL;
-        if (!null_hit)
-            return fail(st, SE_LITERAL, n, in);
-        *out = NULL;
-        return 0;
+    long i = literal_find(n, in);
+    if (i < 0)
+        return fail(st, SE_LITERAL, n, in);
+    json_object *v = n->u.lit.v[i];
+    *out = copy_value(v);
+    return *out || v == NULL ? 0 : -ENOMEM;
+}
+
+/*
+ * An Enum class (pydantic-core enum_.rs): the input converted as the
+ * mixin's type would be (str exactly, int and float laxly), then looked
+ * up; a plain Enum looks up as a Literal does.  The output is the member's
+ * value, as its mixin made it (2 in a float Enum is 2.0).  Never better
+ * than a lax match.
+ */
+static int v_enum(struct vst *st, const struct sl_node *n, json_object *in,
+                  json_object **out)
+{
+    json_object *const *v = n->u.lit.v;
+    long hit = -1;
+    int64_t i;
+    double d;
+    int how;
+    floor_exact(st, EX_LAX);
+    switch (n->u.lit.sub) {
+    case SL_ENUM_STR:
+        if (json_object_get_type(in) == json_type_string)
+            for (size_t k = 0; k < n->u.lit.n && hit < 0; k++)
+                if (sl_py_equal(v[k], in))
+                    hit = (long)k;
+        break;
+    case SL_ENUM_INT:
+        if (lax_int(in, &i, &how) == 0)
+            for (size_t k = 0; k < n->u.lit.n && hit < 0; k++)
+                if (json_object_get_type(v[k]) == json_type_int ?
+                    json_object_get_int64(v[k]) == i :
+                    json_object_get_double(v[k]) == (double)i)
+                    hit = (long)k;
+        break;
+    case SL_ENUM_FLOAT:
+        if (lax_float(in, &d, &how) == 0)
+            for (size_t k = 0; k < n->u.lit.n && hit < 0; k++)
+                if (json_object_get_double(v[k]) == d)
+                    hit = (long)k;
+        break;
+    default:
+        hit = literal_find(n, in);
     }
-    *out = copy_value(hit);
-    return *out ? 0 : -ENOMEM;
+    if (hit < 0)
+        return fail(st, SE_ENUM, n, in);
+    json_object *m = v[hit];
+    switch (n->u.lit.sub) {
+    case SL_ENUM_INT:
+        *out = json_object_new_int64(json_object_get_type(m) == json_type_int ?
+                                     json_object_get_int64(m) :
+                                     (int64_t)json_object_get_double(m));
+        break;
+    case SL_ENUM_FLOAT:
+        *out = sl_py_double(json_object_get_double(m));
+        break;
+    default:
+        *out = copy_value(m);
+    }
+    return *out || m == NULL ? 0 : -ENOMEM;
 }
 
 /* Smart mode (pydantic-core union.rs validate_smart): an exact match
@@ -721,6 +779,7 @@ static int validate(struct vst *st, const struct sl_node *n, json_object *in,
     case SK_DICT: r = v_dict(st, n, in, out); break;
     case SK_MODEL: r = v_model(st, n, in, out); break;
     case SK_LITERAL: r = v_literal(st, n, in, out); break;
+    case SK_ENUM: r = v_enum(st, n, in, out); break;
     case SK_UNION: r = v_union(st, n, in, out); break;
     case SK_NULLABLE:
         r = in == NULL ? 0 : validate(st, n->u.nul.inner, in, out);

@@ -32,6 +32,7 @@ import json
 import os
 import sys
 import typing
+from enum import Enum
 from typing import Annotated, Any, Literal, Optional, Union
 
 import pydantic
@@ -109,6 +110,16 @@ class Builder:
             if len(s["allOf"]) != 1:
                 raise Unsupported("allOf")
             return self.type(s["allOf"][0])
+        if "enum" in s and isinstance(s.get("title"), str) and \
+                s.get("type", "string") in ("string", "integer", "number"):
+            # how Pydantic writes an Enum class: an Enum (its "type" is the
+            # mixin; without one, a plain Enum)
+            mixin = {"string": str, "integer": int, "number": float}.get(
+                s.get("type"))
+            members = [("m%d" % i, v) for i, v in enumerate(s["enum"])]
+            if mixin:
+                return Enum(s["title"], members, type=mixin)
+            return Enum(s["title"], members)
         if "enum" in s:
             return Literal[tuple(s["enum"])]
         if "const" in s:
@@ -208,6 +219,8 @@ def dump(v):
         return {k: dump(x) for k, x in v.items()}
     if isinstance(v, (list, tuple)):
         return [dump(x) for x in v]
+    if isinstance(v, Enum):
+        return v.value
     assert not isinstance(v, (set, frozenset)), "sets are lists when ordered"
     return v
 
@@ -468,6 +481,28 @@ def literals():
           [0, None])
     value("enum-bigger", {"type": "integer", "enum": [1, 2, 3],
                           "minimum": 1}, [2, 4])
+    # Enum classes, as Pydantic writes them: enum with a title
+    value("enum-class-str", {"enum": ["low", "high"], "title": "P",
+                             "type": "string"}, [
+        "low", "mid", 1, None, "LOW", ["low"]])
+    value("enum-class-int", {"enum": [1, 2], "title": "N", "type": "integer"},
+          [1, "1", 1.0, True, 3, "x", 1.5, " 2 ", None])
+    value("enum-class-float", {"enum": [1.5, 2], "title": "F",
+                               "type": "number"}, [
+        1.5, "1.5", 2, 2.0, True, 3, "x"])
+    value("enum-class-plain", {"enum": [1, "x", None], "title": "M"}, [
+        1, "1", "x", None, 1.0, True, 2])
+    value("enum-class-union", {"anyOf": [
+        {"enum": ["a", "b"], "title": "P", "type": "string"},
+        {"enum": [1, 2], "title": "N", "type": "integer"},
+        {"enum": [1.5], "title": "F", "type": "number"},
+        {"enum": [True, "t"], "title": "M"},
+        {"type": "integer"}]}, ["x", "1", 1, "a", 1.5])
+    value("enum-class-in-model", {"type": "object", "properties": {
+        "p": {"$ref": "#/components/schemas/Priority", "default": "low"}}},
+        [{}, {"p": "high"}, {"p": "mid"}], components={
+            "Priority": {"enum": ["low", "high"], "title": "Priority",
+                         "type": "string"}})
 
 
 def arrays():
