@@ -96,8 +96,7 @@ typedef struct sl_schema sl_schema;
 sl_schema_set *sl_schema_set_new(void);
 
 /* Frees the set and every schema compiled in it (and their patterns).
- * Values that validation produced stay valid, except that the keys of
- * their objects point into the set: serialize or copy them first. */
+ * Values that validation produced are the caller's and stay valid. */
 void sl_schema_set_free(sl_schema_set *set);
 
 /*

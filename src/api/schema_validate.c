@@ -377,10 +377,10 @@ static int v_set(struct vst *st, const struct sl_node *n, json_object *in,
 }
 
 /* Validates v, in's member k, at path step k, and adds the result to o as
- * k (a key that outlives o if constant) unless *bad.  Returns 0, 1 when
+ * k (new to o if is_new) unless *bad.  Returns 0, 1 when
  * the member is invalid (and sets *bad), or -ENOMEM. */
 static int member(struct vst *st, const struct sl_node *n, const char *k,
-                  json_object *v, json_object *o, int *bad, int constant)
+                  json_object *v, json_object *o, int *bad, int is_new)
 {
     json_object *ov = NULL;
     if (sl_errlist_push(st->e, k, strlen(k), 0))
@@ -393,8 +393,8 @@ static int member(struct vst *st, const struct sl_node *n, const char *k,
             *bad = 1;
         return r;
     }
-    if (json_object_object_add_ex(o, k, ov, constant ?
-            JSON_C_OBJECT_ADD_KEY_IS_NEW | JSON_C_OBJECT_ADD_CONSTANT_KEY : 0)) {
+    if (json_object_object_add_ex(o, k, ov, is_new ?
+                                  JSON_C_OBJECT_ADD_KEY_IS_NEW : 0)) {
         json_object_put(ov);
         return -ENOMEM;
     }
@@ -456,8 +456,7 @@ static int v_model(struct vst *st, const struct sl_node *n, json_object *in,
             if (p->def && json_object_deep_copy(p->def, &d, NULL))
                 r = -ENOMEM;
             else if (json_object_object_add_ex(o, p->name, d,
-                         JSON_C_OBJECT_ADD_KEY_IS_NEW |
-                         JSON_C_OBJECT_ADD_CONSTANT_KEY))
+                         JSON_C_OBJECT_ADD_KEY_IS_NEW))
                 json_object_put(d), r = -ENOMEM;
         } else if (p->required) {
             if (sl_errlist_push(st->e, p->name, strlen(p->name), 0))

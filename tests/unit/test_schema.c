@@ -407,6 +407,27 @@ START_TEST(test_set_api)
 }
 END_TEST
 
+/* What validation returns is the caller's: it outlives the set. */
+START_TEST(test_output_outlives_set)
+{
+    sl_schema_set *set = sl_schema_set_new();
+    const sl_schema *s;
+    const char *schema = "{\"type\":\"object\",\"properties\":{\"a\":{\"type\":"
+                         "\"integer\"},\"b\":{\"type\":\"array\",\"default\":[1]},"
+                         "\"c\":{\"enum\":[\"x\"]}}}";
+    ck_assert_int_eq(sl_schema_compile_text(set, schema, strlen(schema), &s,
+                                            NULL, 0), 0);
+    json_object *errors = json_object_new_array(), *out;
+    const char *body = "{\"c\":\"x\",\"a\":\"2\"}";
+    ck_assert_int_eq(sl_schema_validate_body(s, body, strlen(body), 1, &out,
+                                             errors), 0);
+    sl_schema_set_free(set);
+    ck_assert_str_eq(text(out), "{\"a\":2,\"b\":[1],\"c\":\"x\"}");
+    json_object_put(out);
+    json_object_put(errors);
+}
+END_TEST
+
 /* At most SL_SCHEMA_MAX_ERRORS items, counting those already there. */
 START_TEST(test_error_cap)
 {
@@ -643,6 +664,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_refused);
     tcase_add_test(tc, test_big_schema_refused);
     tcase_add_test(tc, test_set_api);
+    tcase_add_test(tc, test_output_outlives_set);
     tcase_add_test(tc, test_error_cap);
     tcase_add_test(tc, test_bounded_work);
     tcase_add_test(tc, test_number_spelling);
