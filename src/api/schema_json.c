@@ -101,23 +101,41 @@ static size_t put_utf8(char *o, uint32_t c)
 
 /*
  * scanstring_unicode, strict: the string whose opening quote is at
- * begin - 1.  Returns a malloc'd copy of its text (*n bytes) and sets *end
- * past the closing quote.  Positions in the messages are the ones
- * Python gives (the escape's backslash, the quote for an unterminated
- * string).  "end >= len" below is Python's test: four hex digits need a
- * character after them, as the closing quote must follow anyway.
+ * begin - 1.  Sets *text and *n to its text, and *end past the closing
+ * quote; the text is the input itself when it needs no change, else a
+ * malloc'd copy also in *owned (NUL-terminated).  Returns 0, or -1 with
+ * the error set.  Positions in the messages are the ones Python gives (the
+ * escape's backslash, the quote for an unterminated string).  "e >= len"
+ * below is Python's test: four hex digits need a character after them, as
+ * the closing quote must follow anyway.
  */
-static char *scan_string(struct scan *sc, size_t begin, size_t *end, size_t *n)
+static int scan_string(struct scan *sc, size_t begin, size_t *end,
+                       const char **text, size_t *n, char **owned)
 {
     const char *s = sc->s;
-    size_t len = sc->len, i = begin, k = 0;
-    char *o = malloc(len - begin + 1);  /* escapes only shrink the text */
+    size_t len = sc->len, i = begin, k = 0, j = begin;
+    int plain = 1;
+    *owned = NULL;
+    /* where it ends, and whether its text is the input's as it is */
+    while (j < len && s[j] != '"') {
+        unsigned char c = (unsigned char)s[j];
+        if (c == '\\' || c <= 0x1f || c == 0xed)
+            plain = 0;
+        j += c == '\\' ? 2 : 1;
+    }
+    if (plain && j < len) {
+        *text = s + begin;
+        *n = j - begin;
+        *end = j + 1;
+        return 0;
+    }
+    char *o = malloc((j < len ? j : len) - begin + 1);
     if (o == NULL) {
         sc->oom = 1;
-        return NULL;
+        return -1;
     }
     for (;;) {
-        size_t j = i;
+        j = i;
         while (j < len && s[j] != '"' && s[j] != '\\') {
             if ((unsigned char)s[j] <= 0x1f) {
                 err(sc, "Invalid control character at", j);
@@ -139,7 +157,8 @@ static char *scan_string(struct scan *sc, size_t begin, size_t *end, size_t *n)
             *end = j + 1;
             *n = k;
             o[k] = '\0';
-            return o;
+            *text = *owned = o;
+            return 0;
         }
         /* a backslash at j */
         if (j + 1 >= len) {
@@ -186,7 +205,7 @@ static char *scan_string(struct scan *sc, size_t begin, size_t *end, size_t *n)
     }
 fail:
     free(o);
-    return NULL;
+    return -1;
 }
 
 static json_object *scan_value(struct scan *sc, size_t i, size_t *end,
@@ -272,29 +291,44 @@ static json_object *scan_object(struct scan *sc, size_t i, size_t *end,
                 goto fail;
             }
             size_t klen;
-            char *key = scan_string(sc, i + 1, &i, &klen);
-            if (key == NULL)
+            const char *kt;
+            char *owned, stack[128], *key;
+            if (scan_string(sc, i + 1, &i, &kt, &klen, &owned))
                 goto fail;
+            /* json-c wants the key NUL-terminated */
+            if (owned) {
+                key = owned;
+            } else if (klen < sizeof stack) {
+                memcpy(stack, kt, klen);
+                stack[klen] = '\0';
+                key = stack;
+            } else if ((key = owned = malloc(klen + 1)) != NULL) {
+                memcpy(key, kt, klen);
+                key[klen] = '\0';
+            } else {
+                sc->oom = 1;
+                goto fail;
+            }
             i = ws(sc, i);
             if (i >= sc->len || sc->s[i] != ':') {
-                free(key);
+                free(owned);
                 err(sc, "Expecting ':' delimiter", i);
                 goto fail;
             }
             i = ws(sc, i + 1);
             json_object *v = scan_value(sc, i, &i, depth + 1);
             if (failed(sc)) {
-                free(key);
+                free(owned);
                 goto fail;
             }
             /* json-c keys are C strings: a key is cut at U+0000 */
             if (json_object_object_add(o, key, v)) {
                 json_object_put(v);
-                free(key);
+                free(owned);
                 sc->oom = 1;
                 goto fail;
             }
-            free(key);
+            free(owned);
             i = ws(sc, i);
             if (i < sc->len && sc->s[i] == '}')
                 break;
@@ -369,11 +403,12 @@ static json_object *scan_value(struct scan *sc, size_t i, size_t *end,
     size_t n;
     switch (sc->s[i]) {
     case '"': {
-        char *t = scan_string(sc, i + 1, end, &n);
-        if (t == NULL)
+        const char *t;
+        char *owned;
+        if (scan_string(sc, i + 1, end, &t, &n, &owned))
             return NULL;
         o = json_object_new_string_len(t, (int)n);
-        free(t);
+        free(owned);
         if (o == NULL)
             sc->oom = 1;
         return o;
