@@ -79,7 +79,8 @@
 #define SL_SCHEMA_MAX_ERRORS 100    /* items in one error array */
 #define SL_SCHEMA_MAX_DEPTH 64      /* nesting of a document, of a schema */
 #define SL_SCHEMA_MAX_NODES 10000   /* compiled nodes in one set */
-#define SL_SCHEMA_MAX_STEPS 200000  /* validator steps for one value */
+#define SL_SCHEMA_MAX_STEPS 200000  /* validator steps for one value (or 16
+                                       per JSON value in it, if more) */
 
 /* Results of the validating functions besides 0 and -ENOMEM. */
 #define SL_SCHEMA_INVALID 1         /* 422: items appended to errors */

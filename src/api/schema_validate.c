@@ -16,12 +16,18 @@ enum { EX_LAX, EX_STRICT, EX_EXACT };
 
 #define MAX_RECURSION (SL_SCHEMA_MAX_DEPTH * 8)
 
+/* Steps allowed per JSON value of the input, past SL_SCHEMA_MAX_STEPS:
+ * a large document is not refused, exponential work on a small one is. */
+#define STEPS_PER_VALUE 16
+
 struct vst {
     struct sl_errlist *e;
     int exact;
     int has_fields;         /* fields_set_count is Some(fields) */
     long fields;
-    unsigned long steps;
+    unsigned long steps, budget;
+    int counted;            /* budget grown to the input's size */
+    json_object *top;
     int rec;
     int abort;              /* too deep or too much work: stop */
     pcre2_match_data *md;
@@ -320,53 +326,127 @@ static int v_list(struct vst *st, const struct sl_node *n, json_object *in,
     return 0;
 }
 
+/* A hash that agrees with Python's == on scalars (1, 1.0 and True
+ * alike); NaN never equals anything, so its hash does not matter. */
+static uint64_t py_hash(json_object *v)
+{
+    uint64_t h;
+    double d;
+    switch (json_object_get_type(v)) {
+    case json_type_boolean:
+        h = (uint64_t)json_object_get_boolean(v);
+        break;
+    case json_type_int:
+        h = (uint64_t)json_object_get_int64(v);
+        break;
+    case json_type_double:
+        d = json_object_get_double(v);
+        if (d == floor(d) && d >= -9223372036854775808.0 &&
+            d < 9223372036854775808.0)
+            h = (uint64_t)(int64_t)d;
+        else
+            memcpy(&h, &d, sizeof h);
+        break;
+    case json_type_string: {
+        const unsigned char *p = (const unsigned char *)json_object_get_string(v);
+        size_t n = (size_t)json_object_get_string_len(v);
+        h = 1469598103934665603ULL;                     /* FNV-1a */
+        for (size_t i = 0; i < n; i++)
+            h = (h ^ p[i]) * 1099511628211ULL;
+        h ^= 0x5bd1e995;
+        break;
+    }
+    default:
+        h = 0x9e3779b97f4a7c15ULL;
+    }
+    h ^= h >> 33;                                       /* splitmix64's end */
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    return h;
+}
+
+/* Is v == an item of o already?  Short sets are searched; longer ones
+ * keep a hash table of indices + 1 in *tab (cap slots, a power of 2). */
+static int seen(json_object *o, json_object *v, size_t **tab, size_t *cap)
+{
+    size_t have = json_object_array_length(o);
+    if (*tab == NULL && have < 16) {
+        for (size_t j = 0; j < have; j++)
+            if (sl_py_equal(json_object_array_get_idx(o, j), v))
+                return 1;
+        return 0;
+    }
+    if (*tab == NULL || have * 2 >= *cap) {
+        size_t c = 64;
+        while (c < have * 4)
+            c *= 2;
+        size_t *t = calloc(c, sizeof *t);
+        if (t == NULL)
+            return -ENOMEM;
+        for (size_t j = 0; j < have; j++) {
+            size_t k = (size_t)py_hash(json_object_array_get_idx(o, j)) & (c - 1);
+            while (t[k])
+                k = (k + 1) & (c - 1);
+            t[k] = j + 1;
+        }
+        free(*tab);
+        *tab = t;
+        *cap = c;
+    }
+    size_t k = (size_t)py_hash(v) & (*cap - 1);
+    for (; (*tab)[k]; k = (k + 1) & (*cap - 1))
+        if (sl_py_equal(json_object_array_get_idx(o, (*tab)[k] - 1), v))
+            return 1;
+    (*tab)[k] = have + 1;   /* the caller adds v at index have */
+    return 0;
+}
+
 static int v_set(struct vst *st, const struct sl_node *n, json_object *in,
                  json_object **out)
 {
     if (json_object_get_type(in) != json_type_array)
         return fail(st, SE_SET_TYPE, n, in);
     floor_exact(st, EX_LAX);    /* a set from a list */
-    size_t len = json_object_array_length(in);
+    size_t len = json_object_array_length(in), *tab = NULL, cap = 0;
     json_object *o = json_object_new_array_ext((int)(len ? len : 1));
     if (o == NULL)
         return -ENOMEM;
     struct sl_errmark m;
     sl_errlist_mark(st->e, &m);
-    int bad = 0;
-    for (size_t i = 0; i < len; i++) {
+    int bad = 0, r = 0;
+    for (size_t i = 0; i < len && !st->abort; i++) {
         json_object *v = NULL;
-        int r = item(st, n->u.arr.items, in, i, &v);
-        if (r < 0 || st->abort) {
-            json_object_put(o);
-            return r < 0 ? r : SL_SCHEMA_INVALID;
-        }
+        if ((r = item(st, n->u.arr.items, in, i, &v)) < 0)
+            break;
         if (r) {
             bad = 1;
             continue;
         }
         size_t have = json_object_array_length(o);
-        int dup = 0;
-        for (size_t j = 0; j < have && !dup; j++)
-            dup = sl_py_equal(json_object_array_get_idx(o, j), v);
+        int dup = seen(o, v, &tab, &cap);
         if (dup) {
             json_object_put(v);
+            if ((r = dup < 0 ? dup : 0) < 0)
+                break;
             continue;
         }
         if (json_object_array_add(o, v)) {
             json_object_put(v);
-            json_object_put(o);
-            return -ENOMEM;
+            r = -ENOMEM;
+            break;
         }
         if (n->u.arr.max >= 0 && (int64_t)have + 1 > n->u.arr.max) {
             json_object_put(o);
+            free(tab);
             sl_errlist_rollback(st->e, &m);
             return too_long(st, n, in, -1, 1);
         }
     }
+    free(tab);
     size_t have = json_object_array_length(o);
-    if (bad) {
+    if (r < 0 || bad || st->abort) {
         json_object_put(o);
-        return SL_SCHEMA_INVALID;
+        return r < 0 ? r : SL_SCHEMA_INVALID;
     }
     if (n->u.arr.min >= 0 && (int64_t)have < n->u.arr.min) {
         json_object_put(o);
@@ -750,11 +830,36 @@ static int v_allof(struct vst *st, const struct sl_node *n, json_object *in,
     return 0;
 }
 
+/* The JSON values in v (as deep as the validator goes). */
+static unsigned long count_values(json_object *v, int depth)
+{
+    unsigned long n = 1;
+    if (depth > MAX_RECURSION)
+        return n;
+    if (json_object_get_type(v) == json_type_array) {
+        size_t len = json_object_array_length(v);
+        for (size_t i = 0; i < len; i++)
+            n += count_values(json_object_array_get_idx(v, i), depth + 1);
+    } else if (json_object_get_type(v) == json_type_object) {
+        json_object_object_foreach(v, k, x) {
+            (void)k;
+            n += count_values(x, depth + 1);
+        }
+    }
+    return n;
+}
+
 static int validate(struct vst *st, const struct sl_node *n, json_object *in,
                     json_object **out)
 {
     *out = NULL;
-    if (++st->steps > SL_SCHEMA_MAX_STEPS || st->rec >= MAX_RECURSION) {
+    if (++st->steps > st->budget && !st->counted) {
+        st->counted = 1;
+        unsigned long b = STEPS_PER_VALUE * count_values(st->top, 0);
+        if (b > st->budget)
+            st->budget = b;
+    }
+    if (st->steps > st->budget || st->rec >= MAX_RECURSION) {
         st->abort = 1;
         return SL_SCHEMA_INVALID;
     }
@@ -800,7 +905,8 @@ static int validate(struct vst *st, const struct sl_node *n, json_object *in,
 int sl_schema_check(const struct sl_node *root, json_object *input,
                     struct sl_errlist *errs, json_object **out)
 {
-    struct vst st = {.e = errs, .exact = EX_EXACT};
+    struct vst st = {.e = errs, .exact = EX_EXACT,
+                     .budget = SL_SCHEMA_MAX_STEPS, .top = input};
     *out = NULL;
     int r = validate(&st, root, input, out);
     pcre2_match_data_free(st.md);

@@ -508,6 +508,35 @@ START_TEST(test_bounded_work)
 }
 END_TEST
 
+/* Large inputs are not refused by the step budget, and sets stay linear. */
+START_TEST(test_large_inputs)
+{
+    sl_schema_set *set = sl_schema_set_new();
+    const sl_schema *list, *uniq;
+    const char *l = "{\"type\":\"array\",\"items\":{\"type\":\"integer\"}}";
+    const char *u = "{\"type\":\"array\",\"items\":{\"type\":\"number\"},"
+                    "\"uniqueItems\":true}";
+    ck_assert_int_eq(sl_schema_compile_text(set, l, strlen(l), &list, NULL, 0), 0);
+    ck_assert_int_eq(sl_schema_compile_text(set, u, strlen(u), &uniq, NULL, 0), 0);
+    json_object *in = json_object_new_array(), *errors = json_object_new_array();
+    json_object *out;
+    for (int i = 0; i < 300000; i++)    /* 50000 distinct values, 1.0 == 1 */
+        json_object_array_add(in, i % 3 ? json_object_new_int(i % 50000)
+                                        : json_object_new_double(i % 50000));
+    ck_assert_int_eq(sl_schema_validate(list, in, NULL, &out, errors), 0);
+    ck_assert_uint_eq(json_object_array_length(out), 300000);
+    json_object_put(out);
+    ck_assert_int_eq(sl_schema_validate(uniq, in, NULL, &out, errors), 0);
+    ck_assert_uint_eq(json_object_array_length(out), 50000);
+    ck_assert_int_eq(json_object_get_int(json_object_array_get_idx(out, 1)), 1);
+    json_object_put(out);
+    ck_assert_uint_eq(json_object_array_length(errors), 0);
+    json_object_put(errors);
+    json_object_put(in);
+    sl_schema_set_free(set);
+}
+END_TEST
+
 /* Python's repr and Rust's Display of doubles, as the cases file lists
  * them (repr from Python itself). */
 START_TEST(test_number_spelling)
@@ -667,6 +696,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_output_outlives_set);
     tcase_add_test(tc, test_error_cap);
     tcase_add_test(tc, test_bounded_work);
+    tcase_add_test(tc, test_large_inputs);
     tcase_add_test(tc, test_number_spelling);
     tcase_add_test(tc, test_body_numbers);
     tcase_add_test(tc, test_allof);
