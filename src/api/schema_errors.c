@@ -553,9 +553,11 @@ static char *repr_string(const char *s, size_t len)
     for (size_t i = 0; i < len;) {
         uint32_t c;
         size_t n = utf8_next(p + i, len - i, &c);
-        if (n == 0) {
-            c = 0xfffd;     /* not UTF-8: what Python would have read */
-            n = 1;
+        if (n == 0) {       /* not UTF-8: Python would have read U+FFFD */
+            memcpy(out + k, "\xef\xbf\xbd", 3);
+            k += 3;
+            i++;
+            continue;
         }
         if (c == (uint32_t)quote || c == '\\') {
             out[k++] = '\\';

@@ -430,8 +430,13 @@ static const char *label(struct sl_cx *cx, struct sl_node *n)
             fputc(']', f);
             break;
         }
-        if (fclose(f) == 0)
+        if (fclose(f) == 0) {
+            /* a long chain of named arrays could make every label long:
+             * past 1 KiB, only the outer name ("list[...]") */
+            if (len > 1024)
+                strcpy(strchr(buf, '[') + 1, "...]");
             l = sl_sc_strdup(cx->set, buf);
+        }
         free(buf);
     }
     n->mark = M_DONE;
