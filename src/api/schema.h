@@ -9,7 +9,7 @@
  *    "msg":"String should have at least 1 character","input":"",
  *    "ctx":{"min_length":1}}
  *
- * Behaviour followed: pydantic 2.x (pydantic-core 2.4x) as FastAPI 0.141
+ * Behaviour followed: pydantic 2.13 (pydantic-core 2.46) as FastAPI 0.141
  * calls it (TypeAdapter.validate_python(value, from_attributes=True), errors
  * prefixed with the location, "missing" with input null for an absent
  * parameter or body; fastapi/dependencies/utils.py, fastapi/routing.py).
@@ -65,7 +65,11 @@
  *   - nesting past SL_SCHEMA_MAX_DEPTH or work past SL_SCHEMA_MAX_STEPS
  *     gives one recursion_loop error (Pydantic: its recursion guard);
  *   - object keys containing U+0000 are cut there (json-c's keys are C
- *     strings).
+ *     strings); a lone surrogate in a string becomes U+FFFD;
+ *   - a body nested past SL_SCHEMA_MAX_DEPTH, or in UTF-16 or UTF-32, is
+ *     SL_SCHEMA_UNREADABLE (Python reads it);
+ *   - json_invalid follows Python 3.11's messages (see
+ *     sl_schema_parse_json).
  *
  * Pure: json-c, PCRE2 and libc.  Compiling is not thread-safe; a compiled
  * schema is immutable and may be used by any number of threads at once.
