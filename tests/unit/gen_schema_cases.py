@@ -36,6 +36,7 @@ from enum import Enum
 from typing import Annotated, Any, Literal, Optional, Union
 
 import pydantic
+import pydantic_core
 from pydantic import (AfterValidator, BaseModel, ConfigDict, Field,
                       TypeAdapter, ValidationError)
 
@@ -782,8 +783,7 @@ def main():
     doc = {
         "generator": "tests/unit/gen_schema_cases.py",
         "pydantic": pydantic.VERSION,
-        "pydantic_core": pydantic.__version__ and __import__(
-            "pydantic_core").__version__,
+        "pydantic_core": pydantic_core.__version__,
         "fastapi_followed": FASTAPI_VERSION,
         "python": "%d.%d" % sys.version_info[:2],
         "cases": CASES,
