@@ -175,8 +175,6 @@ json_object_to_json_string_fn sl_py_double_serialize;
  * None.  Returns a malloc'd string or NULL. */
 char *sl_py_repr_value(json_object *v);
 
-/* Python's == between two JSON scalars (1 == 1.0 == True). */
-int sl_py_equal(json_object *a, json_object *b);
 
 /* Characters (code points) in a UTF-8 string; a byte that is not part of
  * a valid sequence counts as one (Python would have replaced it). */
@@ -197,6 +195,21 @@ int sl_lax_float(const char *s, size_t len, double *d);
 /* float_as_int: 0 with *v, SE_FINITE_NUMBER, SE_INT_FROM_FLOAT or
  * SE_INT_PARSING_SIZE. */
 int sl_lax_float_as_int(double d, int64_t *v);
+
+/* ---- JSON values as Python sees them (schema_values.c) ----------------- */
+
+/* Python's == between two JSON scalars (1 == 1.0 == True). */
+int sl_py_equal(json_object *a, json_object *b);
+/* Is v == an item of the array o already?  For a set built item by item:
+ * past 16 items it keeps a hash table in *tab (*cap slots; free(*tab)
+ * when done) and records v as o's next item; 1, 0, or -ENOMEM. */
+int sl_set_seen(json_object *o, json_object *v, size_t **tab, size_t *cap);
+/* The index of the LITERAL or ENUM node's value that in matches as
+ * pydantic-core's LiteralLookup finds it, or -1. */
+long sl_literal_find(const struct sl_node *n, json_object *in);
+/* A new copy of a value the compiled schema holds (never share one across
+ * threads: json-c's reference counts are not atomic).  NULL for null. */
+json_object *sl_copy_value(json_object *v);
 
 /* ---- between compile and validate --------------------------------------- */
 
