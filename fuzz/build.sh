@@ -32,4 +32,7 @@ build query          "$top/src/proto/url.c"
 build path           "$top/src/proto/path.c"
 # shellcheck disable=SC2086
 build json           "$top/src/proto/jsonbody.c" $JSONC_LIBS
+# shellcheck disable=SC2086
+build schema         $(pkg-config --cflags libpcre2-8) "$top"/src/api/schema_*.c \
+                     $JSONC_LIBS $(pkg-config --libs libpcre2-8) -lm
 echo "fuzz targets in $out"
