@@ -6,7 +6,7 @@
 #ifndef SLUICE_SCHEMA_BUILD_H
 #define SLUICE_SCHEMA_BUILD_H
 
-#include "schema_int.h"
+#include "api/schema_int.h"
 
 struct sl_chunk;
 

@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "schema_build.h"
+#include "api/schema_build.h"
 
 enum {
     C_ANNOT = 1, C_STR = 2, C_NUM = 4, C_ARR = 8, C_OBJ = 16, C_OTHER = 32,

@@ -8,7 +8,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include "schema_int.h"
+#include "api/schema_int.h"
 
 /* Rust's char::is_whitespace (White_Space): the length of the space at s,
  * 0 if none. */

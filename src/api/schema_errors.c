@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <json-c/printbuf.h>
-#include "schema_int.h"
+#include "api/schema_int.h"
 
 /* Pydantic's error types and messages (pydantic-core src/errors/types.rs,
  * message_template_python: FastAPI validates Python objects).  NULL: the

@@ -6,7 +6,7 @@
  */
 #include <errno.h>
 #include <string.h>
-#include "schema_int.h"
+#include "api/schema_int.h"
 
 static size_t room(json_object *errors)
 {

@@ -8,7 +8,7 @@
 #include <stdint.h>
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
-#include "schema.h"
+#include "api/schema.h"
 
 /* ---- compiled nodes ----------------------------------------------------- */
 

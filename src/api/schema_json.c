@@ -13,7 +13,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include "schema_int.h"
+#include "api/schema_int.h"
 
 /* Python refuses int() of more digits than this (sys.int_info's default
  * max_str_digits): a ValueError, which FastAPI answers 400. */

@@ -16,7 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "schema_build.h"
+#include "api/schema_build.h"
 
 struct sl_chunk {
     struct sl_chunk *next;

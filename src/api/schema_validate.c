@@ -8,7 +8,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include "schema_int.h"
+#include "api/schema_int.h"
 
 /* How exactly a value matched, for smart unions (pydantic-core's
  * Exactness): the union keeps the most exact member. */

@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include "schema_int.h"
+#include "api/schema_int.h"
 
 /* A number's value as Python sees it; bools are 0 and 1. */
 static int numeric(json_object *v, int *is_int, int64_t *i, double *d)
