@@ -205,6 +205,8 @@ void sl_worker_finish(sl_worker *w, sl_req *req)
             sl_conn_send(c, &bytes);
             sl_conn_request_done(c, req);
         }
+    } else if (req->host->sink != NULL) {
+        req->host->sink(req);
     }
     /* A timed-out request was counted and logged when it timed out. */
     if (!req->timed_out)
