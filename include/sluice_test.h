@@ -13,8 +13,7 @@
  *     sl_test_resp *r = sl_test_get(t, "/hi/ann");
  *     ck_assert_int_eq(sl_test_status(r), 200);
  *     ck_assert_str_eq(sl_test_body(r, NULL), "hi ann\n");
- *     sl_test_resp_free(r);
- *     sl_test_free(t);
+ *     sl_test_free(t);        (and r with it)
  *
  * Build a test with `pkg-config --cflags --libs sluice check` (the client
  * is part of libsluice).
@@ -81,8 +80,8 @@ SL_API sl_test *sl_test_new(int (*entry)(sl_app *), char *err, size_t errlen);
 /*
  * Run the drain hook, wait for requests still in flight (a pool handler
  * still running after its 504, an answer still pending), run the stop
- * hook, close the handles the application left open, and free everything,
- * the application last.  NULL is ignored.
+ * hook, close the handles the application left open, and free everything:
+ * the answers not freed yet too, the application last.  NULL is ignored.
  */
 SL_API void sl_test_free(sl_test *t);
 
@@ -119,7 +118,7 @@ SL_API const void *sl_test_body(const sl_test_resp *r, size_t *len);
 /* The body parsed as JSON, owned by the answer; NULL when it is not JSON
  * (or is the JSON text null). */
 SL_API json_object *sl_test_json(sl_test_resp *r);
-/* Free an answer (NULL is ignored). */
+/* Free an answer before its client (NULL is ignored). */
 SL_API void sl_test_resp_free(sl_test_resp *r);
 
 #ifdef __cplusplus

@@ -42,9 +42,12 @@ struct sl_test {
     uv_mutex_t lock;
     sl_req *cur;
     sl_buf out;
+    sl_test_resp *answers;  /* not freed yet: sl_test_free frees them */
 };
 
 struct sl_test_resp {
+    sl_test *client;        /* in its list of answers */
+    sl_test_resp *prev, *next;
     int status;
     sl_buf raw;             /* as sluice sent it: the head cut into strings
                                in place, the body NUL-terminated */
@@ -177,7 +180,7 @@ static int parse_head(sl_test_resp *r)
 }
 
 /* The answer made of `bytes` (taken), or NULL. */
-static sl_test_resp *read_answer(sl_buf *bytes)
+static sl_test_resp *read_answer(sl_test *t, sl_buf *bytes)
 {
     sl_test_resp *r = calloc(1, sizeof *r);
     if (r == NULL || sl_buf_append(bytes, "", 1) < 0) {
@@ -193,6 +196,11 @@ static sl_test_resp *read_answer(sl_buf *bytes)
         sl_test_resp_free(r);
         return NULL;
     }
+    r->client = t;
+    r->next = t->answers;
+    if (t->answers != NULL)
+        t->answers->prev = r;
+    t->answers = r;
     return r;
 }
 
@@ -447,7 +455,7 @@ sl_test_resp *sl_test_request(sl_test *t, const char *method, const char *target
     sl_buf bytes = t->out;
     sl_buf_init(&t->out);
     uv_mutex_unlock(&t->lock);
-    return read_answer(&bytes);
+    return read_answer(t, &bytes);
 }
 
 sl_test_resp *sl_test_get(sl_test *t, const char *target)
@@ -515,6 +523,14 @@ void sl_test_resp_free(sl_test_resp *r)
 {
     if (r == NULL)
         return;
+    if (r->client != NULL) {
+        if (r->prev != NULL)
+            r->prev->next = r->next;
+        else
+            r->client->answers = r->next;
+        if (r->next != NULL)
+            r->next->prev = r->prev;
+    }
     if (r->json != NULL)
         json_object_put(r->json);
     free(r->headers);
@@ -600,6 +616,8 @@ void sl_test_free(sl_test *t)
     /* The application's code goes last: nothing of it can run any more. */
     sl_app_free(w->app);
     sl_buf_free(&t->out);
+    while (t->answers != NULL)
+        sl_test_resp_free(t->answers);
     free(t);
 }
 

@@ -609,6 +609,24 @@ START_TEST(test_bodies)
 }
 END_TEST
 
+/* Answers not freed are the client's to free (a leak otherwise, which
+ * the sanitizer build's LeakSanitizer reports). */
+START_TEST(test_answers_freed_with_client)
+{
+    char err[256];
+    sl_test *c = sl_test_new(fw_app, err, sizeof err);
+    ck_assert_ptr_nonnull(c);
+    sl_test_resp *a = sl_test_get(c, "/hello");
+    sl_test_resp *b = sl_test_get(c, "/items/1");
+    sl_test_resp *d = sl_test_get(c, "/stream/pool");
+    ck_assert_ptr_nonnull(sl_test_json(b));
+    sl_test_resp_free(b);   /* one from the middle of its list */
+    ck_assert_str_eq(body_of(a), "Hello\n");
+    ck_assert_int_eq(sl_test_status(d), 200);
+    sl_test_free(c);
+}
+END_TEST
+
 START_TEST(test_request_id)
 {
     const char *h[] = {"X-Request-ID: abc-123", NULL};
@@ -850,6 +868,7 @@ static Suite *client_suite(void)
     tcase_add_test(tc, test_cgi_params);
     tcase_add_test(tc, test_bodies);
     tcase_add_test(tc, test_request_id);
+    tcase_add_test(tc, test_answers_freed_with_client);
     tcase_add_test(tc, test_bad_arguments);
     tcase_add_test(tc, test_two_clients);
     suite_add_tcase(s, tc);
