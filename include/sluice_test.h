@@ -36,9 +36,12 @@
  * UV_THREADPOOL_SIZE).  sl_test_request() turns the loop until the answer
  * is complete: a handler answering later from a timer, or streaming with
  * sl_resp_flush() (the body is then everything flushed, in order), is
- * waited for.  One that takes longer than sluice's --timeout default (30
- * s) is answered 504 as in a worker, and so, at once, is one that returned
- * SL_LATER with nothing left on the loop that could ever end it.
+ * waited for.  One that takes longer than the client's timeout (sluice's
+ * --timeout default, 30 s; see sl_test_set_timeout) is answered 504 as in
+ * a worker: the request is cancelled (its sl_req_on_cancel callback runs)
+ * and what its handler does afterwards is discarded.  So, at once, is one
+ * that returned SL_LATER with nothing left on the loop that could ever end
+ * it.
  *
  * The answer is what sluice sends the web server: its X-Request-ID (sent
  * or made up, "test-1", "test-2", ...), the Content-Length of a whole
@@ -84,6 +87,10 @@ SL_API sl_test *sl_test_new(int (*entry)(sl_app *), char *err, size_t errlen);
  * the answers not freed yet too, the application last.  NULL is ignored.
  */
 SL_API void sl_test_free(sl_test *t);
+
+/* The time a request may take before it is answered 504, as sluice's
+ * --timeout; 0: none.  The default is sluice's, 30 s. */
+SL_API void sl_test_set_timeout(sl_test *t, unsigned ms);
 
 /*
  * One request: `method` ("GET", ...), `target` (the path with its query,

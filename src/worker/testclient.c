@@ -35,6 +35,7 @@ struct sl_test {
     sl_config cfg;          /* sluice's defaults: --timeout, --max-body-size */
     uv_timer_t deadline;    /* --timeout (--graceful-timeout in sl_test_free);
                                unreferenced: it keeps nothing alive */
+    uint64_t timeout_ms;    /* sl_test_set_timeout(); 0: none */
     int expired;
     /* The request being answered and its bytes so far: pool threads
      * flush into them, so they are guarded.  cur is NULL once it is
@@ -443,8 +444,8 @@ sl_test_resp *sl_test_request(sl_test *t, const char *method, const char *target
     t->out.len = 0;
     uv_mutex_unlock(&t->lock);
     t->expired = 0;
-    if (t->cfg.timeout > 0)
-        uv_timer_start(&t->deadline, on_deadline, (uint64_t)t->cfg.timeout * 1000, 0);
+    if (t->timeout_ms > 0)
+        uv_timer_start(&t->deadline, on_deadline, t->timeout_ms, 0);
     if (too_large)
         sl_conns_host_reject(&w->conns, req, 413, "the request body exceeds --max-body-size");
     else
@@ -456,6 +457,12 @@ sl_test_resp *sl_test_request(sl_test *t, const char *method, const char *target
     sl_buf_init(&t->out);
     uv_mutex_unlock(&t->lock);
     return read_answer(t, &bytes);
+}
+
+void sl_test_set_timeout(sl_test *t, unsigned ms)
+{
+    if (t != NULL)
+        t->timeout_ms = ms;
 }
 
 sl_test_resp *sl_test_get(sl_test *t, const char *target)
@@ -568,15 +575,16 @@ static int pool_in_flight(const sl_worker *w)
     return 0;
 }
 
-/* After the drain hook: requests still in flight get the loop until they
- * end, for --graceful-timeout as in a worker; a pool handler is waited for
- * whatever it takes. */
+/* After the drain hook: requests still in flight (given up on, answered
+ * 504 already) get the loop until they end, for as long as a request may
+ * take (a worker gives them --graceful-timeout); a pool handler is waited
+ * for whatever it takes, its thread holding the request. */
 static void drain(sl_test *t)
 {
     sl_worker *w = &t->w;
+    uint64_t ms = t->timeout_ms > 0 ? t->timeout_ms : (uint64_t)t->cfg.graceful_timeout * 1000;
     t->expired = 0;
-    if (t->cfg.graceful_timeout > 0)
-        uv_timer_start(&t->deadline, on_deadline, (uint64_t)t->cfg.graceful_timeout * 1000, 0);
+    uv_timer_start(&t->deadline, on_deadline, ms, 0);
     while (w->inflight > 0 && (!t->expired || pool_in_flight(w)))
         if (uv_run(&w->loop, UV_RUN_ONCE) == 0)
             break;
@@ -639,6 +647,7 @@ static sl_test *client_new(const char *app_so, int (*entry)(sl_app *), char *err
     }
     sl_worker *w = &t->w;
     sl_config_defaults(&t->cfg);
+    t->timeout_ms = (uint64_t)t->cfg.timeout * 1000;
     uv_mutex_init(&w->flush_lock);
     uv_cond_init(&w->flush_cond);
     uv_mutex_init(&t->lock);

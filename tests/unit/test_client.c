@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 #include <sluice_test.h>
@@ -103,6 +104,7 @@ static int answer_later(sl_req *req)
     l->ms = ms ? atol(ms) : 0;
     uv_timer_init(sl_app_loop(sl_req_app(req)), &l->timer);
     l->timer.data = l;
+    sl_req_set_data(req, l);
     uv_timer_start(&l->timer, later_fire, (uint64_t)l->ms, 0);
     return SL_LATER;
 }
@@ -203,6 +205,78 @@ static int bad_header(sl_req *req)
     return sl_resp_printf(req, "should not be seen");
 }
 
+/* A header value with the byte ?b=N between "a" and "b". */
+static int ctl(sl_req *req)
+{
+    const char *b = sl_req_query(req, "b");
+    char v[4] = {'a', (char)(b ? atoi(b) : 'x'), 'b', '\0'};
+    int rc = sl_resp_header(req, "X-Ctl", v);
+    sl_resp_printf(req, "rc=%d\n", rc);
+    return SL_OK;
+}
+
+static int status_header(sl_req *req)
+{
+    sl_resp_header(req, "Status", "404 Not Found");
+    return sl_resp_printf(req, "should not be seen\n");
+}
+
+static int json_then_type(sl_req *req)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "a", json_object_new_int(1));
+    int rc = sl_resp_json(req, o);
+    return rc == 0 ? sl_resp_header(req, "Content-Type", "application/vnd.test+json") : rc;
+}
+
+static int type_twice(sl_req *req)
+{
+    int rc = sl_resp_header(req, "Content-Type", "text/html");
+    rc |= sl_resp_header(req, "X-Between", "1");
+    rc |= sl_resp_header(req, "Content-Length", "9");
+    rc |= sl_resp_header(req, "Content-Length", "3");
+    rc |= sl_resp_write(req, "a,b", 3);
+    return rc;
+}
+
+static int not_modified(sl_req *req)
+{
+    int rc = sl_resp_status(req, 304);
+    return rc == 0 ? sl_resp_header(req, "ETag", "\"v1\"") : rc;
+}
+
+/* Answers later, but is cancelled first (the client's timeout). */
+static int cancels;
+
+static void slow_cancel(sl_req *req)
+{
+    later *l = sl_req_data(req);
+    cancels++;
+    uv_timer_stop(&l->timer);
+    sl_resp_end(req);
+    uv_close((uv_handle_t *)&l->timer, later_closed);
+}
+
+static int slow_later(sl_req *req)
+{
+    sl_req_on_cancel(req, slow_cancel);
+    return answer_later(req);
+}
+
+/* A pool handler slower than the client's timeout, flushing a line
+ * before (with ?flush) and one after. */
+static int slow_pool(sl_req *req)
+{
+    if (sl_req_query(req, "flush") != NULL) {
+        sl_resp_printf(req, "early\n");
+        sl_resp_flush(req);
+    }
+    usleep(300 * 1000);
+    sl_resp_printf(req, "late\n");
+    sl_resp_flush(req);
+    return sl_resp_printf(req, "end\n");
+}
+
 /* SL_LATER, and nothing that will ever end it. */
 static int never(sl_req *req)
 {
@@ -243,6 +317,15 @@ static int fw_app(sl_app *app)
     rc |= sl_route(app, "GET", "/never", never, SL_LOOP);
     rc |= sl_route(app, "*", "/any", any_method, SL_LOOP);
     rc |= sl_route(app, "GET", "/status/{code:int}", status, SL_LOOP);
+    rc |= sl_route(app, "GET", "/ctl", ctl, SL_LOOP);
+    rc |= sl_route(app, "GET", "/status-header", status_header, SL_POOL);
+    rc |= sl_route(app, "GET", "/json-then-type", json_then_type, SL_LOOP);
+    rc |= sl_route(app, "GET", "/type-twice", type_twice, SL_LOOP);
+    rc |= sl_route(app, "GET", "/not-modified", not_modified, SL_LOOP);
+    rc |= sl_route(app, "GET", "/enc/{name}", user, SL_LOOP | SL_ENCODED_SLASH);
+    rc |= sl_route(app, "GET", "/users/me", hello, SL_LOOP);
+    rc |= sl_route(app, "GET", "/slow/later", slow_later, SL_LOOP);
+    rc |= sl_route(app, "GET", "/slow/pool", slow_pool, SL_POOL);
     return rc ? -EINVAL : 0;
 }
 
@@ -345,6 +428,16 @@ START_TEST(test_params)
     r = sl_test_get(t, "/users/a%2Fb");
     assert_problem(r, 404);
     sl_test_resp_free(r);
+    r = sl_test_get(t, "/enc/a%2Fb");
+    ck_assert_str_eq(body_of(r), "user a/b\n");
+    sl_test_resp_free(r);
+    /* A literal beats {x}, whatever the order they were registered in. */
+    r = sl_test_get(t, "/users/me");
+    ck_assert_str_eq(body_of(r), "Hello\n");
+    sl_test_resp_free(r);
+    r = sl_test_get(t, "/users/mo");
+    ck_assert_str_eq(body_of(r), "user mo\n");
+    sl_test_resp_free(r);
 }
 END_TEST
 
@@ -443,6 +536,66 @@ START_TEST(test_response_headers)
 }
 END_TEST
 
+/* What sluice refuses of a response, and the headers it keeps once. */
+START_TEST(test_response_rules)
+{
+    /* A handler's own Status header: refused, a 500 of sluice's. */
+    sl_test_resp *r = sl_test_get(t, "/status-header");
+    assert_problem(r, 500);
+    ck_assert_ptr_null(strstr(body_of(r), "should not be seen"));
+    sl_test_resp_free(r);
+    /* Control bytes in a value: only HTAB passes. */
+    static const int refused[] = {1, 8, 0x0b, 0x0c, 0x1b, 0x1f, 0x7f, 13, 10};
+    for (size_t i = 0; i < sizeof refused / sizeof *refused; i++) {
+        char target[32];
+        snprintf(target, sizeof target, "/ctl?b=%d", refused[i]);
+        r = sl_test_get(t, target);
+        ck_assert_msg(sl_test_status(r) == 500, "byte 0x%02x: %d", refused[i],
+                      sl_test_status(r));
+        ck_assert_ptr_null(sl_test_header(r, "X-Ctl"));
+        sl_test_resp_free(r);
+    }
+    static const struct { int b; const char *shown; } allowed[] = {
+        {9, "a\tb"}, {0x20, "a b"}, {0xe9, "a\xe9" "b"},
+    };
+    for (size_t i = 0; i < sizeof allowed / sizeof *allowed; i++) {
+        char target[32];
+        snprintf(target, sizeof target, "/ctl?b=%d", allowed[i].b);
+        r = sl_test_get(t, target);
+        ck_assert_int_eq(sl_test_status(r), 200);
+        ck_assert_str_eq(sl_test_header(r, "X-Ctl"), allowed[i].shown);
+        ck_assert_str_eq(body_of(r), "rc=0\n");
+        sl_test_resp_free(r);
+    }
+    /* One Content-Type, the later one; one Content-Length, the later one. */
+    r = sl_test_get(t, "/json-then-type");
+    ck_assert_str_eq(sl_test_header(r, "Content-Type"), "application/vnd.test+json");
+    ck_assert_str_eq(body_of(r), "{\"a\":1}");
+    sl_test_resp_free(r);
+    r = sl_test_get(t, "/type-twice");
+    int types = 0, lengths = 0;
+    for (size_t i = 0; i < sl_test_header_count(r); i++) {
+        const char *name, *value;
+        sl_test_header_at(r, i, &name, &value);
+        types += strcasecmp(name, "Content-Type") == 0;
+        lengths += strcasecmp(name, "Content-Length") == 0;
+    }
+    ck_assert_int_eq(types, 1);
+    ck_assert_int_eq(lengths, 1);
+    ck_assert_str_eq(sl_test_header(r, "Content-Length"), "3");
+    ck_assert_str_eq(sl_test_header(r, "X-Between"), "1");
+    sl_test_resp_free(r);
+    /* 304 keeps its ETag and has neither a type nor a body. */
+    r = sl_test_get(t, "/not-modified");
+    ck_assert_int_eq(sl_test_status(r), 304);
+    ck_assert_str_eq(sl_test_header(r, "ETag"), "\"v1\"");
+    ck_assert_ptr_null(sl_test_header(r, "Content-Type"));
+    ck_assert_ptr_null(sl_test_header(r, "Content-Length"));
+    ck_assert_str_eq(body_of(r), "");
+    sl_test_resp_free(r);
+}
+END_TEST
+
 /* ---- handlers: loop, pool, later, streaming ----------------------------- */
 
 START_TEST(test_threads)
@@ -518,6 +671,43 @@ START_TEST(test_never_answered)
     sl_test_resp_free(r);
     r = sl_test_get(t, "/hello");
     ck_assert_str_eq(body_of(r), "Hello\n");
+    sl_test_resp_free(r);
+}
+END_TEST
+
+/* Past the client's timeout: the worker's 504, the request cancelled, and
+ * what its handler does afterwards discarded; the client serves on
+ * meanwhile, and sl_test_free() waits for the pool thread still running
+ * one (the sanitizer build checks that nothing is touched after it is
+ * freed, and nothing leaks). */
+START_TEST(test_timeout)
+{
+    sl_test_set_timeout(t, 100);
+    double t0 = now_ms();
+    sl_test_resp *r = sl_test_get(t, "/slow/later?ms=5000");
+    double took = now_ms() - t0;
+    assert_problem(r, 504);
+    ck_assert_str_eq(jstr(sl_test_json(r), "detail"), "the request took longer than --timeout");
+    ck_assert_msg(took >= 99 && took < 2000, "504 after %.0f ms", took);
+    ck_assert_int_eq(cancels, 1);
+    sl_test_resp_free(r);
+    /* A pool handler: 504 while its thread still sleeps. */
+    r = sl_test_get(t, "/slow/pool");
+    assert_problem(r, 504);
+    sl_test_resp_free(r);
+    r = sl_test_get(t, "/hello");
+    ck_assert_str_eq(body_of(r), "Hello\n");
+    sl_test_resp_free(r);
+    /* One that flushed before: the answer ends where it was. */
+    r = sl_test_get(t, "/slow/pool?flush");
+    ck_assert_int_eq(sl_test_status(r), 200);
+    ck_assert_str_eq(body_of(r), "early\n");
+    sl_test_resp_free(r);
+    /* Both pool handlers' late lines went nowhere: this one answers
+     * alone, while they may still be running. */
+    sl_test_set_timeout(t, 0);
+    r = sl_test_get(t, "/later?ms=400");
+    ck_assert_str_eq(body_of(r), "{\"later\":400}");
     sl_test_resp_free(r);
 }
 END_TEST
@@ -861,10 +1051,12 @@ static Suite *client_suite(void)
     tcase_add_test(tc, test_route_errors);
     tcase_add_test(tc, test_statuses);
     tcase_add_test(tc, test_response_headers);
+    tcase_add_test(tc, test_response_rules);
     tcase_add_test(tc, test_threads);
     tcase_add_test(tc, test_later);
     tcase_add_test(tc, test_streaming);
     tcase_add_test(tc, test_never_answered);
+    tcase_add_test(tc, test_timeout);
     tcase_add_test(tc, test_cgi_params);
     tcase_add_test(tc, test_bodies);
     tcase_add_test(tc, test_request_id);
