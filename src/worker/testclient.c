@@ -33,8 +33,8 @@
 struct sl_test {
     sl_worker w;            /* its req_host is every request's host */
     sl_config cfg;          /* sluice's defaults: --timeout, --max-body-size */
-    uv_timer_t deadline;    /* --timeout (--graceful-timeout in sl_test_free);
-                               unreferenced: it keeps nothing alive */
+    uv_timer_t deadline;    /* the request's timeout, and sl_test_free's
+                               wait; unreferenced: it keeps nothing alive */
     uint64_t timeout_ms;    /* sl_test_set_timeout(); 0: none */
     int expired;
     /* The request being answered and its bytes so far: pool threads
