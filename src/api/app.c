@@ -9,6 +9,37 @@
 
 typedef int (*entry_fn)(sl_app *);
 
+/*
+ * Register the app: call its entry point.  Whatever an app needs done once
+ * its routes are in belongs here, where a loaded app (sl_app_load) and one
+ * given as a function (sl_app_new) both pass.  The app, or NULL (freed)
+ * with the reason in err.
+ */
+static sl_app *app_enter(sl_app *app, entry_fn entry, const char *name, char *err,
+                         size_t errlen)
+{
+    int rc = entry(app);
+    if (rc != 0) {
+        snprintf(err, errlen, "%s: %s() failed: %s", name, SL_APP_SYMBOL,
+                 strerror(rc < 0 ? -rc : rc));
+        sl_app_free(app);
+        return NULL;
+    }
+    return app;
+}
+
+sl_app *sl_app_new(int (*entry)(sl_app *), uv_loop_t *loop, char *err, size_t errlen)
+{
+    sl_app *app = calloc(1, sizeof *app);
+    if (app == NULL || (app->router = sl_router_new()) == NULL) {
+        snprintf(err, errlen, "out of memory");
+        free(app);
+        return NULL;
+    }
+    app->loop = loop;
+    return app_enter(app, entry, "the application", err, errlen);
+}
+
 sl_app *sl_app_load(const char *path, uv_loop_t *loop, char *err, size_t errlen)
 {
     /*
@@ -42,14 +73,7 @@ sl_app *sl_app_load(const char *path, uv_loop_t *loop, char *err, size_t errlen)
         sl_app_free(app);
         return NULL;
     }
-    int rc = entry(app);
-    if (rc != 0) {
-        snprintf(err, errlen, "%s: %s() failed: %s", path, SL_APP_SYMBOL,
-                 strerror(rc < 0 ? -rc : rc));
-        sl_app_free(app);
-        return NULL;
-    }
-    return app;
+    return app_enter(app, entry, path, err, errlen);
 }
 
 void sl_app_free(sl_app *app)

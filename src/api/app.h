@@ -26,6 +26,10 @@ struct sl_app {
  * ...").
  */
 sl_app *sl_app_load(const char *path, uv_loop_t *loop, char *err, size_t errlen);
+/* The same for an app given as its entry point (the in-process test
+ * client's, worker/testclient.c): no shared object.  The reason on
+ * failure: "the application: sluice_app() failed: ...". */
+sl_app *sl_app_new(int (*entry)(sl_app *), uv_loop_t *loop, char *err, size_t errlen);
 /* dlclose and free. */
 void sl_app_free(sl_app *app);
 

@@ -133,6 +133,12 @@ struct sl_req_host {
     /* sl_resp_end() of a handler that returned SL_LATER: 0, or -EINVAL
      * off the loop thread. */
     int (*end)(sl_req *req);
+    /* The response of a request that has no connection is complete (loop
+     * thread, before the request is freed): the in-process test client
+     * takes it here (sl_resp_encode).  NULL for a worker's requests: of
+     * those, only one whose peer went away or that was cancelled reaches
+     * it, never an ordinary one. */
+    void (*sink)(sl_req *req);
 };
 
 /* Make the memory at `req` a new request: empty, status 200, no host. */

@@ -460,6 +460,16 @@ static int setup_loop(sl_worker *w)
     return capture_app_stderr(w);
 }
 
+int sl_worker_app_start(sl_worker *w)
+{
+    sl_endpoint_register_routes(&w->endpoints, w->app->router);
+    int rc = w->app->on_start != NULL ? w->app->on_start(w->app) : 0;
+    /* From here on the drain and stop hooks are due. */
+    if (rc == 0)
+        w->app_started = 1;
+    return rc;
+}
+
 static int worker_init(sl_worker *w, const int *fds)
 {
     const sl_config *cfg = w->cfg;
@@ -478,16 +488,13 @@ static int worker_init(sl_worker *w, const int *fds)
         sl_error("%s", err);
         return -EINVAL;
     }
-    sl_endpoint_register_routes(&w->endpoints, w->app->router);
-    if (w->app->on_start != NULL && (rc = w->app->on_start(w->app)) != 0) {
+    if ((rc = sl_worker_app_start(w)) != 0) {
         /* Its reason, if it wrote one, comes first. */
         read_app_stderr(w);
         sl_error("the application's worker start hook failed (%d%s%s): this worker "
                  "exits", rc, rc < 0 ? ": " : "", rc < 0 ? strerror(-rc) : "");
         return -ECANCELED;
     }
-    /* From here on the drain and stop hooks are due. */
-    w->app_started = 1;
     for (int i = 0; i < cfg->nlisteners; i++) {
         rc = open_listener(w, &w->listeners[i], dup(fds[i]), cfg->listeners[i].proto);
         w->nlisteners++;

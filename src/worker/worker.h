@@ -134,6 +134,14 @@ void sl_worker_req_cache_free(sl_worker *w);
  * sl_conns_host_reject answers a refused one at once, sl_conns_host_cancel
  * cancels a running one. */
 
+/* A request whose input is all in: route it and run its handler (the
+ * connections' sl_conns_host_dispatch, which the in-process test client
+ * calls with no connection).  It ends in sl_worker_finish(). */
+static inline void sl_worker_dispatch(sl_worker *w, sl_req *req)
+{
+    sl_conns_host_dispatch(&w->conns, req);
+}
+
 /* A running request's connection went away, the web server aborted it, or
  * it timed out: mark it cancelled and tell the application. */
 void sl_worker_cancel(sl_worker *w, sl_req *req);
@@ -174,6 +182,12 @@ void sl_worker_complete(sl_worker *w, sl_req *req, int rc);
 
 /* If draining and nothing is left, let the loop end. */
 void sl_worker_maybe_done(sl_worker *w);
+
+/* w->app is loaded: make it ready to serve (its routes' rows in the
+ * scoreboard, its start hook; then w->app_started).  The start hook's
+ * result: 0, or what it returned.  The in-process test client starts its
+ * app here too, so what a worker does at start applies to both. */
+int sl_worker_app_start(sl_worker *w);
 
 /* ---- watch.c ------------------------------------------------------------- */
 

@@ -4,7 +4,9 @@
 - README: the application of "Write an application", built and run with
   the commands of "Build it and run it", behind nginx configured with the
   README's own snippet, nginx's workers running as www-data as on Debian:
-  the requests get through (a socket nginx may not open gives 502).
+  the requests get through (a socket nginx may not open gives 502).  Its
+  Check test of that app (the in-process test client), built and run with
+  the README's commands, passes; and fails once the app answers otherwise.
 - doc/sluice.1 documents every long option `sluice --help` lists, and
   lists none that --help does not.
 """
@@ -127,6 +129,44 @@ http {{
     t.eq((r.status, r.body), (200, b'{"id":42}'), "GET /items/42: {\"id\":42}")
 
 
+def check_readme_test(t):
+    """The README's Check test of its app, built and run as it says, next
+    to the app.so check_readme_quickstart built."""
+    readme = harness.read_text(source_file("README"))
+    test = block_after(readme, "test of the app above:")
+    cmds = block_after(readme, "Build the test and run it")
+    if not t.ok(test and "sluice_test.h" in test and "START_TEST" in test and cmds,
+                "README: the Check test and its commands are found", "%r\n%r" % (test, cmds)):
+        return
+    cmds = [ln for ln in cmds.splitlines() if ln.strip()]
+    t.eq(len(cmds), 2, "README: two commands to build and run the test", cmds)
+    cc, run = cmds[0], cmds[-1]
+    t.ok("pkg-config --cflags --libs sluice check" in cc,
+         "README: the test builds with pkg-config --cflags --libs sluice check", cc)
+    if not t.ok(os.path.isfile(t.path("app.so")), "the README's app.so is built"):
+        return
+    t.write("test_app.c", test + "\n")
+    # A sanitizer build's libsluice needs its runtime in the program too.
+    san = os.environ.get("SLUICE_SANITIZERS", "")
+    r = t.run_cmd(["sh", "-c", cc.replace("cc ", "cc %s " % san, 1)], timeout=120)
+    if not t.ok(r.returncode == 0, "README's test build command: " + cc,
+                (r.stdout + r.stderr).decode(errors="replace")):
+        return
+    r = t.run_cmd(["sh", "-c", run], timeout=60)
+    out = (r.stdout + r.stderr).decode(errors="replace")
+    t.eq(r.returncode, 0, "README's test passes: " + run, out)
+    t.ok("100%: Checks: 1, Failures: 0, Errors: 0" in out, "... Check ran its one test", out)
+    # The same test against an app that answers otherwise fails: it tests.
+    app = harness.read_text(t.path("app.c")).replace('"hi %s\\n"', '"hello %s\\n"')
+    os.makedirs(t.path("other"), exist_ok=True)
+    t.write("other/app.c", app)
+    r = t.run_cmd(["sh", "-c", "cd other && cc -shared -fPIC -o app.so app.c "
+                   "$(pkg-config --cflags --libs sluice) && ../test_app"], timeout=120)
+    out = (r.stdout + r.stderr).decode(errors="replace")
+    t.ok(r.returncode != 0 and "Failures: 1" in out,
+         "README's test fails against an app answering \"hello\"", out)
+
+
 # --------------------------------------------------------------------------
 
 def help_options(text):
@@ -160,6 +200,7 @@ def main(t):
     harness.sluice_bin()
     check_help_vs_man(t)
     check_readme_quickstart(t)
+    check_readme_test(t)
 
 
 harness.run("docs", main)

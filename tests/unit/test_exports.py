@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
-"""libsluice.so exports the API of sluice.h, and nothing else.
+"""libsluice.so exports the API of its public headers, and nothing else.
 
 `nm -D --defined-only` on the built library (.libs/libsluice.so, run from
 the build directory as `make check` does; or the path given) must list
-exactly the functions sluice.h declares, but sluice_app(), which each
-application defines; and every function sluice.h declares must carry
-SL_API.  Prints "ok - ..." / "not ok - ..." lines; exits 1 when a check
+exactly the functions the public headers (sluice.h, and sluice_test.h, the
+in-process test client) declare, but sluice_app(), which each application
+defines; and every function they declare must carry SL_API.  Prints "ok - ..." / "not ok - ..." lines; exits 1 when a check
 failed.  Needs python3 and nm (binutils).
 """
 import os
@@ -17,6 +17,10 @@ sys.dont_write_bytecode = True
 
 # Declared in sluice.h, defined by the application, not by the library.
 APP_DEFINES = {"sluice_app"}
+
+# The public headers (include/), each with the fewest functions it may
+# declare and one it must.
+HEADERS = [("sluice.h", 30, "sluice_main"), ("sluice_test.h", 10, "sl_test_request")]
 
 
 def declarations(header_text):
@@ -46,7 +50,6 @@ def exports(lib):
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     top = os.environ.get("top_srcdir") or os.path.join(here, "..", "..")
-    header = os.path.join(top, "include", "sluice.h")
     lib = sys.argv[1] if len(sys.argv) > 1 else os.path.join(".libs", "libsluice.so")
     failed = 0
 
@@ -61,18 +64,22 @@ def main():
     if not os.path.isfile(lib):
         ok(False, "the library is built: %s" % lib)
         return 1
-    with open(header, encoding="utf-8") as f:
-        declared, bare = declarations(f.read())
-    ok(len(declared) > 30, "sluice.h declares %d functions" % len(declared))
-    ok(not bare, "every function sluice.h declares carries SL_API", sorted(bare))
-    ok("sluice_main" in declared, "sluice.h declares sluice_main()")
+    declared = set()
+    for name, at_least, one in HEADERS:
+        with open(os.path.join(top, "include", name), encoding="utf-8") as f:
+            names, bare = declarations(f.read())
+        ok(len(names) >= at_least, "%s declares %d functions" % (name, len(names)))
+        ok(not bare, "every function %s declares carries SL_API" % name, sorted(bare))
+        ok(one in names, "%s declares %s()" % (name, one))
+        declared |= names
     want = declared - APP_DEFINES
     have = exports(lib)
     extra = sorted(have - want)
     missing = sorted(want - have)
-    ok(not extra, "%s exports nothing sluice.h does not declare (%d symbols)" % (lib, len(have)),
+    ok(not extra, "%s exports nothing the headers do not declare (%d symbols)" % (lib, len(have)),
        extra[:40] + (["... and %d more" % (len(extra) - 40)] if len(extra) > 40 else []))
-    ok(not missing, "%s exports every function of sluice.h (%d)" % (lib, len(want)), missing)
+    ok(not missing, "%s exports every function the headers declare (%d)" % (lib, len(want)),
+       missing)
     ok(not (have & APP_DEFINES), "the library does not define the application's sluice_app()")
     return 1 if failed else 0
 
