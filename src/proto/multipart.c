@@ -47,8 +47,9 @@
  *  - an unterminated body (no close delimiter) is an error from
  *    sl_mp_finish(); python-multipart's finalize() accepts it;
  *  - one limit each for the content of fields and of files (Starlette
- *    bounds fields only, at 1 MiB) and one on the part count (Starlette
- *    counts files and fields apart, 1000 each).
+ *    bounds fields only, at 1 MiB), one on the part count (Starlette
+ *    counts files and fields apart, 1000 each), and one on a part's whole
+ *    header block (python-multipart: 8 headers of 4224 bytes each).
  * Alike: a delimiter followed by something else is content; the epilogue
  * is ignored; Content-Transfer-Encoding is not applied; header names are
  * tokens and any case; lines end in CRLF exactly; \" and \\ are the only
