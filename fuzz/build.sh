@@ -29,6 +29,8 @@ build fcgi_pairs     "$top/src/proto/fcgi.c" "$top/src/util/buf.c" "$top/tests/l
 build scgi           "$top/src/proto/scgi.c" "$top/src/proto/cgi.c"
 build router         "$top/src/api/router.c" "$top/src/proto/path.c"
 build query          "$top/src/proto/url.c"
+build multipart      "$top/src/proto/multipart.c" "$top/src/proto/hparam.c" \
+                     "$top/src/proto/filename.c"
 build path           "$top/src/proto/path.c"
 # shellcheck disable=SC2086
 build json           "$top/src/proto/jsonbody.c" $JSONC_LIBS

@@ -1,4 +1,4 @@
-/* url.c: percent-decoding and query strings (see url.h). */
+/* url.c: percent-decoding, query strings and form bodies (see url.h). */
 #include <errno.h>
 #include <string.h>
 #include "proto/url.h"
@@ -84,38 +84,78 @@ static int name_equals(const char *raw, size_t rlen, const char *name)
 
 /*
  * Pairs are separated by '&' only (';' is data).  Empty pairs ("a=1&&b")
- * are skipped.  Only the first pair whose decoded name matches is decoded;
- * malformed escapes elsewhere in the query are not our concern.
+ * are skipped.
  */
+int sl_query_next(const char *query, size_t qlen, size_t *pos,
+                  const char **name, size_t *nlen,
+                  const char **value, size_t *vlen)
+{
+    if (query == NULL && qlen > 0)
+        return -EINVAL;
+    while (*pos < qlen) {
+        const char *pair = query + *pos;
+        const char *amp = memchr(pair, '&', qlen - *pos);
+        size_t plen = amp ? (size_t)(amp - pair) : qlen - *pos;
+        *pos += plen + (amp ? 1 : 0);
+        if (plen == 0)
+            continue;
+
+        const char *eq = memchr(pair, '=', plen);
+        *name = pair;
+        *nlen = eq ? (size_t)(eq - pair) : plen;
+        *value = eq ? eq + 1 : pair + plen;
+        *vlen = plen - (size_t)(*value - pair);
+        return 1;
+    }
+    return 0;
+}
+
+/*
+ * Only the pair whose decoded name matches is decoded; malformed escapes
+ * elsewhere in the query are not our concern.
+ */
+long sl_query_get_next(const char *query, size_t qlen, const char *name,
+                       size_t *pos, char *dst, size_t cap)
+{
+    const char *n, *v;
+    size_t nl, vl, at;
+
+    if (name == NULL || pos == NULL || (query == NULL && qlen > 0))
+        return -EINVAL;
+    at = *pos;
+    while (sl_query_next(query, qlen, &at, &n, &nl, &v, &vl) == 1) {
+        if (!name_equals(n, nl, name))
+            continue;
+        if (cap == 0)
+            return -ENOBUFS;
+        long r = decode_bounded(dst, cap - 1, v, vl, 1);
+        if (r == -ENOBUFS)
+            return r;
+        *pos = at;
+        if (r < 0)
+            return r;
+        dst[r] = '\0';
+        return r;
+    }
+    return -ENOENT;
+}
+
 long sl_query_get(const char *query, size_t qlen, const char *name,
                   char *dst, size_t cap)
 {
     size_t pos = 0;
 
-    if (name == NULL || (query == NULL && qlen > 0))
-        return -EINVAL;
-    while (pos < qlen) {
-        const char *pair = query + pos;
-        const char *amp = memchr(pair, '&', qlen - pos);
-        size_t plen = amp ? (size_t)(amp - pair) : qlen - pos;
-        pos += plen + 1;
-        if (plen == 0)
-            continue;
+    return sl_query_get_next(query, qlen, name, &pos, dst, cap);
+}
 
-        const char *eq = memchr(pair, '=', plen);
-        size_t nlen = eq ? (size_t)(eq - pair) : plen;
-        if (!name_equals(pair, nlen, name))
-            continue;
+size_t sl_query_count(const char *query, size_t qlen, const char *name)
+{
+    const char *n, *v;
+    size_t nl, vl, pos = 0, count = 0;
 
-        const char *val = eq ? eq + 1 : pair + plen;
-        size_t vlen = plen - (size_t)(val - pair);
-        if (cap == 0)
-            return -ENOBUFS;
-        long n = decode_bounded(dst, cap - 1, val, vlen, 1);
-        if (n < 0)
-            return n;
-        dst[n] = '\0';
-        return n;
-    }
-    return -ENOENT;
+    if (name == NULL)
+        return 0;
+    while (sl_query_next(query, qlen, &pos, &n, &nl, &v, &vl) == 1)
+        count += name_equals(n, nl, name);
+    return count;
 }

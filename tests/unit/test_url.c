@@ -1,4 +1,5 @@
-/* test_url.c: unit tests for percent-decoding and query strings (url.c). */
+/* test_url.c: unit tests for percent-decoding, query strings and form
+ * bodies (url.c). */
 #include <check.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -160,6 +161,118 @@ START_TEST(test_query_malformed)
 }
 END_TEST
 
+/* ---- pairs, and every value of a name ------------------------------------ */
+
+/* The pairs of q as "name=value|..." (raw, still encoded). */
+static void expect_pairs(const char *query, const char *want)
+{
+    size_t len = strlen(query), pos = 0, nl, vl;
+    char *copy = malloc(len ? len : 1), out[256] = "";
+    const char *n, *v;
+    int rc;
+
+    memcpy(copy, query, len);
+    while ((rc = sl_query_next(copy, len, &pos, &n, &nl, &v, &vl)) == 1) {
+        ck_assert(n >= copy && n + nl <= copy + len);
+        ck_assert(v >= copy && v + vl <= copy + len);
+        ck_assert_uint_le(pos, len);
+        snprintf(out + strlen(out), sizeof(out) - strlen(out), "%.*s=%.*s|",
+                 (int)nl, n, (int)vl, v);
+    }
+    ck_assert_int_eq(rc, 0);
+    ck_assert_uint_eq(pos, len);
+    ck_assert_msg(strcmp(out, want) == 0, "'%s': '%s', want '%s'", query, out,
+                  want);
+    free(copy);
+}
+
+START_TEST(test_query_next)
+{
+    const char *n, *v;
+    size_t pos = 0, nl, vl;
+
+    expect_pairs("", "");
+    expect_pairs("a=1", "a=1|");
+    expect_pairs("a=1&b=two&a=3", "a=1|b=two|a=3|");
+    expect_pairs("&&a=1&&b&", "a=1|b=|");
+    expect_pairs("=v&k=", "=v|k=|");
+    expect_pairs("a=b=c;d=e", "a=b=c;d=e|");
+    expect_pairs("x=%zz&y=%41+b", "x=%zz|y=%41+b|");   /* raw: not decoded */
+    ck_assert_int_eq(sl_query_next(NULL, 0, &pos, &n, &nl, &v, &vl), 0);
+    ck_assert_int_eq(sl_query_next(NULL, 1, &pos, &n, &nl, &v, &vl), -EINVAL);
+}
+END_TEST
+
+/* Every value of name in query, decoded, as "v1|v2|", with the final rc. */
+static void expect_all(const char *query, const char *name, size_t cap,
+                       const char *want, long want_rc)
+{
+    size_t len = strlen(query), pos = 0;
+    char *copy = malloc(len ? len : 1), *dst = malloc(cap ? cap : 1);
+    char out[256] = "";
+    long rc;
+
+    memcpy(copy, query, len);
+    while ((rc = sl_query_get_next(copy, len, name, &pos, dst, cap)) >= 0 ||
+           rc == -EINVAL) {
+        if (rc == -EINVAL) {
+            strcat(out, "!|");
+            continue;
+        }
+        ck_assert_uint_eq(strlen(dst), (size_t)rc);
+        snprintf(out + strlen(out), sizeof(out) - strlen(out), "%s|", dst);
+    }
+    ck_assert_int_eq(rc, want_rc);
+    ck_assert_msg(strcmp(out, want) == 0, "'%s' %s: '%s', want '%s'", query,
+                  name, out, want);
+    free(copy);
+    free(dst);
+}
+
+START_TEST(test_query_all_values)
+{
+    char v[8];
+    size_t pos;
+
+    /* A form body as a browser sends it: '+' is a space. */
+    expect_all("tag=a&note=two+words&tag=b%2Bc&tag=&tag", "tag", 64,
+               "a|b+c|||", -ENOENT);
+    expect_all("tag=a&note=two+words", "note", 64, "two words|", -ENOENT);
+    expect_all("a=1", "b", 64, "", -ENOENT);
+    expect_all("", "a", 64, "", -ENOENT);
+    /* Names are compared decoded. */
+    expect_all("my+name=1&my%20name=2&myname=3", "my name", 64, "1|2|",
+               -ENOENT);
+    /* A malformed value: reported, then skipped; later values still come. */
+    expect_all("a=1&a=%zz&a=3", "a", 64, "1|!|3|", -ENOENT);
+    /* Too long: -ENOBUFS, and the same pair again with more room. */
+    expect_all("a=1&a=12345678&a=3", "a", 8, "1|", -ENOBUFS);
+    pos = 0;
+    ck_assert_int_eq(sl_query_get_next("a=1&a=12345678", 14, "a", &pos, v, 8), 1);
+    ck_assert_int_eq(sl_query_get_next("a=1&a=12345678", 14, "a", &pos, v, 8),
+                     -ENOBUFS);
+    ck_assert_uint_eq(pos, 4);
+    char big[16];
+    ck_assert_int_eq(sl_query_get_next("a=1&a=12345678", 14, "a", &pos, big, 16),
+                     8);
+    ck_assert_str_eq(big, "12345678");
+    ck_assert_int_eq(sl_query_get_next("a=1&a=12345678", 14, "a", &pos, big, 16),
+                     -ENOENT);
+    /* cap 0 and bad arguments. */
+    pos = 0;
+    ck_assert_int_eq(sl_query_get_next("a=1", 3, "a", &pos, NULL, 0), -ENOBUFS);
+    ck_assert_uint_eq(pos, 0);
+    ck_assert_int_eq(sl_query_get_next("a=1", 3, NULL, &pos, v, 8), -EINVAL);
+    ck_assert_int_eq(sl_query_get_next("a=1", 3, "a", NULL, v, 8), -EINVAL);
+    ck_assert_int_eq(sl_query_get_next(NULL, 3, "a", &pos, v, 8), -EINVAL);
+
+    ck_assert_uint_eq(sl_query_count("a=1&b=2&a=3&a&%61=5", 19, "a"), 4);
+    ck_assert_uint_eq(sl_query_count("a=1&b=2", 7, "c"), 0);
+    ck_assert_uint_eq(sl_query_count("a=1", 3, NULL), 0);
+    ck_assert_uint_eq(sl_query_count(NULL, 0, "a"), 0);
+}
+END_TEST
+
 static Suite *url_suite(void)
 {
     Suite *s = suite_create("url");
@@ -169,6 +282,8 @@ static Suite *url_suite(void)
     tcase_add_test(td, test_query_basic);
     tcase_add_test(td, test_query_edges);
     tcase_add_test(td, test_query_malformed);
+    tcase_add_test(td, test_query_next);
+    tcase_add_test(td, test_query_all_values);
     suite_add_tcase(s, td);
     return s;
 }
