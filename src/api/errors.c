@@ -75,12 +75,14 @@ static int write_body(sl_req *req, int format, int status, const char *detail,
 }
 
 /* The request, for a log line: "GET /items/{id:int}" once routed, else
- * its path (escaped, as every peer's byte in a log line). */
+ * its method and path (escaped, as every peer's byte in a log line). */
 static const char *who(const sl_req *req, char *buf, size_t size)
 {
     if (req->what[0] != '\0')
         return req->what;
-    sl_escape_cut(buf, size, sl_req_path(req));
+    size_t n = sl_escape_cut(buf, size - 1, sl_req_method(req));
+    buf[n++] = ' ';
+    sl_escape_cut(buf + n, size - n, sl_req_path(req));
     return buf;
 }
 
