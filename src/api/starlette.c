@@ -120,6 +120,15 @@ static size_t unquote(char *dst, const char *src, size_t len, char *tmp)
     const unsigned char *s = (const unsigned char *)src;
     size_t i = 0, o = 0;
 
+    /* Most names and values need nothing done: plain ASCII, as it is. */
+    while (i < len && s[i] < 0x80 && s[i] != '%' && s[i] != '+')
+        i++;
+    if (i == len) {
+        memcpy(dst, src, len);
+        return len;
+    }
+    i = 0;
+
     while (i < len) {
         if (s[i] >= 0x80) {
             o += put_cp(dst + o, s[i]);
@@ -146,23 +155,24 @@ static size_t unquote(char *dst, const char *src, size_t len, char *tmp)
 
 void sl_kvlist_free(sl_kvlist *l)
 {
-    free(l->kv);
-    free(l->store);
+    free(l->kv);        /* the one block: pairs, then text, then scratch */
     l->kv = NULL;
     l->store = NULL;
     l->n = 0;
 }
 
-/* Room for n pairs and `bytes` of text. */
-static int kv_alloc(sl_kvlist *l, size_t n, size_t bytes)
+/* Room for n pairs, `bytes` of text and `scratch` bytes, in one block
+ * (one allocation per request on the path of every declared route):
+ * *tmp gets the scratch. */
+static int kv_alloc(sl_kvlist *l, size_t n, size_t bytes, size_t scratch, char **tmp)
 {
+    size_t head = (n ? n : 1) * sizeof *l->kv;
     l->n = 0;
-    l->kv = malloc((n ? n : 1) * sizeof *l->kv);
-    l->store = malloc(bytes ? bytes : 1);
-    if (l->kv == NULL || l->store == NULL) {
-        sl_kvlist_free(l);
+    l->store = NULL;
+    if (bytes > SIZE_MAX - head - scratch - 1 || (l->kv = malloc(head + bytes + scratch + 1)) == NULL)
         return -ENOMEM;
-    }
+    l->store = (char *)l->kv + head;
+    *tmp = l->store + bytes;
     return 0;
 }
 
@@ -176,13 +186,10 @@ int sl_query_pairs(const char *qs, size_t len, sl_kvlist *out)
     for (size_t i = 0; i < len; i++)
         npairs += qs[i] == '&';
     /* per pair: name and value at most twice their bytes, two NULs */
-    if (len > (SIZE_MAX - 2 * npairs) / 3 || kv_alloc(out, npairs, 2 * len + 2 * npairs) < 0)
+    char *tmp;
+    if (len > (SIZE_MAX - 2 * npairs) / 3 ||
+        kv_alloc(out, npairs, 2 * len + 2 * npairs, len, &tmp) < 0)
         return -ENOMEM;
-    char *tmp = malloc(len ? len : 1);
-    if (tmp == NULL) {
-        sl_kvlist_free(out);
-        return -ENOMEM;
-    }
     size_t pos = 0, o = 0;
     while (pos < len) {
         const char *pair = qs + pos;
@@ -203,7 +210,6 @@ int sl_query_pairs(const char *qs, size_t len, sl_kvlist *out)
         o += kv->vlen;
         out->store[o++] = '\0';
     }
-    free(tmp);
     return 0;
 }
 
@@ -266,13 +272,11 @@ int sl_cookie_pairs(const char *c, size_t len, sl_kvlist *out)
     size_t nchunks = 1;
     for (size_t i = 0; i < len; i++)
         nchunks += c[i] == ';';
-    if (len > (SIZE_MAX - 2 * nchunks) / 3 || kv_alloc(out, nchunks, 2 * len + 2 * nchunks) < 0)
+    char *scratch;
+    if (len > (SIZE_MAX - 2 * nchunks) / 3 ||
+        kv_alloc(out, nchunks, 2 * len + 2 * nchunks, len, &scratch) < 0)
         return -ENOMEM;
-    unsigned char *tmp = malloc(len ? len : 1);
-    if (tmp == NULL) {
-        sl_kvlist_free(out);
-        return -ENOMEM;
-    }
+    unsigned char *tmp = (unsigned char *)scratch;
     size_t pos = 0, o = 0;
     while (pos <= len) {
         const unsigned char *chunk = (const unsigned char *)c + pos;
@@ -312,7 +316,6 @@ int sl_cookie_pairs(const char *c, size_t len, sl_kvlist *out)
         o += kv->vlen;
         out->store[o++] = '\0';
     }
-    free(tmp);
     return 0;
 }
 

@@ -39,9 +39,9 @@ typedef struct sl_kv {
 } sl_kv;
 
 typedef struct sl_kvlist {
-    sl_kv *kv;
+    sl_kv *kv;              /* one allocation, which holds store too */
     size_t n;
-    char *store;            /* the decoded bytes, one block */
+    char *store;            /* the decoded bytes */
 } sl_kvlist;
 
 /* The pairs of query string qs[0..len), in order, repeats kept.  0, or
