@@ -375,9 +375,11 @@ int sl_pattern_params(const char *pattern, sl_pattern_param *out, int *n,
         if (!sg->is_param)
             continue;
         if (sg->len >= sizeof out[0].name) {
+            /* the name lives in rt: say why before freeing it */
+            refuse(&w, -EINVAL, "parameter name '%.20s...' is longer than %zu bytes",
+                   sg->text, sizeof out[0].name - 1);
             route_free(rt);
-            return refuse(&w, -EINVAL, "parameter name '%.20s...' is longer than %zu bytes",
-                          sg->text, sizeof out[0].name - 1);
+            return -EINVAL;
         }
         /* check_segs() allowed at most SL_ROUTER_MAX_PARAMS. */
         memcpy(out[*n].name, sg->text, sg->len + 1);
