@@ -34,9 +34,9 @@ static const char item_schema[] =
     "\"maxItems\":5,\"default\":[]}},"
     "\"required\":[\"name\",\"price\"],\"additionalProperties\":false}";
 
-static const sl_schema *compile(sl_schema_set *set, const char *text)
+static const sl_jschema *compile(sl_schema_set *set, const char *text)
 {
-    const sl_schema *s;
+    const sl_jschema *s;
     char err[256];
     if (sl_schema_compile_text(set, text, strlen(text), &s, err, sizeof err)) {
         fprintf(stderr, "schema_bench: %s\n", err);
@@ -57,7 +57,7 @@ struct req {
     size_t ntags;
 };
 
-static const sl_schema *sq, *slimit, *stag, *sitem;
+static const sl_jschema *sq, *slimit, *stag, *sitem;
 
 /* One request's inputs, as the server would validate them; returns how
  * many were invalid. */

@@ -37,4 +37,8 @@ build json           "$top/src/proto/jsonbody.c" $JSONC_LIBS
 # shellcheck disable=SC2086
 build schema         $(pkg-config --cflags libpcre2-8) "$top"/src/api/schema_*.c \
                      $JSONC_LIBS $(pkg-config --libs libpcre2-8) -lm
+# shellcheck disable=SC2086
+build params         $(pkg-config --cflags libpcre2-8) "$top/src/api/starlette.c" \
+                     "$top/src/api/declare.c" "$top/src/api/router.c" "$top"/src/api/schema_*.c \
+                     $JSONC_LIBS $(pkg-config --libs libpcre2-8) -lm
 echo "fuzz targets in $out"

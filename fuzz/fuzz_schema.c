@@ -65,7 +65,7 @@ static int bounded(json_object *errors)
     return 0;
 }
 
-static void again(const sl_schema *s, json_object *out)
+static void again(const sl_jschema *s, json_object *out)
 {
     json_object *errors = json_object_new_array(), *out2 = NULL;
     CHECK(errors != NULL);
@@ -98,7 +98,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     json_object_put(sj);
 
     char err[256] = "";
-    const sl_schema *s = NULL;
+    const sl_jschema *s = NULL;
     int r = sl_schema_compile_text(set, text, slen, &s, err, sizeof err);
     if (r != 0) {
         CHECK(r == -EINVAL || r == -ENOMEM);

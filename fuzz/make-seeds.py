@@ -197,6 +197,21 @@ QUERY = {
 QUERY_DICT = [b"%", b"%00", b"%2B", b"%25", b"%zz", b"+", b"=", b"&", b"\t",
               b"\n", b"%C3%A9"]
 
+# ---- params: a query string, a Cookie header, a Content-Type at once ----
+
+PARAMS = {
+    "search": b"q=pen&limit=3&tag=a&tag=b",
+    "lax": b"q=a+b&limit=%2B7&price=1_0.5&on=YES&ids=1&ids=%207&color=red",
+    "bad": b"q=&limit=abc&price=-1&on=maybe&ids=x&ids=1&ids=2&ids=3&ids=4&color=pink",
+    "utf8": b"q=caf%C3%A9&tag=%ff%fe&tag=\xe9&%E2%82=1",
+    "cookie": b'session=abc; theme="dark \\"mode\\"\\054"; =x; junk',
+    "ctype": b"application/vnd.x+json; charset=utf-8",
+    "empty": b"&&=&q",
+}
+PARAMS_DICT = [b"q=", b"limit=", b"price=", b"on=", b"ids=", b"tag=", b"color=", b"&",
+               b";", b"=", b"%", b"%C3%A9", b"\"", b"\\0", b"+json", b"application/",
+               b"1_0", b"inf", b"yes"]
+
 # ---- path ----------------------------------------------------------------
 
 PATH = {
@@ -270,6 +285,7 @@ def main():
     write("query", QUERY, QUERY_DICT)
     write("json", JSON, JSON_DICT)
     write("path", PATH, PATH_DICT)
+    write("params", PARAMS, PARAMS_DICT)
 
 
 if __name__ == "__main__":

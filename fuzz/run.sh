@@ -14,7 +14,7 @@
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
-all="fcgi_decode fcgi_roundtrip fcgi_pairs scgi router query json path schema multipart"
+all="fcgi_decode fcgi_roundtrip fcgi_pairs scgi router query json path schema multipart params"
 
 if [ $# -lt 1 ] || ! [[ $1 =~ ^[0-9]+$ ]]; then
     echo "usage: $0 SECONDS [TARGET...]   (targets: $all)" >&2

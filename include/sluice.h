@@ -37,6 +37,7 @@
 #ifndef SLUICE_H
 #define SLUICE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <json-c/json.h>
@@ -124,6 +125,254 @@ SL_API int sluice_app(sl_app *app);
 SL_API int sl_route(sl_app *app, const char *method, const char *pattern,
                     sl_handler handler, unsigned flags);
 
+/* ---- declared routes ------------------------------------------------- */
+
+/*
+ * A route can also be a record that declares its inputs, as a FastAPI path
+ * operation does: sluice converts and validates them after routing and
+ * before the handler runs, answers bad input with FastAPI's 422 (every
+ * failing input listed, with Pydantic v2's types, locations and messages),
+ * and the handler reads the converted values by name.  A table of records
+ * registers a whole application:
+ *
+ *     static const sl_param_def search_params[] = {
+ *         { .name = "q", .in = SL_IN_QUERY, .flags = SL_REQUIRED,
+ *           .min_length = 1, .max_length = 50 },
+ *         { .name = "limit", .in = SL_IN_QUERY, .type = SL_T_INT,
+ *           .dflt = "10", .ge = "1", .le = "100" },
+ *         { .name = NULL }
+ *     };
+ *     static const sl_route_def routes[] = {
+ *         { .method = "GET", .pattern = "/search", .handler = search,
+ *           .flags = SL_LOOP, .params = search_params,
+ *           .summary = "Search" },
+ *         { .method = NULL }
+ *     };
+ *     int sluice_app(sl_app *app) { return sl_routes(app, routes); }
+ *
+ * and in the handler sl_arg_str(req, "q"), sl_arg_int(req, "limit").
+ */
+
+/* Where a declared parameter comes from, and what it converts to. */
+typedef enum sl_in { SL_IN_QUERY = 0, SL_IN_PATH, SL_IN_HEADER, SL_IN_COOKIE } sl_in;
+typedef enum sl_type { SL_T_STR = 0, SL_T_INT, SL_T_NUM, SL_T_BOOL } sl_type;
+
+/* Parameter flags. */
+#define SL_REQUIRED   1u   /* absent: 422 "missing" (path parameters always are) */
+#define SL_MULTI      2u   /* a repeated query parameter: an array of sl_type */
+#define SL_DEPRECATED 4u   /* documented as deprecated */
+
+/*
+ * One declared parameter.  Unset fields (0 / NULL) mean "no such rule": a
+ * static const table with designated initializers reads well.
+ *
+ * Values convert as Pydantic's lax mode converts text: an int accepts
+ * " 7", "+7", "1_000" and "7.0"; a number "1e3", ".5", "inf"; a bool
+ * "true", "1", "yes", "on" and their opposites, in any case.  A query
+ * parameter given twice counts its last value (SL_MULTI: every value, in
+ * order); a header its first; a cookie its last.  Header and cookie values
+ * are read as Latin-1, as Starlette reads them (a UTF-8 é arrives as two
+ * characters); query values and path parameters as UTF-8, a byte that is
+ * not UTF-8 becoming U+FFFD.  The Cookie header is parsed as Starlette
+ * parses it ("a=1; b=\"x y\"").
+ *
+ * Rules, each checked as Pydantic checks it (its error type in brackets):
+ *   ge, gt, le, lt    SL_T_INT and SL_T_NUM bounds, as JSON numbers in
+ *                     text ("1", "0.5"); integral for SL_T_INT
+ *                     [greater_than_equal, greater_than, ...]
+ *   min_length, max_length, pattern     SL_T_STR, in characters; pattern
+ *                     is a PCRE2 regular expression searched anywhere in
+ *                     the value (anchor it with ^...$) [string_too_short,
+ *                     string_too_long, string_pattern_mismatch]
+ *   choices           SL_T_STR: the only values allowed, a NULL-terminated
+ *                     list (a str Enum) [enum]; not with the three above
+ *   min_items, max_items    SL_MULTI: the number of values [too_short,
+ *                     too_long]
+ * A value that does not convert is [int_parsing], [float_parsing] or
+ * [bool_parsing]; an absent SL_REQUIRED one [missing].
+ *
+ * `dflt` is the value an absent parameter takes, written as it would be
+ * sent ("10", "true", "abc"; for SL_MULTI a JSON array: "[]", "[\"a\"]"),
+ * converted and checked against the rules at registration.  A parameter
+ * neither SL_REQUIRED nor defaulted is optional: absent, sl_arg_has() is
+ * false.  Path parameters are always required and take no default.
+ *
+ * A path parameter of the pattern needs no entry: {name} is declared as a
+ * string, {id:int} as an integer.  An entry with in = SL_IN_PATH adds rules
+ * (or a description) to one; {name} may also be declared SL_T_INT,
+ * SL_T_NUM or SL_T_BOOL, converted and checked like a query value, while
+ * {id:int} stays SL_T_INT and {rest:path} SL_T_STR.  Header names are
+ * HTTP names ("X-Token"), matched case-insensitively and reported as
+ * written here; SL_MULTI is for query parameters only.
+ */
+typedef struct sl_param_def {
+    const char *name;           /* query/cookie name, header's HTTP name
+                                   (matched case-insensitively), or the
+                                   pattern's {name} */
+    sl_in in;
+    sl_type type;
+    unsigned flags;
+    const char *dflt;           /* default, as text ("10"); checked against
+                                   the rules at registration */
+    const char *ge, *gt, *le, *lt;  /* numeric bounds, as text ("1", "0.5") */
+    size_t min_length, max_length;  /* strings */
+    const char *pattern;        /* strings: a regular expression (PCRE2) */
+    const char *const *choices; /* strings: an enum, NULL-terminated */
+    size_t min_items, max_items;    /* SL_MULTI */
+    const char *description;
+} sl_param_def;
+
+/* A documented response besides the success one (docs only). */
+typedef struct sl_response_def {
+    int status;
+    const char *description;
+    const char *schema;         /* JSON Schema text of its JSON body, or NULL */
+} sl_response_def;
+
+/*
+ * A route as a record.  New fields will be added at the end only.
+ *
+ * `body` declares a JSON request body by its JSON Schema (the 2020-12
+ * subset OpenAPI 3.1 uses: type, properties, required,
+ * additionalProperties, items, enum, const, minimum, maximum and the
+ * exclusive forms, minLength, maxLength, pattern, minItems, maxItems,
+ * uniqueItems, a "null" type, $ref to a schema named with sl_schema(),
+ * allOf, anyOf, oneOf), validated as Pydantic validates the model it
+ * stands for: "5" is a valid integer, absent properties take their
+ * "default", undeclared ones are dropped (additionalProperties false:
+ * refused, [extra_forbidden]).  The body must come as application/json or
+ * a +json type (application/ld+json; parameters allowed) or without a
+ * Content-Type; another type
+ * with a non-empty body is answered 415.  Text that is not JSON is
+ * [json_invalid], answered alone as FastAPI does; an empty body (or the
+ * JSON null) is [missing] at ["body"] unless SL_BODY_OPTIONAL (then the
+ * schema's "default", or no body).  sl_req_json() returns the validated
+ * value.
+ *
+ * Validation runs on the loop thread after routing; the errors of every
+ * input are collected in FastAPI's order (path, query, header, cookie,
+ * body) and answered 422 in the app's error format
+ * (sl_app_set_error_format()).  `status` is the response's status unless
+ * the handler sets another.  `response`, `responses`, `summary`,
+ * `description`, `operation_id`, `tags` and `deprecated` only document
+ * the route.  Every string is copied.
+ */
+typedef struct sl_route_def {
+    const char *method;         /* as sl_route() */
+    const char *pattern;
+    sl_handler handler;
+    unsigned flags;             /* SL_POOL | SL_LOOP | SL_ENCODED_SLASH | SL_BODY_OPTIONAL */
+    const sl_param_def *params; /* ends with an entry whose name is NULL; or NULL */
+    const char *body;           /* JSON Schema text of a JSON body, or NULL */
+    int status;                 /* the success status (default 200): documented,
+                                   and the response's status unless the handler sets one */
+    const char *response;       /* JSON Schema text of the success body (docs) */
+    const sl_response_def *responses;  /* more responses, status 0 ends; or NULL */
+    const char *summary;
+    const char *description;
+    const char *operation_id;   /* default: made from the path and method,
+                                   FastAPI-like ("search_get"), by the
+                                   OpenAPI document */
+    const char *const *tags;    /* NULL-terminated, or NULL */
+    int deprecated;
+    void *user;                 /* sl_req_route_user() */
+} sl_route_def;
+#define SL_BODY_OPTIONAL 4u     /* a declared body may be absent */
+
+/*
+ * Register a route record.  Returns 0, -EINVAL for a malformed record, with
+ * one error line naming the route and what is wrong ("route GET /search
+ * refused: query parameter 'limit': default '0' is refused by its own
+ * rules: Input should be greater than or equal to 1"): a bad pattern or
+ * method, an unknown `in`, type or flag, a rule that does not apply to the
+ * type, a bound that is not a number, a default its own rules refuse, a
+ * path parameter the pattern lacks, a name declared twice, a bad regular
+ * expression, a schema that is not JSON or not of the subset; -EEXIST for
+ * a duplicate route (as sl_route()); -ENOMEM.  sluice_app() returning it
+ * stops the start (sluice exits 1 with the line) and --check-config
+ * reports it.
+ */
+SL_API int sl_route_add(sl_app *app, const sl_route_def *def);
+/* A whole table, ending with an entry whose method is NULL: stops at the
+ * first refusal and returns it. */
+SL_API int sl_routes(sl_app *app, const sl_route_def *defs);
+/*
+ * A named schema, for "$ref": "#/components/schemas/NAME" in bodies and
+ * responses; from JSON text, or from a file (path relative to the
+ * working directory, read at registration).  Name a schema before the
+ * routes that refer to it; schemas may refer to each other (and to
+ * themselves) in any order.  Every named schema is compiled once
+ * sluice_app() returns: a bad one fails the start like a bad route.
+ * Returns 0, -EINVAL (not JSON, a bad name: empty, '/' or '~' in it),
+ * -EEXIST (the name is taken), -ENOENT or another -errno for the file,
+ * -ENOMEM; each logged as one line.
+ */
+SL_API int sl_schema(sl_app *app, const char *name, const char *json);
+SL_API int sl_schema_file(sl_app *app, const char *name, const char *path);
+
+/*
+ * Declared, converted and validated values, by name; from the handler, on
+ * the thread that runs it.  A declared parameter always has a value unless
+ * it is optional without a default: sl_arg_has() tells (and then the
+ * getters return NULL, 0, 0.0 or false).  Strings are owned by the request.
+ * The getter must fit the declaration: sl_arg_str for SL_T_STR, _int for
+ * SL_T_INT, _num for SL_T_NUM, _bool for SL_T_BOOL, the _at forms and
+ * sl_arg_count for SL_MULTI.  Reading a name the route does not declare,
+ * with the wrong getter, or past sl_arg_count() is the handler's bug: one
+ * error line names the route and the name, and the response ends as a 500
+ * whatever the handler does next (unless it calls sl_resp_problem()).  A
+ * route registered with sl_route() declares its path parameters only.
+ */
+SL_API const char *sl_arg_str(sl_req *req, const char *name);
+SL_API int64_t sl_arg_int(sl_req *req, const char *name);
+SL_API double sl_arg_num(sl_req *req, const char *name);
+SL_API bool sl_arg_bool(sl_req *req, const char *name);
+SL_API bool sl_arg_has(sl_req *req, const char *name);   /* given or defaulted */
+SL_API size_t sl_arg_count(sl_req *req, const char *name);  /* SL_MULTI items */
+SL_API const char *sl_arg_str_at(sl_req *req, const char *name, size_t i);
+SL_API int64_t sl_arg_int_at(sl_req *req, const char *name, size_t i);
+SL_API double sl_arg_num_at(sl_req *req, const char *name, size_t i);
+SL_API bool sl_arg_bool_at(sl_req *req, const char *name, size_t i);
+/* The matched route record's `user` pointer; NULL for sl_route(). */
+SL_API void *sl_req_route_user(const sl_req *req);
+
+/*
+ * Errors sluice generates (404, 405, 400 for a bad path, 413, 415, 422,
+ * 431, 500 when a handler fails, 503, 504) are written in the app's
+ * format:
+ *   SL_ERRORS_FASTAPI  as FastAPI writes them, application/json:
+ *                      {"detail":"Not Found"}, and the 422 of validation
+ *                      {"detail":[{"type":...,"loc":[...],"msg":...,
+ *                      "input":...,"ctx":{...}}, ...]}
+ *   SL_ERRORS_PROBLEM  RFC 9457, application/problem+json:
+ *                      {"type":"about:blank","title":"Not Found",
+ *                      "status":404}, the 422 with the same list under
+ *                      "errors" and a "detail" counting them
+ * An app that sets nothing gets FastAPI's format once it registers a route
+ * record (sl_route_add(), sl_routes()), problem+json otherwise (as before
+ * records existed).  The operator's endpoints (--health-path ...) and
+ * sl_resp_problem() answer problem+json always.
+ */
+#define SL_ERRORS_FASTAPI 0     /* {"detail":[...]} (the default) */
+#define SL_ERRORS_PROBLEM 1     /* RFC 9457 problem+json, the list under "errors" */
+SL_API void sl_app_set_error_format(sl_app *app, int format);
+/*
+ * Called for every error response sluice makes (404, 405, 413, 415, 422,
+ * 431, 500, 503, 504; also 400) with sluice's own response already
+ * written: it may replace the body, headers and content type (not the
+ * status).  `errors` is the 422's list (FastAPI's items), else NULL.  Loop
+ * thread; must not block.
+ *
+ * The body it writes (sl_resp_write(), sl_resp_json(), ...) replaces
+ * sluice's; writing none keeps it.  sl_resp_header() adds headers, and a
+ * Content-Type replaces sluice's.  The request's input can be read as in
+ * a handler.  A non-zero return, an invalid header or a changed status
+ * puts sluice's own answer back (logged).  For a 504 the request is a copy
+ * holding its input, since the handler still owns the real one.
+ */
+typedef int (*sl_error_handler)(sl_req *req, int status, json_object *errors);
+SL_API void sl_on_error(sl_app *app, sl_error_handler handler);
+
 /*
  * Worker hooks, all run on the loop thread.
  *
@@ -190,7 +439,9 @@ SL_API int sl_req_param_at(const sl_req *req, size_t i, const char **name,
 SL_API const char *sl_req_header(const sl_req *req, const char *name);
 /* The request body; *len gets its size.  Never NULL (may be empty). */
 SL_API const void *sl_req_body(const sl_req *req, size_t *len);
-/* The body parsed as JSON, owned by the request; NULL when it is not JSON. */
+/* The body parsed as JSON, owned by the request; NULL when it is not JSON.
+ * On a route that declares a body: the validated value (converted,
+ * defaults filled), NULL only for an optional body that is absent. */
 SL_API json_object *sl_req_json(sl_req *req);
 /* The request id: the web server's X-Request-ID when it sent a sane one,
  * otherwise one made up by sluice; also sent back as X-Request-ID and

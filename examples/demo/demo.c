@@ -161,6 +161,59 @@ static int status(sl_req *req)
     return sl_resp_status(req, (int)code);
 }
 
+/* GET /search: declared query parameters (issue 13's contract: invalid
+ * input gets FastAPI's own 422). */
+static int search(sl_req *req)
+{
+    json_object *o = json_object_new_object();
+    json_object *tags = json_object_new_array();
+    for (size_t i = 0; i < sl_arg_count(req, "tag"); i++)
+        json_object_array_add(tags, json_object_new_string(sl_arg_str_at(req, "tag", i)));
+    json_object_object_add(o, "q", json_object_new_string(sl_arg_str(req, "q")));
+    json_object_object_add(o, "limit", json_object_new_int64(sl_arg_int(req, "limit")));
+    json_object_object_add(o, "tags", tags);
+    return sl_resp_json(req, o);
+}
+
+/* POST /items: the validated body, as given with its defaults (201). */
+static int create_item(sl_req *req)
+{
+    return sl_resp_json(req, json_object_get(sl_req_json(req)));
+}
+
+static const sl_param_def search_params[] = {
+    { .name = "q", .in = SL_IN_QUERY, .type = SL_T_STR, .flags = SL_REQUIRED,
+      .min_length = 1, .max_length = 50, .description = "What to look for" },
+    { .name = "limit", .in = SL_IN_QUERY, .type = SL_T_INT, .dflt = "10",
+      .ge = "1", .le = "100", .description = "At most this many results" },
+    { .name = "tag", .in = SL_IN_QUERY, .type = SL_T_STR, .flags = SL_MULTI,
+      .dflt = "[]", .description = "Only results with these tags (repeatable)" },
+    { .name = NULL }
+};
+
+/* An Item, as a Pydantic model with extra="forbid" publishes it; named,
+ * so that bodies refer to it as FastAPI's OpenAPI does. */
+static const char item_schema[] =
+    "{\"type\":\"object\",\"title\":\"Item\",\"properties\":{"
+    "\"name\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":50},"
+    "\"price\":{\"type\":\"number\",\"exclusiveMinimum\":0},"
+    "\"tags\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},"
+    "\"maxItems\":5,\"default\":[]}},"
+    "\"required\":[\"name\",\"price\"],\"additionalProperties\":false}";
+
+static const char item_ref[] = "{\"$ref\":\"#/components/schemas/Item\"}";
+
+static const char *const demo_tags[] = {"demo", NULL};
+
+static const sl_route_def declared[] = {
+    { .method = "GET", .pattern = "/search", .handler = search, .flags = SL_LOOP,
+      .params = search_params, .summary = "Search", .tags = demo_tags },
+    { .method = "POST", .pattern = "/items", .handler = create_item, .flags = SL_LOOP,
+      .body = item_ref, .status = 201, .response = item_ref,
+      .summary = "Create an item", .tags = demo_tags },
+    { .method = NULL }
+};
+
 int sluice_app(sl_app *app)
 {
     int rc = 0;
@@ -173,5 +226,8 @@ int sluice_app(sl_app *app)
     rc |= sl_route(app, "GET", "/env", env, SL_LOOP);
     rc |= sl_route(app, "GET", "/stream", stream, SL_POOL);
     rc |= sl_route(app, "GET", "/status/{code:int}", status, SL_LOOP);
-    return rc ? -EINVAL : 0;
+    if (rc)
+        return -EINVAL;
+    rc = sl_schema(app, "Item", item_schema);
+    return rc ? rc : sl_routes(app, declared);
 }

@@ -1,11 +1,37 @@
-/* app.c: loading an application and its route table (see app.h). */
+/* app.c: loading an application, its route table and named schemas (see
+ * app.h). */
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include "api/app.h"
 #include "util/log.h"
+
+/* A schema file is read whole at registration: bounded. */
+#define SCHEMA_FILE_MAX (4 * 1024 * 1024)
+
+/* Compile every named schema, so that one no route refers to is checked
+ * as well: 0, or -EINVAL/-ENOMEM with err. */
+static int check_schemas(sl_app *app, char *err, size_t errlen)
+{
+    if (app->schemas == NULL)
+        return 0;
+    json_object_object_foreach(sl_schema_set_components(app->schemas), name, src) {
+        char why[256] = "";
+        const sl_jschema *s;
+        (void)src;
+        int rc = sl_schema_get(app->schemas, name, &s, why, sizeof why);
+        if (rc < 0) {
+            snprintf(err, errlen, "schema %s refused: %s", name, why);
+            return rc;
+        }
+    }
+    return 0;
+}
 
 typedef int (*entry_fn)(sl_app *);
 
@@ -22,6 +48,12 @@ static sl_app *app_enter(sl_app *app, entry_fn entry, const char *name, char *er
     if (rc != 0) {
         snprintf(err, errlen, "%s: %s() failed: %s", name, SL_APP_SYMBOL,
                  strerror(rc < 0 ? -rc : rc));
+        sl_app_free(app);
+        return NULL;
+    }
+    char why[400];
+    if (check_schemas(app, why, sizeof why) < 0) {
+        snprintf(err, errlen, "%s: %s", name, why);
         sl_app_free(app);
         return NULL;
     }
@@ -81,6 +113,10 @@ void sl_app_free(sl_app *app)
     if (app == NULL)
         return;
     sl_router_free(app->router);
+    for (size_t i = 0; i < app->ndecls; i++)
+        sl_decl_free(app->decls[i]);
+    free(app->decls);
+    sl_schema_set_free(app->schemas);
     if (app->dl != NULL)
         dlclose(app->dl);
     free(app);
@@ -109,6 +145,178 @@ int sl_route(sl_app *app, const char *method, const char *pattern,
         app->nroutes++;
     else
         sl_error("route %s %s refused: %s", method, pattern, why);
+    return rc;
+}
+
+/* The app's schema set, made when first needed: 0 or -ENOMEM. */
+static int need_schemas(sl_app *app)
+{
+    if (app->schemas == NULL && (app->schemas = sl_schema_set_new()) == NULL)
+        return -ENOMEM;
+    return 0;
+}
+
+int sl_route_add(sl_app *app, const sl_route_def *def)
+{
+    const char *m = def && def->method ? def->method : "(null)";
+    const char *p = def && def->pattern ? def->pattern : "(null)";
+    char why[320] = "out of memory";
+    sl_decl *d = NULL;
+
+    if (app == NULL || def == NULL) {
+        sl_error("route refused: sl_route_add() needs an app and a record");
+        return -EINVAL;
+    }
+    int rc = need_schemas(app);
+    if (rc == 0 && app->ndecls == app->capdecls) {
+        size_t cap = app->capdecls ? app->capdecls * 2 : 16;
+        sl_decl **n = realloc(app->decls, cap * sizeof *n);
+        if (n == NULL)
+            rc = -ENOMEM;
+        else {
+            app->decls = n;
+            app->capdecls = cap;
+        }
+    }
+    if (rc == 0)
+        rc = sl_decl_build(app->schemas, def, &d, why, sizeof why);
+    if (rc == 0) {
+        sl_route_target t;
+        memset(&t, 0, sizeof t);
+        memcpy(&t.handler, &def->handler, sizeof def->handler);
+        t.flags = def->flags;
+        t.decl = d;
+        rc = sl_router_add(app->router, def->method, def->pattern, &t, why, sizeof why);
+    }
+    if (rc < 0) {
+        sl_error("route %s %s refused: %s", m, p, why);
+        sl_decl_free(d);
+        return rc;
+    }
+    app->decls[app->ndecls++] = d;
+    app->nroutes++;
+    return 0;
+}
+
+int sl_routes(sl_app *app, const sl_route_def *defs)
+{
+    if (defs == NULL) {
+        sl_error("routes refused: sl_routes() needs a table");
+        return -EINVAL;
+    }
+    for (size_t i = 0; defs[i].method != NULL; i++) {
+        int rc = sl_route_add(app, &defs[i]);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* JSON text as the schema compiler reads it (json-c, strict). */
+static int parse_json(const char *text, size_t len, json_object **out, char *err,
+                      size_t errlen)
+{
+    json_tokener *tok = json_tokener_new_ex(3 * SL_SCHEMA_MAX_DEPTH + 8);
+    *out = NULL;
+    if (tok == NULL || len > (size_t)INT32_MAX) {
+        json_tokener_free(tok);
+        snprintf(err, errlen, tok ? "too long" : "out of memory");
+        return tok ? -EINVAL : -ENOMEM;
+    }
+    json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+    json_object *j = json_tokener_parse_ex(tok, text, (int)len);
+    enum json_tokener_error e = json_tokener_get_error(tok);
+    if (j == NULL && e == json_tokener_continue) {
+        j = json_tokener_parse_ex(tok, "", 1);
+        e = json_tokener_get_error(tok);
+    }
+    size_t end = json_tokener_get_parse_end(tok);
+    json_tokener_free(tok);
+    if (e != json_tokener_success || j == NULL) {
+        json_object_put(j);
+        snprintf(err, errlen, "not JSON: %s (at byte %zu)", json_tokener_error_desc(e), end);
+        return -EINVAL;
+    }
+    *out = j;
+    return 0;
+}
+
+/* sl_schema() and sl_schema_file(): `what` names the source in messages. */
+static int add_schema(sl_app *app, const char *name, const char *text, size_t len,
+                      const char *what)
+{
+    char why[300] = "out of memory";
+    json_object *j = NULL;
+    int rc = need_schemas(app);
+    if (rc == 0)
+        rc = parse_json(text, len, &j, why, sizeof why);
+    if (rc == 0)
+        rc = sl_schema_set_add(app->schemas, name, j, why, sizeof why);
+    json_object_put(j);
+    if (rc < 0)
+        sl_error("schema %s%s refused: %s", name, what, why);
+    return rc;
+}
+
+int sl_schema(sl_app *app, const char *name, const char *json)
+{
+    if (app == NULL || name == NULL || json == NULL) {
+        sl_error("schema %s refused: sl_schema() needs an app, a name and JSON text",
+                 name ? name : "(null)");
+        return -EINVAL;
+    }
+    return add_schema(app, name, json, strlen(json), "");
+}
+
+int sl_schema_file(sl_app *app, const char *name, const char *path)
+{
+    char what[300];
+    struct stat st;
+
+    if (app == NULL || name == NULL || path == NULL) {
+        sl_error("schema %s refused: sl_schema_file() needs an app, a name and a path",
+                 name ? name : "(null)");
+        return -EINVAL;
+    }
+    snprintf(what, sizeof what, " (%s)", path);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || fstat(fd, &st) < 0) {
+        int e = errno;
+        sl_error("schema %s%s refused: %s", name, what, strerror(e));
+        if (fd >= 0)
+            close(fd);
+        return -e;
+    }
+    if (!S_ISREG(st.st_mode) || st.st_size > SCHEMA_FILE_MAX) {
+        close(fd);
+        sl_error("schema %s%s refused: %s", name, what,
+                 S_ISREG(st.st_mode) ? "larger than 4 MiB" : "not a regular file");
+        return -EINVAL;
+    }
+    size_t size = (size_t)st.st_size, got = 0;
+    char *text = malloc(size + 1);
+    if (text == NULL) {
+        close(fd);
+        sl_error("schema %s%s refused: out of memory", name, what);
+        return -ENOMEM;
+    }
+    while (got < size) {
+        ssize_t n = read(fd, text + got, size - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            int e = n < 0 ? errno : EIO;
+            free(text);
+            close(fd);
+            sl_error("schema %s%s refused: %s", name, what,
+                     n < 0 ? strerror(e) : "the file shrank while read");
+            return -e;
+        }
+        got += (size_t)n;
+    }
+    close(fd);
+    int rc = add_schema(app, name, text, size, what);
+    free(text);
     return rc;
 }
 

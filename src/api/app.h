@@ -6,7 +6,9 @@
 
 #include <uv.h>
 #include <sluice.h>
+#include "api/declare.h"
 #include "api/router.h"
+#include "api/schema.h"
 
 struct sl_app {
     void *dl;               /* dlopen handle */
@@ -17,13 +19,22 @@ struct sl_app {
     void *data;             /* sl_app_set_data() */
     uv_loop_t *loop;        /* the worker's loop; NULL when only checked */
     int nroutes;
+    sl_schema_set *schemas; /* named schemas and every compiled one; NULL
+                               until a record or sl_schema() needs it */
+    sl_decl **decls;        /* the route records, as registered (each also
+                               a route target's decl) */
+    size_t ndecls, capdecls;
+    int error_format;       /* SL_ERRORS_*, when error_format_set */
+    int error_format_set;
+    sl_error_handler on_error;
 };
 
 /*
- * Open `path`, resolve the entry point and call it to register the routes.
+ * Open `path`, resolve the entry point and call it to register the routes,
+ * then compile every named schema (one that no route used is checked too).
  * Returns the app, or NULL with a one-line reason in err ("cannot load
  * PATH: <dlerror>", "PATH: no symbol sluice_app", "PATH: sluice_app failed:
- * ...").
+ * ...", "PATH: schema NAME: ...").
  */
 sl_app *sl_app_load(const char *path, uv_loop_t *loop, char *err, size_t errlen);
 /* The same for an app given as its entry point (the in-process test

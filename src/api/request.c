@@ -49,6 +49,11 @@ static void release_extras(sl_req *req)
     }
     if (req->json != NULL)
         json_object_put(req->json);
+    if (req->args != NULL) {
+        for (size_t i = 0; i < req->args->n; i++)
+            json_object_put(req->args->v[i]);
+        free(req->args);
+    }
 }
 
 void sl_req_reset(sl_req *req)

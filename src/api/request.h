@@ -47,6 +47,15 @@ enum sl_known_param {
     SL_P_KNOWN
 };
 
+/* The values of a declared route's parameters (api/args.c), in the order
+ * of its decl (NULL: absent), and what a getter misused said, for the
+ * 500's log line.  Freed with the request. */
+typedef struct sl_args {
+    size_t n;
+    char error[224];
+    json_object *v[];
+} sl_args;
+
 /* A decoded query value, kept until the request ends. */
 typedef struct sl_qcache {
     struct sl_qcache *next;
@@ -84,6 +93,7 @@ struct sl_req {
     sl_qcache *qcache;
     json_object *json;
     int json_tried;
+    sl_args *args;                  /* declared values; NULL: none */
 
     /* In flight: on the worker's running list from dispatch to finish. */
     struct sl_req *wprev, *wnext;

@@ -351,6 +351,45 @@ int sl_router_route_at(const sl_router *r, size_t i, const char **method,
     return 0;
 }
 
+const sl_route_target *sl_router_target_at(const sl_router *r, size_t i)
+{
+    return r != NULL && i < r->n ? &r->routes[i]->target : NULL;
+}
+
+int sl_pattern_params(const char *pattern, sl_pattern_param *out, int *n,
+                      char *why, size_t whylen)
+{
+    why_t w = { why, whylen };
+    int err;
+
+    *n = 0;
+    if (why != NULL && whylen > 0)
+        why[0] = '\0';
+    if (pattern == NULL || pattern[0] != '/')
+        return refuse(&w, -EINVAL, "the pattern does not start with '/'");
+    struct route *rt = route_new("GET", pattern, NULL, &err, &w);
+    if (rt == NULL)
+        return err;
+    for (int i = 0; i < rt->nsegs; i++) {
+        const struct seg *sg = &rt->segs[i];
+        if (!sg->is_param)
+            continue;
+        if (sg->len >= sizeof out[0].name) {
+            /* the name lives in rt: say why before freeing it */
+            refuse(&w, -EINVAL, "parameter name '%.20s...' is longer than %zu bytes",
+                   sg->text, sizeof out[0].name - 1);
+            route_free(rt);
+            return -EINVAL;
+        }
+        /* check_segs() allowed at most SL_ROUTER_MAX_PARAMS. */
+        memcpy(out[*n].name, sg->text, sg->len + 1);
+        out[*n].type = sg->type;
+        (*n)++;
+    }
+    route_free(rt);
+    return 0;
+}
+
 /* ---- matching ----------------------------------------------------------- */
 
 /*
@@ -601,6 +640,7 @@ int sl_router_match(const sl_router *r, const char *method, const char *path,
     m->allow[0] = '\0';
     m->bad_param = NULL;
     m->bad_reason = NULL;
+    m->bad_target = NULL;
     if (r == NULL || method == NULL || path == NULL || len == 0 ||
         len > UINT32_MAX || path[0] != '/')
         return SL_MATCH_NOT_FOUND;
@@ -638,6 +678,13 @@ int sl_router_match(const sl_router *r, const char *method, const char *path,
         return SL_MATCH_BAD_METHOD;
     }
     if (bad_route != NULL) {
+        int unused;
+        /* Its parameters, the bad one included: a declared route checks
+         * them all and says what FastAPI would (api/args.c). */
+        match_route(bad_route, &sj, m->params, &unused);
+        for (int i = 0; i < bad_route->nsegs; i++)
+            m->nparams += bad_route->segs[i].is_param;
+        m->bad_target = &bad_route->target;
         m->pattern = bad_route->pattern;
         m->bad_param = bad_route->segs[bad_seg].text;
         m->bad_reason = bad_int_reason;

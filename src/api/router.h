@@ -34,11 +34,15 @@ typedef struct sl_router sl_router;
  */
 #define SL_ROUTER_ENCODED_SLASH 2u
 
+struct sl_decl;
+
 /* What a route carries; the router treats it as opaque but for
  * SL_ROUTER_ENCODED_SLASH in flags. */
 typedef struct sl_route_target {
     void *handler;          /* the application's function */
     unsigned flags;         /* SL_LOOP, SL_ENCODED_SLASH etc. */
+    const struct sl_decl *decl;     /* a route record's declarations
+                                       (api/declare.h); NULL for sl_route() */
 } sl_route_target;
 
 /* Every request in flight carries SL_ROUTER_MAX_PARAMS of these: the
@@ -66,9 +70,11 @@ typedef struct sl_match {
     int nparams;
     /* SL_MATCH_BAD_METHOD: the methods that would match, "GET, HEAD, POST" */
     char allow[128];
-    /* SL_MATCH_BAD_PARAM: which parameter and why (for the problem body) */
+    /* SL_MATCH_BAD_PARAM: which parameter and why (for the problem body),
+     * and the route it belongs to (params[] then hold its parameters) */
     const char *bad_param;
     const char *bad_reason;
+    const sl_route_target *bad_target;
 } sl_match;
 
 sl_router *sl_router_new(void);
@@ -92,6 +98,25 @@ int sl_router_add(sl_router *r, const char *method, const char *pattern,
  * router.  0, or -ERANGE past the last one. */
 int sl_router_route_at(const sl_router *r, size_t i, const char **method,
                        const char **pattern);
+
+/* The i-th route's target (as added, with its decl), or NULL past the
+ * last one.  For walking the table in order (OpenAPI). */
+const sl_route_target *sl_router_target_at(const sl_router *r, size_t i);
+
+/* A parameter of a pattern, as sl_pattern_params() lists it. */
+typedef struct sl_pattern_param {
+    char name[64];
+    enum sl_param_type type;
+} sl_pattern_param;
+
+/*
+ * The parameters of `pattern`, in order, into out[0..SL_ROUTER_MAX_PARAMS)
+ * with *n their count: 0, or -EINVAL (why as sl_router_add() says it) for
+ * a pattern sl_router_add() would refuse, or one with a parameter name of
+ * 64 bytes or more; -ENOMEM.
+ */
+int sl_pattern_params(const char *pattern, sl_pattern_param *out, int *n,
+                      char *why, size_t whylen);
 
 /*
  * Match a method and a normalised path (path[0..len), need not be

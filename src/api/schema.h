@@ -94,7 +94,8 @@
                                        of more than 4300 digits) */
 
 typedef struct sl_schema_set sl_schema_set;
-typedef struct sl_schema sl_schema;
+/* A compiled schema (the public sl_schema() names one in an app). */
+typedef struct sl_schema sl_jschema;
 
 /* A set of named schemas and of everything compiled against it.  NULL if
  * out of memory. */
@@ -126,22 +127,22 @@ json_object *sl_schema_set_components(const sl_schema_set *set);
  * or -ENOMEM.
  */
 int sl_schema_compile(sl_schema_set *set, json_object *schema,
-                      const sl_schema **out, char *err, size_t errlen);
+                      const sl_jschema **out, char *err, size_t errlen);
 
 /* The same from JSON text (len bytes, need not be NUL-terminated). */
 int sl_schema_compile_text(sl_schema_set *set, const char *text, size_t len,
-                           const sl_schema **out, char *err, size_t errlen);
+                           const sl_jschema **out, char *err, size_t errlen);
 
 /* The named schema NAME, compiled.  -ENOENT if there is none. */
 int sl_schema_get(sl_schema_set *set, const char *name,
-                  const sl_schema **out, char *err, size_t errlen);
+                  const sl_jschema **out, char *err, size_t errlen);
 
 /* The JSON the schema was compiled from (borrowed), for OpenAPI. */
-json_object *sl_schema_source(const sl_schema *schema);
+json_object *sl_schema_source(const sl_jschema *schema);
 
 /* The schema's "default" (borrowed), or NULL with *has (if not NULL) 0
  * when it has none.  A default of null is NULL with *has 1. */
-json_object *sl_schema_default(const sl_schema *schema, int *has);
+json_object *sl_schema_default(const sl_jschema *schema, int *has);
 
 /*
  * Validates input (borrowed; NULL is JSON null) against schema.
@@ -154,7 +155,7 @@ json_object *sl_schema_default(const sl_schema *schema, int *has);
  * items appended to errors (a json-c array; never more than
  * SL_SCHEMA_MAX_ERRORS items in it) and *out NULL; or -ENOMEM.
  */
-int sl_schema_validate(const sl_schema *schema, json_object *input,
+int sl_schema_validate(const sl_jschema *schema, json_object *input,
                        json_object *loc_prefix, json_object **out,
                        json_object *errors);
 
@@ -168,7 +169,7 @@ int sl_schema_validate(const sl_schema *schema, json_object *input,
  * required, else the schema's default (a copy), else *out NULL.  Results
  * as sl_schema_validate.
  */
-int sl_schema_validate_param(const sl_schema *schema, const char *where,
+int sl_schema_validate_param(const sl_jschema *schema, const char *where,
                              const char *name, const char *const *values,
                              const size_t *lens, size_t n, int required,
                              json_object **out, json_object *errors);
@@ -181,7 +182,7 @@ int sl_schema_validate_param(const sl_schema *schema, const char *where,
  * sl_schema_parse_json).  Results as sl_schema_validate, plus
  * SL_SCHEMA_UNREADABLE.  The caller checks the Content-Type.
  */
-int sl_schema_validate_body(const sl_schema *schema, const char *data,
+int sl_schema_validate_body(const sl_jschema *schema, const char *data,
                             size_t len, int required, json_object **out,
                             json_object *errors);
 

@@ -15,7 +15,7 @@ static size_t room(json_object *errors)
 }
 
 /* Validates input; errors' locs start with prefix, then names. */
-static int validate_at(const sl_schema *schema, json_object *input,
+static int validate_at(const sl_jschema *schema, json_object *input,
                        json_object *prefix, const char *const *names,
                        size_t nnames, json_object **out, json_object *errors)
 {
@@ -29,7 +29,7 @@ static int validate_at(const sl_schema *schema, json_object *input,
     return r;
 }
 
-int sl_schema_validate(const sl_schema *schema, json_object *input,
+int sl_schema_validate(const sl_jschema *schema, json_object *input,
                        json_object *loc_prefix, json_object **out,
                        json_object *errors)
 {
@@ -38,7 +38,7 @@ int sl_schema_validate(const sl_schema *schema, json_object *input,
 
 /* An absent parameter or body: FastAPI's get_missing_field_error (input
  * null) at names, or the default, or nothing. */
-static int absent(const sl_schema *schema, const char *const *names,
+static int absent(const sl_jschema *schema, const char *const *names,
                   size_t nnames, int required, json_object **out,
                   json_object *errors)
 {
@@ -84,7 +84,7 @@ static int takes_list(const struct sl_node *n, int depth)
     }
 }
 
-int sl_schema_validate_param(const sl_schema *schema, const char *where,
+int sl_schema_validate_param(const sl_jschema *schema, const char *where,
                              const char *name, const char *const *values,
                              const size_t *lens, size_t n, int required,
                              json_object **out, json_object *errors)
@@ -116,7 +116,7 @@ int sl_schema_validate_param(const sl_schema *schema, const char *where,
     return r;
 }
 
-int sl_schema_validate_body(const sl_schema *schema, const char *data,
+int sl_schema_validate_body(const sl_jschema *schema, const char *data,
                             size_t len, int required, json_object **out,
                             json_object *errors)
 {

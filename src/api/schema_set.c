@@ -131,12 +131,12 @@ json_object *sl_schema_set_components(const sl_schema_set *set)
     return set->components;
 }
 
-json_object *sl_schema_source(const sl_schema *schema)
+json_object *sl_schema_source(const sl_jschema *schema)
 {
     return schema->src;
 }
 
-json_object *sl_schema_default(const sl_schema *schema, int *has)
+json_object *sl_schema_default(const sl_jschema *schema, int *has)
 {
     json_object *d = NULL;
     int h = json_object_get_type(schema->src) == json_type_object &&
@@ -573,7 +573,7 @@ static struct sl_schema *new_schema(sl_schema_set *set, struct sl_node *root,
 }
 
 int sl_schema_compile(sl_schema_set *set, json_object *schema,
-                      const sl_schema **out, char *err, size_t errlen)
+                      const sl_jschema **out, char *err, size_t errlen)
 {
     struct sl_node *root = NULL;
     *out = NULL;
@@ -593,7 +593,7 @@ int sl_schema_compile(sl_schema_set *set, json_object *schema,
 }
 
 int sl_schema_compile_text(sl_schema_set *set, const char *text, size_t len,
-                           const sl_schema **out, char *err, size_t errlen)
+                           const sl_jschema **out, char *err, size_t errlen)
 {
     *out = NULL;
     if (len > (size_t)INT32_MAX) {
@@ -626,7 +626,7 @@ int sl_schema_compile_text(sl_schema_set *set, const char *text, size_t len,
     return r;
 }
 
-int sl_schema_get(sl_schema_set *set, const char *name, const sl_schema **out,
+int sl_schema_get(sl_schema_set *set, const char *name, const sl_jschema **out,
                   char *err, size_t errlen)
 {
     json_object *src;

@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "api/args.h"
+#include "api/errors.h"
 #include "util/accesslog.h"
 #include "util/backtrace.h"
 #include "util/escape.h"
@@ -226,7 +228,7 @@ void sl_worker_finish(sl_worker *w, sl_req *req)
 static void fail_500(sl_req *req)
 {
     req->headers.len = 0;
-    sl_resp_problem(req, 500, NULL);
+    sl_error_answer(req, 500, NULL, NULL);
 }
 
 void sl_worker_complete(sl_worker *w, sl_req *req, int rc)
@@ -466,20 +468,16 @@ static void after_work_cb(uv_work_t *work, int status)
 /* Answer from the route table's verdict when no handler is to run. */
 static void route_error(sl_req *req, int m)
 {
-    char detail[160];
     switch (m) {
     case SL_MATCH_NOT_FOUND:
-        sl_resp_problem(req, 404, NULL);
+        sl_error_answer(req, 404, NULL, NULL);
         return;
     case SL_MATCH_BAD_METHOD:
-        sl_resp_problem(req, 405, NULL);
         sl_resp_header(req, "Allow", req->match.allow);
+        sl_error_answer(req, 405, NULL, NULL);
         return;
     default:
-        snprintf(detail, sizeof detail, "path parameter '%s': %s",
-                 req->match.bad_param ? req->match.bad_param : "?",
-                 req->match.bad_reason ? req->match.bad_reason : "invalid");
-        sl_resp_problem(req, 422, detail);
+        sl_args_bad_path(req);
     }
 }
 
@@ -499,7 +497,7 @@ void sl_conns_host_dispatch(sl_conns *cs, sl_req *req)
     int rc = sl_req_resolve_path(req, &why);
     if (rc < 0) {
         /* The client's path, refused as nginx refuses it: say why. */
-        sl_resp_problem(req, rc == -EINVAL ? 400 : 500, rc == -EINVAL ? why : NULL);
+        sl_error_answer(req, rc == -EINVAL ? 400 : 500, rc == -EINVAL ? why : NULL, NULL);
         sl_worker_finish(w, req);
         return;
     }
@@ -508,8 +506,8 @@ void sl_conns_host_dispatch(sl_conns *cs, sl_req *req)
         return;
     }
     if (over_limit(w)) {
-        sl_resp_problem(req, 503, "the worker is at --limit-concurrency; retry shortly");
         sl_resp_header(req, "Retry-After", "1");
+        sl_error_answer(req, 503, "the worker is at --limit-concurrency; retry shortly", NULL);
         sl_worker_finish(w, req);
         return;
     }
@@ -530,8 +528,13 @@ void sl_conns_host_dispatch(sl_conns *cs, sl_req *req)
         /* Its retry, most likely: run it and the next worker dies too. */
         sl_error("request %s (id %s) crashed a worker moments ago: answered 500 "
                  "without running it", req->what, req->request_id);
-        sl_resp_problem(req, 500, "this request crashed a worker moments ago and "
-                                  "is not run again");
+        sl_error_answer(req, 500, "this request crashed a worker moments ago and "
+                                  "is not run again", NULL);
+        sl_worker_finish(w, req);
+        return;
+    }
+    /* A route record: its inputs are validated (or answered) here. */
+    if (req->match.target->decl != NULL && sl_args_run(req) != 0) {
         sl_worker_finish(w, req);
         return;
     }
@@ -556,7 +559,7 @@ void sl_conns_host_reject(sl_conns *cs, sl_req *req, int status, const char *det
     begin(w, req);
     sl_info("refused request from %s: %d %s", req->conn ? req->conn->peer : "?",
             status, detail);
-    sl_resp_problem(req, status, detail);
+    sl_error_answer(req, status, detail, NULL);
     sl_worker_finish(w, req);
 }
 
@@ -605,9 +608,7 @@ void sl_worker_time_out(sl_worker *w, sl_req *req)
         if (!__atomic_load_n(&req->head_sent, __ATOMIC_ACQUIRE)) {
             /* The handler still owns the request's response: a problem
              * answer of its own, made without touching it. */
-            sl_resp_encode_problem(&b, req->proto, req->id, 504,
-                                   "the request took longer than --timeout",
-                                   req->request_id);
+            sl_error_encode_detached(&b, req, 504, "the request took longer than --timeout");
         } else if (req->proto == SL_PROTO_FASTCGI) {
             fcgi_encode_stream_end(&b, FCGI_STDOUT, req->id);
             fcgi_encode_end_request(&b, req->id, 0, FCGI_REQUEST_COMPLETE);

@@ -4,12 +4,14 @@
 - README: the application of "Write an application", built and run with
   the commands of "Build it and run it", behind nginx configured with the
   README's own snippet, nginx's workers running as www-data as on Debian:
-  the requests get through (a socket nginx may not open gives 502).  Its
+  the requests get through (a socket nginx may not open gives 502), and
+  its declared route answers bad input with the 422 the README shows.  Its
   Check test of that app (the in-process test client), built and run with
   the README's commands, passes; and fails once the app answers otherwise.
 - doc/sluice.1 documents every long option `sluice --help` lists, and
   lists none that --help does not.
 """
+import json
 import os
 import re
 import shlex
@@ -127,6 +129,18 @@ http {{
          % NGINX_USER, harness.tail(harness.read_text(os.path.join(nd, "error.log")), 5))
     r = harness.http_get(port, "/items/42")
     t.eq((r.status, r.body), (200, b'{"id":42}'), "GET /items/42: {\"id\":42}")
+    # The README's declared route: its 422, as the README shows it.
+    shown = block_after(readme, "answers bad input with FastAPI's own 422")
+    lines = (shown or "").splitlines()
+    t.ok(len(lines) >= 2 and lines[0].startswith("$ curl -s localhost:8080/items/0"),
+         "README: the 422 example is found", shown)
+    r = harness.http_get(port, "/items/0")
+    try:
+        want = json.loads("".join(lines[1:]))
+    except ValueError:
+        want = ("README's 422 is not JSON", lines[1:])
+    t.eq((r.status, r.json() if r.status == 422 else r.body), (422, want),
+         "GET /items/0: the README's 422, exactly")
 
 
 def check_readme_test(t):

@@ -34,7 +34,7 @@ static int match(const char *method, const char *path, sl_match *m)
     memcpy(copy, path, len);
     int rc = sl_router_match(r, method, copy, len, NULL, 0, m);
     /* Parameter slices point into the path: rebase them onto `path`. */
-    for (int i = 0; rc == SL_MATCH_OK && i < m->nparams; i++)
+    for (int i = 0; (rc == SL_MATCH_OK || rc == SL_MATCH_BAD_PARAM) && i < m->nparams; i++)
         m->params[i].value = path + (m->params[i].value - copy);
     free(copy);
     return rc;
@@ -392,6 +392,66 @@ START_TEST(test_precedence)
 }
 END_TEST
 
+/* A declared route checks every parameter of the route whose {x:int}
+ * did not convert: the router names that route and fills its parameters. */
+START_TEST(test_bad_param_target)
+{
+    sl_match m;
+
+    ck_assert_int_eq(sl_router_add(r, "GET", "/a/{name}/{id:int}", T(3), NULL, 0), 0);
+    ck_assert_int_eq(match("GET", "/a/bob/x1", &m), SL_MATCH_BAD_PARAM);
+    ck_assert_ptr_null(m.target);
+    ck_assert_ptr_nonnull(m.bad_target);
+    ck_assert_ptr_eq(m.bad_target->handler, &tag[3]);
+    ck_assert_int_eq(m.nparams, 2);
+    ck_assert_str_eq(m.params[0].name, "name");
+    ck_assert_int_eq(m.params[0].len, 3);
+    ck_assert(memcmp(m.params[0].value, "bob", 3) == 0);
+    ck_assert_str_eq(m.params[1].name, "id");
+    ck_assert(memcmp(m.params[1].value, "x1", 2) == 0);
+    /* a match, a 404 and a 405 name no bad route */
+    ck_assert_int_eq(match("GET", "/a/bob/1", &m), SL_MATCH_OK);
+    ck_assert_ptr_null(m.bad_target);
+    ck_assert_int_eq(match("GET", "/b", &m), SL_MATCH_NOT_FOUND);
+    ck_assert_ptr_null(m.bad_target);
+    ck_assert_int_eq(m.nparams, 0);
+    ck_assert_ptr_eq(sl_router_target_at(r, 0)->handler, &tag[3]);
+    ck_assert_ptr_null(sl_router_target_at(r, 1));
+}
+END_TEST
+
+START_TEST(test_pattern_params)
+{
+    sl_pattern_param pp[SL_ROUTER_MAX_PARAMS];
+    char why[128];
+    int n = -1;
+
+    ck_assert_int_eq(sl_pattern_params("/a/{x}/b/{id:int}/{rest:path}", pp, &n, why,
+                                       sizeof why), 0);
+    ck_assert_int_eq(n, 3);
+    ck_assert_str_eq(pp[0].name, "x");
+    ck_assert_int_eq(pp[0].type, SL_PARAM_STR);
+    ck_assert_str_eq(pp[1].name, "id");
+    ck_assert_int_eq(pp[1].type, SL_PARAM_INT);
+    ck_assert_str_eq(pp[2].name, "rest");
+    ck_assert_int_eq(pp[2].type, SL_PARAM_PATH);
+    ck_assert_int_eq(sl_pattern_params("/plain", pp, &n, why, sizeof why), 0);
+    ck_assert_int_eq(n, 0);
+    /* what sl_router_add() refuses, for the same reason */
+    ck_assert_int_eq(sl_pattern_params("/a/{id", pp, &n, why, sizeof why), -EINVAL);
+    ck_assert_str_eq(why, "unbalanced '{'");
+    ck_assert_int_eq(sl_pattern_params("a", pp, &n, why, sizeof why), -EINVAL);
+    ck_assert_str_eq(why, "the pattern does not start with '/'");
+    ck_assert_int_eq(sl_pattern_params("/{x:float}", pp, &n, why, sizeof why), -EINVAL);
+    ck_assert_str_eq(why, "unknown type 'float' (str, int or path)");
+    char longname[100] = "/{";
+    memset(longname + 2, 'a', 70);
+    strcpy(longname + 72, "}");
+    ck_assert_int_eq(sl_pattern_params(longname, pp, &n, why, sizeof why), -EINVAL);
+    ck_assert_str_eq(why, "parameter name 'aaaaaaaaaaaaaaaaaaaa...' is longer than 63 bytes");
+}
+END_TEST
+
 START_TEST(test_bad_param_second)
 {
     sl_match m;
@@ -647,6 +707,8 @@ static Suite *router_suite(void)
     tcase_add_test(tc, test_allow_overflow);
     tcase_add_test(tc, test_precedence);
     tcase_add_test(tc, test_bad_param_second);
+    tcase_add_test(tc, test_bad_param_target);
+    tcase_add_test(tc, test_pattern_params);
     tcase_add_test(tc, test_target_stable);
     tcase_add_test(tc, test_int_beats_str);
     tcase_add_test(tc, test_encoded_slash);

@@ -167,7 +167,7 @@ static int run_case(json_object *c)
         json_object_object_foreach(comp, k, v)
             ck_assert_int_eq(sl_schema_set_add(set, k, v, err, sizeof err), 0);
     }
-    const sl_schema *s;
+    const sl_jschema *s;
     if (sl_schema_compile(set, get(c, "schema"), &s, err, sizeof err) != 0) {
         fprintf(stderr, "%s: does not compile: %s\n", name, err);
         sl_schema_set_free(set);
@@ -252,7 +252,7 @@ static void refused(const char *schema, const char *components,
 {
     sl_schema_set *set = sl_schema_set_new();
     char err[512] = "";
-    const sl_schema *s;
+    const sl_jschema *s;
     if (components) {
         json_object *c = json_tokener_parse(components);
         ck_assert_ptr_nonnull(c);
@@ -384,7 +384,7 @@ START_TEST(test_set_api)
     ck_assert_int_eq(sl_schema_set_add(set, "a/b", a, err, sizeof err), -EINVAL);
     json_object_put(a);
     ck_assert_int_eq(json_object_object_length(sl_schema_set_components(set)), 1);
-    const sl_schema *s, *s2;
+    const sl_jschema *s, *s2;
     ck_assert_int_eq(sl_schema_get(set, "B", &s, err, sizeof err), -ENOENT);
     ck_assert_int_eq(sl_schema_get(set, "A", &s, err, sizeof err), 0);
     ck_assert_int_eq(sl_schema_get(set, "A", &s2, err, sizeof err), 0);
@@ -411,7 +411,7 @@ END_TEST
 START_TEST(test_output_outlives_set)
 {
     sl_schema_set *set = sl_schema_set_new();
-    const sl_schema *s;
+    const sl_jschema *s;
     const char *schema = "{\"type\":\"object\",\"properties\":{\"a\":{\"type\":"
                          "\"integer\"},\"b\":{\"type\":\"array\",\"default\":[1]},"
                          "\"c\":{\"enum\":[\"x\"]}}}";
@@ -432,7 +432,7 @@ END_TEST
 START_TEST(test_error_cap)
 {
     sl_schema_set *set = sl_schema_set_new();
-    const sl_schema *s;
+    const sl_jschema *s;
     const char *schema = "{\"type\":\"array\",\"items\":{\"type\":\"integer\"}}";
     ck_assert_int_eq(sl_schema_compile_text(set, schema, strlen(schema), &s,
                                             NULL, 0), 0);
@@ -470,7 +470,7 @@ START_TEST(test_bounded_work)
     json_object_object_foreach(comp, k, v)
         ck_assert_int_eq(sl_schema_set_add(set, k, v, err, sizeof err), 0);
     json_object_put(comp);
-    const sl_schema *n, *x;
+    const sl_jschema *n, *x;
     ck_assert_int_eq(sl_schema_get(set, "N", &n, err, sizeof err), 0);
     ck_assert_int_eq(sl_schema_get(set, "X", &x, err, sizeof err), 0);
     json_object *deep = json_object_new_array(), *cur = deep;
@@ -512,7 +512,7 @@ END_TEST
 START_TEST(test_large_inputs)
 {
     sl_schema_set *set = sl_schema_set_new();
-    const sl_schema *list, *uniq;
+    const sl_jschema *list, *uniq;
     const char *l = "{\"type\":\"array\",\"items\":{\"type\":\"integer\"}}";
     const char *u = "{\"type\":\"array\",\"items\":{\"type\":\"number\"},"
                     "\"uniqueItems\":true}";
@@ -601,7 +601,7 @@ static void expect(const char *components, const char *schema,
             ck_assert_int_eq(sl_schema_set_add(set, k, v, NULL, 0), 0);
         json_object_put(c);
     }
-    const sl_schema *s;
+    const sl_jschema *s;
     ck_assert_msg(sl_schema_compile_text(set, schema, strlen(schema), &s, err,
                                          sizeof err) == 0, "%s: %s", schema, err);
     json_object *errors = json_object_new_array(), *out = NULL;
@@ -667,7 +667,7 @@ START_TEST(test_known_differences)
            "=1.2345678901234567e+19");
     /* deeper than SL_SCHEMA_MAX_DEPTH: 400 (Python goes to ~1000) */
     sl_schema_set *set = sl_schema_set_new();
-    const sl_schema *s;
+    const sl_jschema *s;
     ck_assert_int_eq(sl_schema_compile_text(set, "{}", 2, &s, NULL, 0), 0);
     char deep[200];
     memset(deep, '[', 70);
