@@ -348,12 +348,15 @@ SL_API void *sl_req_route_user(const sl_req *req);
  *                      {"type":"about:blank","title":"Not Found",
  *                      "status":404}, the 422 with the same list under
  *                      "errors" and a "detail" counting them
- * An app that sets nothing gets FastAPI's format once it registers a route
- * record (sl_route_add(), sl_routes()), problem+json otherwise (as before
- * records existed).  The operator's endpoints (--health-path ...) and
- * sl_resp_problem() answer problem+json always.
+ * An app that sets nothing gets FastAPI's format for bad input to a
+ * declared route (its 422 listing what failed, and the 400 and 415 of its
+ * body: what a declared route promises) and problem+json for every other
+ * error (as sluice has always answered them); an app that sets a format
+ * gets it for every error.  The
+ * operator's endpoints (--health-path ...) and sl_resp_problem() answer
+ * problem+json always.
  */
-#define SL_ERRORS_FASTAPI 0     /* {"detail":[...]} (the default) */
+#define SL_ERRORS_FASTAPI 0     /* {"detail":...} for every error */
 #define SL_ERRORS_PROBLEM 1     /* RFC 9457 problem+json, the list under "errors" */
 SL_API void sl_app_set_error_format(sl_app *app, int format);
 /*

@@ -19,13 +19,32 @@
 #include "util/escape.h"
 #include "util/log.h"
 
+/*
+ * Unless the app chooses, the answers to bad input on a declared route
+ * (its 422 listing what failed, and the 400 and 415 of its body) are
+ * FastAPI's, which is what a declared route promises, and every other
+ * error keeps the problem+json body sluice has always sent (404, 405, 413,
+ * ...: clients and tests of existing apps read it).  An app that sets a
+ * format gets it for every error.
+ */
 int sl_errors_format(const sl_app *app)
 {
     if (app == NULL)
         return SL_ERRORS_PROBLEM;
     if (app->error_format_set)
         return app->error_format;
-    return app->ndecls > 0 ? SL_ERRORS_FASTAPI : SL_ERRORS_PROBLEM;
+    return SL_ERRORS_PROBLEM;
+}
+
+/* The format of this answer: see sl_errors_format(). */
+static int answer_format(const sl_req *req, int status, const json_object *errors)
+{
+    const sl_route_target *t = req->match.target ? req->match.target : req->match.bad_target;
+    int input = errors != NULL ||
+                (t != NULL && t->decl != NULL && (status == 400 || status == 415 || status == 422));
+    if (input && (req->app == NULL || !req->app->error_format_set))
+        return SL_ERRORS_FASTAPI;
+    return sl_errors_format(req->app);
 }
 
 void sl_app_set_error_format(sl_app *app, int format)
@@ -140,7 +159,7 @@ static void run_handler(sl_req *req, int status, json_object *errors)
 
 void sl_error_answer(sl_req *req, int status, const char *detail, json_object *errors)
 {
-    int format = sl_errors_format(req->app);
+    int format = answer_format(req, status, errors);
     sl_resp_problem(req, status, detail);
     if ((format == SL_ERRORS_FASTAPI || errors != NULL) &&
         write_body(req, format, status, detail, errors) < 0) {

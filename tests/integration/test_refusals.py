@@ -6,7 +6,7 @@ without keepalive and fastcgi_keep_conn), and SCGI (sluice-scgi.conf):
 
   - 413 (--max-body-size, answered before the body is read) for bodies
     from just over the limit to 50 times it, each size 20 times: every
-    answer is the 413 error, none is 502, none hangs, and normal
+    answer is the 413 problem+json, none is 502, none hangs, and normal
     requests interleaved keep working;
   - 431 (--max-params-size) for a huge header;
   - 503 (--limit-concurrency) with a body;
@@ -38,9 +38,6 @@ from harness import (FCGIConnection, fcgi_record, fcgi_stream, fcgi_nv_encode,  
 
 HELLO = b"Hello, world!\n"
 LIMIT = 100 * 1024
-# The demo declares routes, so sluice's errors for it are in FastAPI's
-# format (sluice.h, sl_app_set_error_format()).
-ERROR_TYPE = "application/json"
 SIZES = [("just over the limit", LIMIT + 1), ("2x", 2 * LIMIT), ("10x", 10 * LIMIT),
          ("20x", 20 * LIMIT), ("50x", 50 * LIMIT)]
 REPEAT = 20
@@ -94,7 +91,7 @@ def refusal_run(t, port, via, make_request, want, what, normal_every=1):
     for i in range(REPEAT):
         status, mt, el, _ = timed(c, *make_request(i))
         n += 1
-        if (status, mt) != (want, ERROR_TYPE):
+        if (status, mt) != (want, "application/problem+json"):
             bad.append((i, status, mt))
         if el > SLOW:
             slow.append((i, round(el, 1)))
@@ -107,7 +104,7 @@ def refusal_run(t, port, via, make_request, want, what, normal_every=1):
             if (st, body) != (200, small):
                 normal_bad.append(("POST /echo", i, st))
     c.close()
-    t.ok(not bad, "%s: %s: all %d answers are the %d error" % (via, what, n, want),
+    t.ok(not bad, "%s: %s: all %d answers are the %d problem+json" % (via, what, n, want),
          harness.short(bad[:10]))
     t.ok(not slow, "%s: %s: none took over %.0f s" % (via, what, SLOW), slow[:10])
     t.ok(not normal_bad, "%s: %s: the normal requests in between are served" % (via, what),
@@ -166,9 +163,9 @@ def check_503(t, paths, sluice_sock, sluice_ssock):
             if el > SLOW:
                 slow.append(round(el, 1))
         c.close()
-        t.ok(all(g == (503, ERROR_TYPE) for g in got),
+        t.ok(all(g == (503, "application/problem+json") for g in got),
              "%s: --limit-concurrency 1 with the slot held: %d POSTs of 200 KiB all get "
-             "the 503 error" % (via, REPEAT), harness.short(got))
+             "the 503 problem+json" % (via, REPEAT), harness.short(got))
         t.ok(not slow, "%s: none took over %.0f s" % (via, SLOW), slow)
         holder.join(15)
 

@@ -221,10 +221,9 @@ def check_interim_status(t):
             c.send("/status/%d" % code)
             c.send("/hello")
             interim, status, hdrs, body = c.final()
-            # the demo declares routes: its errors are FastAPI's {"detail": ...}
             t.eq((interim, status, hdrs.get("content-type")),
-                 ([], 500, "application/json"),
-                 "GET /status/%d through nginx: a 500 error (1xx is not a final status)"
+                 ([], 500, "application/problem+json"),
+                 "GET /status/%d through nginx: a 500 problem (1xx is not a final status)"
                  % code, body)
             interim, status, hdrs, body = c.final()
             t.eq((status, body), (200, HELLO),
