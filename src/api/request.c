@@ -87,11 +87,9 @@ void sl_req_destroy(sl_req *req)
     sl_req_init(req);
 }
 
-/* Room for `bytes` more of parameters and `count` more index slots. */
-static int reserve_params(sl_req *req, size_t bytes, size_t count)
+/* Room for `count` more index slots. */
+static int grow_index(sl_req *req, size_t count)
 {
-    if (sl_buf_reserve(&req->pstore, bytes) < 0)
-        return -ENOMEM;
     if (count > req->params_cap - req->nparams) {
         size_t cap = req->nparams + count;
         sl_param *p = realloc(req->params, cap * sizeof *p);
@@ -101,6 +99,20 @@ static int reserve_params(sl_req *req, size_t bytes, size_t count)
         req->params_cap = cap;
     }
     return 0;
+}
+
+/* The index grows by doubling, from 32 slots. */
+static size_t index_growth(const sl_req *req)
+{
+    return req->params_cap ? req->params_cap : 32;
+}
+
+/* Room for `bytes` more of parameters and `count` more index slots. */
+static int reserve_params(sl_req *req, size_t bytes, size_t count)
+{
+    if (sl_buf_reserve(&req->pstore, bytes) < 0)
+        return -ENOMEM;
+    return grow_index(req, count);
 }
 
 /*
@@ -138,22 +150,17 @@ static int known_index(const char *n, size_t len)
 int sl_req_add_param(sl_req *req, const char *name, size_t nlen,
                      const char *value, size_t vlen)
 {
-    /* The index grows by doubling (from 32 slots), the store as sl_buf does. */
+    /* The index grows by doubling, the store as sl_buf does. */
     if (req->params_cap == req->nparams ||
         req->pstore.cap - req->pstore.len < nlen + vlen + 2) {
-        size_t more = req->params_cap > req->nparams ? 0 : req->params_cap ? req->params_cap : 32;
+        size_t more = req->params_cap > req->nparams ? 0 : index_growth(req);
         if (reserve_params(req, nlen + vlen + 2, more) < 0)
             return -ENOMEM;
     }
-    /*
-     * memmove: the source may be further on in this same buffer.  The name
-     * goes first and ends before the value starts, so neither write runs
-     * over bytes still to be moved.
-     */
     char *p = req->pstore.data + req->pstore.len;
-    memmove(p, name, nlen);
+    memcpy(p, name, nlen);
     p[nlen] = '\0';
-    memmove(p + nlen + 1, value, vlen);
+    memcpy(p + nlen + 1, value, vlen);
     p[nlen + 1 + vlen] = '\0';
     req->params[req->nparams].name = (uint32_t)req->pstore.len;
     req->params[req->nparams].value = (uint32_t)(req->pstore.len + nlen + 1);
@@ -161,6 +168,7 @@ int sl_req_add_param(sl_req *req, const char *name, size_t nlen,
     if (k >= 0)
         req->known_at[k] = req->nparams + 1;
     req->pstore.len += nlen + vlen + 2;
+    req->params_size += nlen + vlen + 2;
     req->nparams++;
     return 0;
 }
@@ -175,33 +183,91 @@ int sl_req_index_params(sl_req *req)
 }
 
 /*
- * The PARAMS stream is complete: it becomes the request's parameter store,
- * rewritten in place pair by pair as "name\0value\0".  A stored pair never
- * takes more room than it was sent in (two length bytes or more became two
- * NULs), so what is written never overtakes what is still to be read, and
- * no second copy of the parameters is ever held.  The store's old room
- * takes the stream's place, kept for the next request (sl_req_reset).
+ * One pair length of the PARAMS stream at p[pos], whose first byte is
+ * `first` (the byte itself may be gone: see below): 1 byte below 128, else
+ * 4 bytes, the high bit cleared.  The new position, or 0 when the length
+ * runs past the end.
+ */
+static inline size_t pair_len(const unsigned char *p, size_t len, size_t pos,
+                              unsigned first, size_t *out)
+{
+    if (first < 0x80) {
+        *out = first;
+        return pos + 1;
+    }
+    if (len - pos < 4)
+        return 0;
+    *out = ((size_t)(first & 0x7f) << 24) | ((size_t)p[pos + 1] << 16) |
+           ((size_t)p[pos + 2] << 8) | (size_t)p[pos + 3];
+    return pos + 4;
+}
+
+/*
+ * The PARAMS stream is complete: it becomes the request's parameter store
+ * where it lies, each pair made "name\0value\0" in place.  A pair comes as
+ * its two lengths (2 to 8 bytes), its name, then its value.  The name
+ * moves one byte back, over the last byte of the lengths, and its NUL takes
+ * the place of its own last byte; the value stays where it is, and its NUL
+ * takes the place of the first byte of the next pair, which was read before
+ * (`first`).  So only names are moved, a few bytes each, values never, and
+ * no second copy of the parameters is ever held; the last value's NUL needs
+ * the byte after the stream, made when the buffer has none.  The store's
+ * old room takes the stream's place, kept for the next request
+ * (sl_req_reset).  The checks and their reasons are fcgi_pairs_next()'s.
  */
 const char *sl_req_params_from_fcgi(sl_req *r)
 {
-    const char *name, *value, *reason = NULL;
-    size_t nlen, vlen, off = 0;
-    int rc;
     sl_buf stream = r->raw_params;
+    if (stream.cap == stream.len) {
+        /* Rare: a stream that filled its buffer exactly. */
+        char *d = realloc(stream.data, stream.len + 1);
+        if (d == NULL)
+            return "out of memory";
+        stream.data = d;
+        stream.cap = stream.len + 1;
+    }
     r->raw_params = r->pstore;
     r->raw_params.len = 0;
     r->pstore = stream;
     r->pstore.len = 0;
-    while ((rc = fcgi_pairs_next(stream.data, stream.len, &off,
-                                 &name, &nlen, &value, &vlen, &reason)) == 1) {
+    unsigned char *p = (unsigned char *)stream.data;
+    size_t len = stream.len, pos = 0, stored = 0;
+    unsigned first = len > 0 ? p[0] : 0;
+    while (pos < len) {
+        size_t nl, vl;
+        pos = pair_len(p, len, pos, first, &nl);
+        if (pos == 0 || pos >= len ||
+            (pos = pair_len(p, len, pos, p[pos], &vl)) == 0)
+            return "truncated parameter length";
+        /* pos <= len: what is left is compared, no length is added. */
+        if (nl > len - pos)
+            return "parameter name runs past the end";
+        if (vl > len - pos - nl)
+            return "parameter value runs past the end";
+        if (nl == 0)
+            return "empty parameter name";
+        char *name = (char *)p + pos;
         /* In the stream a value directly follows its name: one scan. */
-        if (memchr(name, '\0', nlen + vlen) != NULL)
+        if (memchr(name, '\0', nl + vl) != NULL)
             return "NUL byte in a parameter";
-        if (sl_req_add_param(r, name, nlen, value, vlen) < 0)
+        size_t end = pos + nl + vl;
+        first = end < len ? p[end] : 0;
+        if (r->nparams == r->params_cap && grow_index(r, index_growth(r)) < 0)
             return "out of memory";
+        memmove(name - 1, name, nl);
+        name[nl - 1] = '\0';
+        p[end] = '\0';
+        r->params[r->nparams].name = (uint32_t)(pos - 1);
+        r->params[r->nparams].value = (uint32_t)(pos + nl);
+        int k = known_index(name - 1, nl);
+        if (k >= 0)
+            r->known_at[k] = r->nparams + 1;
+        r->nparams++;
+        stored += nl + vl + 2;
+        pos = end;
     }
-    if (rc < 0)
-        return reason ? reason : "malformed parameters";
+    r->pstore.len = len + 1;
+    r->params_size = stored;
     if (sl_req_index_params(r) < 0)
         return "out of memory";
     r->state = SL_REQ_BODY;

@@ -101,7 +101,7 @@ static void set_what(sl_req *req)
 
 static uint64_t request_bytes_in(const sl_req *req)
 {
-    return req->pstore.len + req->body.len;
+    return req->params_size + req->body.len;
 }
 
 /* Copy s into dst[size], cut to fit. */
