@@ -105,7 +105,7 @@ void sl_conn_close(sl_conn *c, const char *reason)
         return;
     c->closing = 1;
     if (reason != NULL)
-        sl_warn("closing connection from %s: %s", c->peer, reason);
+        sl_warn("closing connection from %s: %s", sl_conn_peer(c), reason);
     sl_conn_release_requests(c);
     unlink_conn(c);
     close_handles(c);
@@ -149,6 +149,15 @@ void sl_conn_close_after_writes(sl_conn *c)
     c->closing = 1;
     sl_conn_release_requests(c);
     unlink_conn(c);
+    /*
+     * Every answer is out already (uv_try_write took it), and no peer is
+     * to linger for: the shutdown would only tell us so, a system call and
+     * a turn of the loop later.  Close now; the FIN goes all the same.
+     */
+    if (!c->linger && c->pending_writes == 0) {
+        close_handles(c);
+        return;
+    }
     if (!c->linger)
         uv_read_stop(&c->u.stream);
     else if (c->out_paused && uv_read_start(&c->u.stream, on_alloc, on_read) < 0)
@@ -314,10 +323,10 @@ static void on_timeout(uv_timer_t *t)
         }
         if (left > 0)
             sl_warn("closing connection from %s: %zu bytes of our answer unread for %d s",
-                    c->peer, left, c->conns->read_timeout);
+                    sl_conn_peer(c), left, c->conns->read_timeout);
         else if (c->linger)
             sl_debug("closing connection from %s: it did not close after our answer",
-                     c->peer);
+                     sl_conn_peer(c));
         close_handles_once(c);
         return;
     }
@@ -327,7 +336,7 @@ static void on_timeout(uv_timer_t *t)
                  c->conns->read_timeout);
         sl_conn_close(c, why);
     } else {
-        sl_debug("closing idle connection from %s", c->peer);
+        sl_debug("closing idle connection from %s", sl_conn_peer(c));
         sl_conn_close(c, NULL);
     }
 }
@@ -402,7 +411,7 @@ int sl_conn_drop(sl_conn *c, size_t n)
     if (c->dropped <= c->conns->max_dropped)
         return 0;
     sl_warn("closing connection from %s: the input of a refused request runs past "
-            "%llu bytes", c->peer, c->conns->max_dropped);
+            "%llu bytes", sl_conn_peer(c), c->conns->max_dropped);
     if (!c->closing) {
         c->linger = 0;
         sl_conn_close_after_writes(c);
@@ -508,6 +517,7 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
     sl_conn_arm_timer(c);
 }
 
+/* c->peer: see sl_conn_peer(). */
 static void describe_peer(sl_conn *c)
 {
     struct sockaddr_storage ss;
@@ -536,6 +546,20 @@ static void describe_peer(sl_conn *c)
     if (uv_fileno(&c->u.handle, &fd) == 0 &&
         getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == 0)
         snprintf(c->peer, sizeof c->peer, "unix socket peer pid %ld", (long)cred.pid);
+}
+
+/*
+ * A TCP peer's address is read at accept, while it still can be (a peer
+ * that resets is gone from getpeername()); a unix socket's peer, the web
+ * server's pid from the credentials the socket keeps for its whole life,
+ * only once a log line wants it: most connections never do, and it is a
+ * system call and a formatting on every one of them.
+ */
+const char *sl_conn_peer(sl_conn *c)
+{
+    if (c->peer[0] == '\0')
+        describe_peer(c);
+    return c->peer;
 }
 
 /* Is this TCP peer in --allow-from (or FCGI_WEB_SERVER_ADDRS)? */
@@ -604,7 +628,8 @@ int sl_conn_accept(sl_conns *cs, uv_stream_t *server, enum sl_proto proto)
         sl_conn_close(c, NULL);
         return 0;
     }
-    describe_peer(c);
+    if (server->type == UV_TCP)
+        describe_peer(c);
     if (!peer_allowed(c)) {
         sl_conn_close(c, "refused: not in --allow-from");
         return 0;

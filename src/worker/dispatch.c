@@ -549,7 +549,7 @@ void sl_conns_host_reject(sl_conns *cs, sl_req *req, int status, const char *det
 {
     sl_worker *w = sl_conns_worker(cs);
     begin(w, req);
-    sl_info("refused request from %s: %d %s", req->conn ? req->conn->peer : "?",
+    sl_info("refused request from %s: %d %s", req->conn ? sl_conn_peer(req->conn) : "?",
             status, detail);
     sl_resp_problem(req, status, detail);
     sl_worker_finish(w, req);

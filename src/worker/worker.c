@@ -241,6 +241,10 @@ static int another_is_idler(const sl_worker *w)
     if (w->sb == NULL)
         return 0;
     uint32_t mine = __atomic_load_n(&w->slot->in_flight, __ATOMIC_RELAXED);
+    /* Idler means by two requests (below): with fewer of its own, no other
+     * worker can be, and the scan, a cache line of every slot, is skipped. */
+    if (mine < 2)
+        return 0;
     for (unsigned i = 0; i < w->sb->nslots; i++) {
         const sl_sb_slot *s = &w->sb->slots[i];
         if (s == w->slot || __atomic_load_n(&s->state, __ATOMIC_RELAXED) != SL_SB_READY)
