@@ -117,6 +117,23 @@ void sl_worker_maybe_done(sl_worker *w)
     uv_timer_start(&w->finish, on_finish, 0, 0);
 }
 
+static void on_accept_turn(uv_check_t *c);
+
+/* Connections a worker takes in one turn of its loop (see on_connection). */
+#define ACCEPT_PER_TURN 4
+
+/* Take the connection libuv accepted on `l`; 0, or -ENOMEM when it was
+ * left waiting.  Counted for this turn, whose end on_accept_turn marks. */
+static int take(sl_worker *w, sl_listener *l)
+{
+    int rc = sl_conn_accept(&w->conns, &l->u.stream, l->proto);
+    if (rc == 0) {
+        w->took_this_turn++;
+        uv_check_start(&w->accept_turn, on_accept_turn);
+    }
+    return rc;
+}
+
 /* Connections that waited on a paused listener are taken now. */
 static void resume_accepting(sl_worker *w)
 {
@@ -125,7 +142,7 @@ static void resume_accepting(sl_worker *w)
         if (!l->paused || w->conns.draining ||
             w->conns.n >= (unsigned)w->cfg->max_connections)
             continue;
-        if (sl_conn_accept(&w->conns, &l->u.stream, l->proto) == 0)
+        if (take(w, l) == 0)
             l->paused = 0;
     }
 }
@@ -260,12 +277,31 @@ static void on_accept_delay(uv_timer_t *t)
     resume_accepting(t->data);
 }
 
+static int any_paused(const sl_worker *w)
+{
+    for (int i = 0; i < w->nlisteners; i++)
+        if (w->listeners[i].paused)
+            return 1;
+    return 0;
+}
+
+/* The end of a turn of the loop: a waiting connection is taken now, in the
+ * next turn when this one took its share, or a moment later when another
+ * worker is idler. */
 static void on_accept_turn(uv_check_t *c)
 {
     sl_worker *w = c->data;
+    int took = w->took_this_turn;
     uv_check_stop(c);
+    w->took_this_turn = 0;
+    if (!any_paused(w))
+        return;
     if (another_is_idler(w)) {
         uv_timer_start(&w->accept_delay, on_accept_delay, 2, 0);
+        return;
+    }
+    if (took >= ACCEPT_PER_TURN) {
+        uv_timer_start(&w->accept_delay, on_accept_delay, 0, 0);
         return;
     }
     resume_accepting(w);
@@ -282,14 +318,23 @@ static void on_connection(uv_stream_t *server, int status)
     if (w->conns.draining)
         return;
     /*
-     * The connection is left unaccepted for now: libuv then stops watching
-     * this listener until uv_accept() is called, which happens at the end of
-     * this turn of the loop (on_accept_turn), or once a connection closes
-     * when the worker is at --max-connections.  So a worker takes at most
-     * one connection per turn of its loop, and a burst of connections (nginx
-     * filling its keep-alive pool) is shared among the workers instead of
-     * going to whichever woke first.
+     * A worker takes at most ACCEPT_PER_TURN connections per turn of its
+     * loop, so that a burst of connections (nginx filling its keep-alive
+     * pool) is shared among the workers instead of going to whichever woke
+     * first.  Those it takes as they come, and libuv then tries the
+     * listener again (and as a rule finds it empty).  One past them, or
+     * one that must wait for another reason, is left unaccepted: libuv
+     * stops watching this listener until uv_accept() is called, which
+     * happens at the end of this turn of the loop or in the next
+     * (on_accept_turn), or once a connection closes when the worker is at
+     * --max-connections.  Watching it again costs two epoll_ctl calls:
+     * taking one connection per turn paid them for nearly every connection
+     * of a steady stream (nginx without keep-alive, or churning its pool).
      */
+    if (w->took_this_turn < ACCEPT_PER_TURN && !l->paused &&
+        w->conns.n < (unsigned)w->cfg->max_connections && !another_is_idler(w) &&
+        take(w, l) == 0)
+        return;
     if (w->conns.n >= (unsigned)w->cfg->max_connections && !l->paused)
         sl_warn("%u connections: accepting paused", w->conns.n);
     l->paused = 1;

@@ -71,8 +71,11 @@ typedef struct sl_worker {
     sl_sb_slot *slot;
     sl_endpoints endpoints;         /* health, status, metrics */
     uv_timer_t watch;
-    uv_check_t accept_turn;         /* accept the waiting connection */
-    uv_timer_t accept_delay;        /* ... a moment later: others are idler */
+    uv_check_t accept_turn;         /* the end of a turn that accepted, or
+                                       of one that left a connection waiting */
+    uv_timer_t accept_delay;        /* accept it a moment later: others are
+                                       idler, or this turn took its share */
+    int took_this_turn;             /* connections taken this turn */
     uint64_t ticks;
     unsigned idle_ticks;            /* ticks since the last request ended */
     int trim_due;                   /* the heap grew since the last trim */
