@@ -192,6 +192,47 @@ START_TEST(test_params_many)
 }
 END_TEST
 
+/*
+ * Zero bytes that are lengths (an empty value's, the high bytes of a
+ * 4-byte one) are no NUL in a parameter, before, between and after such
+ * pairs; a NUL anywhere in a name or a value is, wherever it lies.
+ */
+START_TEST(test_params_zero_bytes)
+{
+    static char big[256];
+    memset(big, 'v', sizeof big);
+    const struct pair ok[] = {
+        P("EMPTY1", ""), P("EMPTY2", ""),
+        {"BIG", 3, big, sizeof big},            /* lengths 03 80 00 01 00 */
+        P("EMPTY3", ""), P("A", "1"), P("EMPTY4", ""),
+    };
+    put_stream(ok, 6);
+    ck_assert_ptr_null(sl_req_params_from_fcgi(req));
+    ck_assert_uint_eq(sl_req_param_count(req), 6);
+    ck_assert_str_eq(sl_req_param(req, "EMPTY3"), "");
+    ck_assert_str_eq(sl_req_param(req, "A"), "1");
+    ck_assert_uint_eq(strlen(sl_req_param(req, "BIG")), sizeof big);
+
+    static char big_nul[300];
+    memset(big_nul, 'w', sizeof big_nul);
+    big_nul[299] = '\0';                        /* the stream's last byte */
+    const struct pair bad[][3] = {
+        {P("EMPTY", ""), {"B", 1, "x\0y", 3}, P("C", "3")},
+        {P("EMPTY", ""), {"N\0M", 3, "v", 1}, P("C", "3")},
+        {{"BIG", 3, big, sizeof big}, P("EMPTY", ""), {"Z", 1, "\0", 1}},
+        {P("EMPTY", ""), P("E2", ""), {"BIG", 3, big_nul, sizeof big_nul}},
+        {{"F\0", 2, "", 0}, P("A", "1"), P("B", "2")},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        sl_req_reset(req);
+        put_stream(bad[i], 3);
+        const char *why = sl_req_params_from_fcgi(req);
+        ck_assert_msg(why != NULL && strcmp(why, "NUL byte in a parameter") == 0,
+                      "case %zu: %s", i, why ? why : "accepted");
+    }
+}
+END_TEST
+
 START_TEST(test_params_refused)
 {
     static const struct pair nul[] = {P("A", "1"), {"B", 1, "x\0y", 3}};
@@ -395,6 +436,7 @@ static Suite *request_suite(void)
     tcase_add_test(tc, test_params_long);
     tcase_add_test(tc, test_params_no_room);
     tcase_add_test(tc, test_params_many);
+    tcase_add_test(tc, test_params_zero_bytes);
     tcase_add_test(tc, test_params_refused);
     tcase_add_test(tc, test_known_index);
     tcase_add_test(tc, test_add_param);
