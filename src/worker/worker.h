@@ -35,6 +35,19 @@ typedef struct sl_flush {
     sl_buf bytes;
 } sl_flush;
 
+/*
+ * A route's names for a method, kept (see dispatch.c, name_route): its
+ * scoreboard id, and req->what, "GET /items/{id:int}" escaped.
+ */
+#define SL_ROUTE_NAMES 8
+typedef struct sl_route_name {
+    const void *route;              /* the route's target; NULL: empty */
+    char method[16];                /* the method as the peer sent it */
+    unsigned route_id;
+    size_t what_len;
+    char what[128];                 /* as sl_req.what */
+} sl_route_name;
+
 /* What the master hands a new worker. */
 typedef struct sl_worker_args {
     const sl_config *cfg;
@@ -84,6 +97,7 @@ typedef struct sl_worker {
     uint64_t served;
     uint64_t max_requests;          /* --max-requests plus jitter; 0: off */
     int retiring;                   /* asked the master for a replacement */
+    sl_route_name route_names[SL_ROUTE_NAMES];
     /* Request ids: a per-worker random prefix and a counter. */
     char id_prefix[16];
     uint64_t id_counter;
