@@ -37,9 +37,10 @@ static void keep_or_free(sl_buf *b)
 /* What a request owns beyond its buffers and parameter index. */
 static void release_extras(sl_req *req)
 {
-    free(req->path);
+    /* Path parameters are copied only when asked for: mostly none. */
     for (int i = 0; i < SL_ROUTER_MAX_PARAMS; i++)
-        free(req->pparams[i]);
+        if (req->pparams[i] != NULL)
+            free(req->pparams[i]);
     while (req->qcache != NULL) {
         sl_qcache *q = req->qcache;
         req->qcache = q->next;
@@ -55,8 +56,9 @@ void sl_req_reset(sl_req *req)
 {
     release_extras(req);
     /* Everything but the kept buffers starts from zero again. */
-    sl_buf keep[5] = {req->raw_params, req->pstore, req->body, req->headers, req->out};
-    for (int i = 0; i < 5; i++)
+    sl_buf keep[6] = {req->raw_params, req->pstore, req->body, req->headers, req->out,
+                      req->path_room};
+    for (int i = 0; i < 6; i++)
         keep_or_free(&keep[i]);
     sl_param *params = req->params;
     size_t params_cap = req->params_cap;
@@ -71,6 +73,7 @@ void sl_req_reset(sl_req *req)
     req->body = keep[2];
     req->headers = keep[3];
     req->out = keep[4];
+    req->path_room = keep[5];
     req->params = params;
     req->params_cap = params_cap;
 }
@@ -83,6 +86,7 @@ void sl_req_destroy(sl_req *req)
     sl_buf_free(&req->body);
     sl_buf_free(&req->headers);
     sl_buf_free(&req->out);
+    sl_buf_free(&req->path_room);
     free(req->params);
     sl_req_init(req);
 }
@@ -389,7 +393,7 @@ int sl_req_param_at(const sl_req *req, size_t i, const char **name,
 /*
  * Normalise uri into one block: the path (at most len + 2 bytes with its
  * NUL), then, only when the target has %2F at all, room for their offsets.
- * One malloc, freed with req->path, as the plain decoded path was.
+ * The block is req->path_room, kept for the next request like the buffers.
  */
 static int normalise_into(sl_req *req, const char *uri, int decoded,
                           const char **why)
@@ -399,16 +403,18 @@ static int normalise_into(sl_req *req, const char *uri, int decoded,
     size_t at = (len + 2 + sizeof(uint32_t) - 1) & ~(sizeof(uint32_t) - 1);
     if (nenc > (SIZE_MAX - at) / sizeof(uint32_t))
         return -ENOMEM;
-    char *block = malloc(nenc > 0 ? at + nenc * sizeof(uint32_t) : len + 2);
-    if (block == NULL)
+    size_t need = nenc > 0 ? at + nenc * sizeof(uint32_t) : len + 2;
+    req->path = NULL;
+    req->path_room.len = 0;
+    if (sl_buf_reserve(&req->path_room, need) < 0)
         return -ENOMEM;
+    char *block = req->path_room.data;
     sl_path p = {
         .decoded = decoded, .buf = block, .cap = len + 2,
         .enc = nenc > 0 ? (uint32_t *)(void *)(block + at) : NULL, .enc_cap = nenc,
     };
     int rc = sl_path_normalise(&p, uri, len);
     if (rc < 0) {
-        free(block);
         *why = p.error;
         return rc == -EINVAL ? -EINVAL : -ENOMEM;   /* -ENOBUFS: cannot be */
     }

@@ -78,9 +78,11 @@ struct sl_req {
     size_t known_at[SL_P_KNOWN];    /* 1 + its index in params, 0: absent */
     sl_buf body;
     unsigned long long content_length;
-    char *path;                     /* normalised path (path.h) */
+    char *path;                     /* normalised path (path.h); NULL
+                                       until resolved */
     uint32_t *path_enc;             /* its slashes sent as %2F (offsets),
                                        in the same block as path */
+    sl_buf path_room;               /* that block, kept for the next request */
     size_t path_nenc;
     sl_match match;
     char *pparams[SL_ROUTER_MAX_PARAMS]; /* NUL-terminated path params */

@@ -379,10 +379,15 @@ END_TEST
 
 START_TEST(test_reset_keeps_buffers)
 {
-    static const struct pair pairs[] = {P("REQUEST_METHOD", "GET"), P("QUERY_STRING", "a=1")};
-    put_stream(pairs, 2);
+    static const struct pair pairs[] = {P("REQUEST_METHOD", "GET"), P("QUERY_STRING", "a=1"),
+                                        P("REQUEST_URI", "/a/long/path/../here?a=1")};
+    put_stream(pairs, 3);
     ck_assert_ptr_null(sl_req_params_from_fcgi(req));
     ck_assert_str_eq(sl_req_query(req, "a"), "1");
+    const char *why;
+    ck_assert_int_eq(sl_req_resolve_path(req, &why), 0);
+    ck_assert_str_eq(sl_req_path(req), "/a/long/here");
+    char *room = req->path_room.data;
     sl_buf_append(&req->body, "body", 4);
     sl_buf_append(&req->out, "out", 3);
     req->status = 404;
@@ -394,6 +399,9 @@ START_TEST(test_reset_keeps_buffers)
     ck_assert_ptr_eq(req->pstore.data, store);
     ck_assert_ptr_eq(req->body.data, body);
     ck_assert_ptr_eq(req->params, params);
+    ck_assert_ptr_eq(req->path_room.data, room);
+    ck_assert_ptr_null(req->path);          /* not resolved yet */
+    ck_assert_str_eq(sl_req_path(req), "/");
     ck_assert_uint_eq(req->pstore.len, 0);
     ck_assert_uint_eq(req->body.len, 0);
     ck_assert_uint_eq(req->out.len, 0);
