@@ -226,32 +226,65 @@ static void on_write(uv_write_t *wr, int status)
     out_release(c, charge);
 }
 
+/*
+ * Most answers fit the socket buffer: written here and now, they need no
+ * write request, no callback, and no change to what epoll watches.  Only
+ * what the kernel did not take is queued.  How much was written (0 when
+ * writes are queued already: they go first).
+ */
+static size_t try_write(sl_conn *c, const sl_buf *b)
+{
+    if (c->pending_writes > 0)
+        return 0;
+    uv_buf_t ub = uv_buf_init(b->data, (unsigned)b->len);
+    int n = uv_try_write(&c->u.stream, &ub, 1);
+    return n > 0 ? (size_t)n : 0;
+}
+
+static void queue_write(sl_conn *c, sl_buf *b, size_t off,
+                        void (*done)(void *, size_t), void *arg);
+
 void sl_conn_send_cb(sl_conn *c, sl_buf *b, void (*done)(void *, size_t), void *arg)
 {
-    size_t len = b->len, off = 0;
+    size_t len = b->len;
     if (c->closing || len == 0) {
         sl_buf_free(b);
         if (done != NULL)
             done(arg, len);
         return;
     }
-    /*
-     * Most answers fit the socket buffer: written here and now, they need
-     * no write request, no callback, and no change to what epoll watches.
-     * Only what the kernel did not take is queued.
-     */
-    if (c->pending_writes == 0) {
-        uv_buf_t ub = uv_buf_init(b->data, (unsigned)len);
-        int n = uv_try_write(&c->u.stream, &ub, 1);
-        if (n == (int)len) {
-            sl_buf_free(b);
-            if (done != NULL)
-                done(arg, len);
-            return;
-        }
-        if (n > 0)
-            off = (size_t)n;
+    size_t off = try_write(c, b);
+    if (off == len) {
+        sl_buf_free(b);
+        if (done != NULL)
+            done(arg, len);
+        return;
     }
+    queue_write(c, b, off, done, arg);
+}
+
+void sl_conn_send_copy(sl_conn *c, sl_buf *b)
+{
+    size_t len = b->len;
+    /* Closing: dropped, as sl_conn_send_cb() drops them. */
+    size_t off = c->closing || len == 0 ? len : try_write(c, b);
+    b->len = 0;
+    if (off == len)
+        return;
+    sl_buf rest;
+    sl_buf_init(&rest);
+    if (sl_buf_append(&rest, b->data + off, len - off) < 0) {
+        sl_conn_close(c, "out of memory");
+        return;
+    }
+    queue_write(c, &rest, 0, NULL, NULL);
+}
+
+/* Queue b's bytes from `off` on (b is taken, and left empty). */
+static void queue_write(sl_conn *c, sl_buf *b, size_t off,
+                        void (*done)(void *, size_t), void *arg)
+{
+    size_t len = b->len;
     write_req *w = malloc(sizeof *w);
     if (w == NULL) {
         sl_buf_free(b);

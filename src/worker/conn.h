@@ -116,6 +116,9 @@ int sl_conn_accept(sl_conns *cs, uv_stream_t *server, enum sl_proto proto);
 void sl_conn_send(sl_conn *c, sl_buf *b);
 /* The same, and done(arg, bytes) once the bytes are written or dropped. */
 void sl_conn_send_cb(sl_conn *c, sl_buf *b, void (*done)(void *, size_t), void *arg);
+/* The same for bytes that stay the caller's: b is left empty, its storage
+ * kept; only what the kernel does not take at once is copied to be queued. */
+void sl_conn_send_copy(sl_conn *c, sl_buf *b);
 
 /* A request of this connection has ended: unlink it, and close the
  * connection when it is not kept and nothing else is in progress (a

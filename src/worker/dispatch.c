@@ -21,6 +21,9 @@
 #include "util/log.h"
 #include "worker/worker.h"
 
+/* The answer buffer a worker keeps (w->answer), at most. */
+#define ANSWER_KEEP (64 * 1024)
+
 /* A pool handler streaming faster than its peer reads waits past this. */
 #define FLOW_LIMIT (256 * 1024)
 
@@ -228,16 +231,19 @@ void sl_worker_finish(sl_worker *w, sl_req *req)
     req->state = SL_REQ_DONE;
     running_del(w, req);
     if (req->conn != NULL && !req->cancelled) {
-        sl_buf bytes;
-        sl_buf_init(&bytes);
-        if (sl_resp_encode(req, &bytes, 1) < 0) {
-            sl_buf_free(&bytes);
+        /* Encoded into the worker's kept buffer: the kernel takes nearly
+         * every answer at once, and only what it leaves is copied. */
+        sl_buf *bytes = &w->answer;
+        bytes->len = 0;
+        if (sl_resp_encode(req, bytes, 1) < 0) {
             sl_conn_close(req->conn, "out of memory");
         } else {
             sl_conn *c = req->conn;
-            sl_conn_send(c, &bytes);
+            sl_conn_send_copy(c, bytes);
             sl_conn_request_done(c, req);
         }
+        if (bytes->cap > ANSWER_KEEP)
+            sl_buf_free(bytes);
     }
     /* A timed-out request was counted and logged when it timed out. */
     if (!req->timed_out)

@@ -122,6 +122,7 @@ static void heartbeat(sl_worker *w, uint64_t now)
 static void give_heap_back(sl_worker *w)
 {
     sl_worker_req_cache_free(w);
+    sl_buf_free(&w->answer);
     malloc_trim(0);
 }
 

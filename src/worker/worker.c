@@ -558,6 +558,7 @@ static void worker_free(sl_worker *w)
     if (w->access_fd >= 0 && w->access_fd != w->log_fd)
         close(w->access_fd);
     sl_buf_free(&w->app_line);
+    sl_buf_free(&w->answer);
     if (w->ctl_fd >= 0)
         close(w->ctl_fd);
     sl_conns_free(&w->conns);

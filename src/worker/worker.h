@@ -98,6 +98,8 @@ typedef struct sl_worker {
     uint64_t max_requests;          /* --max-requests plus jitter; 0: off */
     int retiring;                   /* asked the master for a replacement */
     sl_route_name route_names[SL_ROUTE_NAMES];
+    sl_buf answer;                  /* an answer being encoded (dispatch.c),
+                                       kept for the next */
     /* Request ids: a per-worker random prefix and a counter. */
     char id_prefix[16];
     uint64_t id_counter;
