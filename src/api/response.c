@@ -97,11 +97,27 @@ static int bad_value(const char *s)
     return 0;
 }
 
-/* Header names are HTTP tokens. */
+/* Header names are HTTP tokens: visible ASCII but the separators. */
 static int bad_name(const char *s)
 {
-    for (; *s != '\0'; s++)
-        if (*s <= ' ' || *s >= 127 || strchr("\"(),/:;<=>?@[\\]{}", *s) != NULL)
+    /* 1: a token byte; a table, not a search per byte. */
+    static const unsigned char tchar[256] = {
+        ['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1, ['*'] = 1,
+        ['+'] = 1, ['-'] = 1, ['.'] = 1, ['^'] = 1, ['_'] = 1, ['`'] = 1, ['|'] = 1,
+        ['~'] = 1,
+        ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1,
+        ['7'] = 1, ['8'] = 1, ['9'] = 1,
+        ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1,
+        ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1,
+        ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1,
+        ['V'] = 1, ['W'] = 1, ['X'] = 1, ['Y'] = 1, ['Z'] = 1,
+        ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1,
+        ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1,
+        ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1,
+        ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,
+    };
+    for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++)
+        if (!tchar[*p])
             return 1;
     return 0;
 }
@@ -198,11 +214,15 @@ int sl_resp_printf(sl_req *req, const char *fmt, ...)
 
 int sl_resp_json(sl_req *req, json_object *obj)
 {
+    static const char ctype[] = "Content-Type: application/json\r\n";
     size_t len;
     const char *s = json_object_to_json_string_length(obj, JSON_FLAGS, &len);
     int rc = s ? 0 : -ENOMEM;
-    if (rc == 0 && !req->has_ctype)
-        rc = sl_resp_header(req, "Content-Type", "application/json");
+    /* sl_resp_header() for a line known to be valid: appended as it is. */
+    if (rc == 0 && !req->has_ctype) {
+        rc = req->head_sent ? -EALREADY : sl_buf_append(&req->headers, ctype, sizeof ctype - 1);
+        req->has_ctype = rc == 0;
+    }
     if (rc == 0)
         rc = sl_buf_append(&req->out, s, len);
     json_object_put(obj);
