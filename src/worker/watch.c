@@ -170,6 +170,7 @@ static void on_tick(uv_timer_t *t)
         ;
     heartbeat(w, now);
     trim_when_idle(w);
+    sl_worker_find_peers(w);
 }
 
 void sl_watch_start(sl_worker *w)

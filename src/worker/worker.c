@@ -122,6 +122,13 @@ static void on_accept_turn(uv_check_t *c);
 /* Connections a worker takes in one turn of its loop (see on_connection). */
 #define ACCEPT_PER_TURN 4
 
+/* How many connections this worker has, for the others to compare. */
+static void publish_conns(sl_worker *w)
+{
+    if (w->slot != NULL)
+        __atomic_store_n(&w->slot->conns, w->conns.n, __ATOMIC_RELAXED);
+}
+
 /* Take the connection libuv accepted on `l`; 0, or -ENOMEM when it was
  * left waiting.  Counted for this turn, whose end on_accept_turn marks. */
 static int take(sl_worker *w, sl_listener *l)
@@ -129,6 +136,7 @@ static int take(sl_worker *w, sl_listener *l)
     int rc = sl_conn_accept(&w->conns, &l->u.stream, l->proto);
     if (rc == 0) {
         w->took_this_turn++;
+        publish_conns(w);
         uv_check_start(&w->accept_turn, on_accept_turn);
     }
     return rc;
@@ -151,6 +159,7 @@ static void resume_accepting(sl_worker *w)
 void sl_conns_host_gone(sl_conns *cs)
 {
     sl_worker *w = sl_conns_worker(cs);
+    publish_conns(w);
     resume_accepting(w);
     sl_worker_maybe_done(w);
 }
@@ -247,26 +256,44 @@ static int watch_control(sl_worker *w)
 
 /* ---- starting --------------------------------------------------------- */
 
+void sl_worker_find_peers(sl_worker *w)
+{
+    w->npeers = 0;
+    if (w->sb == NULL)
+        return;
+    for (unsigned i = 0; i < w->sb->nslots && w->npeers < SL_WORKER_PEERS; i++) {
+        const sl_sb_slot *s = &w->sb->slots[i];
+        if (s != w->slot && __atomic_load_n(&s->state, __ATOMIC_RELAXED) == SL_SB_READY)
+            w->peers[w->npeers++] = i;
+    }
+}
+
 /*
  * Is another ready worker less busy than this one?  Then this one lets the
  * next connections go to it: it holds the one it has (libuv accepted it
  * already) a moment before taking it, and meanwhile does not watch the
- * listener, so the kernel wakes the others.
+ * listener, so the kernel wakes the others.  Less busy: by two requests in
+ * flight, or with under half as many connections (and two fewer), so that
+ * a burst of connections, taken before any of their requests is read, is
+ * shared too.  The others are those the watch last found ready: a few
+ * slots read, not every one of the scoreboard's.
  */
 static int another_is_idler(const sl_worker *w)
 {
     if (w->sb == NULL)
         return 0;
-    uint32_t mine = __atomic_load_n(&w->slot->in_flight, __ATOMIC_RELAXED);
-    /* Idler means by two requests (below): with fewer of its own, no other
-     * worker can be, and the scan, a cache line of every slot, is skipped. */
-    if (mine < 2)
+    uint32_t flight = __atomic_load_n(&w->slot->in_flight, __ATOMIC_RELAXED);
+    uint32_t conns = w->conns.n;
+    /* With fewer than two of either, no other worker can be idler. */
+    if (flight < 2 && conns < 2)
         return 0;
-    for (unsigned i = 0; i < w->sb->nslots; i++) {
-        const sl_sb_slot *s = &w->sb->slots[i];
-        if (s == w->slot || __atomic_load_n(&s->state, __ATOMIC_RELAXED) != SL_SB_READY)
+    for (int i = 0; i < w->npeers; i++) {
+        const sl_sb_slot *s = &w->sb->slots[w->peers[i]];
+        if (__atomic_load_n(&s->state, __ATOMIC_RELAXED) != SL_SB_READY)
             continue;
-        if (__atomic_load_n(&s->in_flight, __ATOMIC_RELAXED) + 1 < mine)
+        uint32_t f = __atomic_load_n(&s->in_flight, __ATOMIC_RELAXED);
+        uint32_t c = __atomic_load_n(&s->conns, __ATOMIC_RELAXED);
+        if (f + 1 < flight || (c + 1 < conns && 2 * c < conns))
             return 1;
     }
     return 0;
@@ -617,6 +644,7 @@ int sl_worker_main(const sl_worker_args *args)
     if (rc == 0) {
         if (w->slot != NULL)
             sl_sb_set_state(w->slot, SL_SB_READY);
+        sl_worker_find_peers(w);
         sl_info("worker ready: %d threads", cfg->threads);
     } else {
         /* Close what was opened so the loop can be closed cleanly. */

@@ -35,6 +35,9 @@ typedef struct sl_flush {
     sl_buf bytes;
 } sl_flush;
 
+/* Other workers a worker compares itself with before it accepts. */
+#define SL_WORKER_PEERS 16
+
 /*
  * A route's names for a method, kept (see dispatch.c, name_route): its
  * scoreboard id, and req->what, "GET /items/{id:int}" escaped.
@@ -89,6 +92,10 @@ typedef struct sl_worker {
     uv_timer_t accept_delay;        /* accept it a moment later: others are
                                        idler, or this turn took its share */
     int took_this_turn;             /* connections taken this turn */
+    /* The other workers' slots that were ready at the last look (the
+     * watch's tick): who might take a connection instead. */
+    unsigned peers[SL_WORKER_PEERS];
+    int npeers;
     uint64_t ticks;
     unsigned idle_ticks;            /* ticks since the last request ended */
     int trim_due;                   /* the heap grew since the last trim */
@@ -134,6 +141,9 @@ static inline sl_worker *sl_req_worker(const sl_req *req)
 {
     return (sl_worker *)((uintptr_t)req->host - offsetof(sl_worker, req_host));
 }
+
+/* worker.c: look again for the other ready workers (w->peers). */
+void sl_worker_find_peers(sl_worker *w);
 
 /* ---- reqcache.c ----------------------------------------------------------
  * The connections' host (conn.h) for making and freeing requests:
