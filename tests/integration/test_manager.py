@@ -804,6 +804,12 @@ def check_user(t, app):
     s, port, sock = sluice_nginx(t, "user", ["--workers", "2", "--user", "nobody",
                                              "--group", "nogroup"], app)
     ws = wait_workers(s.pid, 2, 5) or set()
+    # A worker is forked as root and drops to --user before it loads the
+    # app: look once each has had the time to (a slow sanitizer build).
+    def dropped():
+        u = {w: uid_of(w) for w in ws}
+        return u if all(v and v[0] == nobody and v[1] == nobody for v in u.values()) else None
+    harness.wait_until(dropped, 10)
     uids = {w: uid_of(w) for w in ws}
     t.ok(ws and all(u and u[0] == nobody and u[1] == nobody for u in uids.values()),
          "--user nobody: the workers run as uid %d (%s)" % (nobody, uids))
