@@ -100,21 +100,37 @@ static int prepare(store *s, sqlite3_stmt **st, const char *sql)
     return sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL);
 }
 
-static int store_open(store *s, const char *path)
+/* Switch the file to WAL and make the table.  WAL is a property of the
+ * file: the first worker switches it, the others find it switched (the
+ * pragma answers the mode in force). */
+static int store_setup(store *s)
 {
     sqlite3_stmt *wal = NULL;
-    int rc = sqlite3_open(path, &s->db);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
-    /* WAL is a property of the file: the first worker switches it, the
-     * others find it switched.  The pragma answers the mode in force. */
-    if (rc == SQLITE_OK)
-        rc = prepare(s, &wal, "PRAGMA journal_mode = WAL");
+    int rc = prepare(s, &wal, "PRAGMA journal_mode = WAL");
     if (rc == SQLITE_OK && (rc = sqlite3_step(wal)) == SQLITE_ROW)
         rc = strcmp((const char *)sqlite3_column_text(wal, 0), "wal") ? SQLITE_ERROR : SQLITE_OK;
     sqlite3_finalize(wal);
     if (rc == SQLITE_OK)
         rc = sqlite3_exec(s->db, schema_sql, NULL, NULL, NULL);
+    return rc;
+}
+
+static int store_open(store *s, const char *path)
+{
+    int rc = sqlite3_open(path, &s->db);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
+    /* Workers starting together on a new file each want it locked to
+     * switch it to WAL, and SQLite answers all but one SQLITE_BUSY at
+     * once, without waiting (to wait could deadlock).  So the switch is
+     * tried again, for as long as the busy timeout. */
+    for (int waited = 0; rc == SQLITE_OK; waited += 10) {
+        rc = store_setup(s);
+        if ((rc & 0xff) != SQLITE_BUSY || waited >= BUSY_TIMEOUT_MS)
+            break;
+        sqlite3_sleep(10);
+        rc = SQLITE_OK;
+    }
     if (rc == SQLITE_OK)
         rc = prepare(s, &s->insert, "INSERT INTO notes (title, body, tags)"
                      " VALUES (?1, ?2, ?3) RETURNING " COLUMNS);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <sluice_test.h>
 
@@ -311,6 +312,72 @@ START_TEST(workers_share_the_file)
 }
 END_TEST
 
+/* Workers start at once on a new file: every one of them starts (each
+ * wants the file locked to switch it to WAL, and SQLite does not wait for
+ * that lock, so notes.c does).  Each child process is a worker. */
+START_TEST(workers_start_together)
+{
+    enum { WORKERS = 8, ROUNDS = 20 };
+    char file[80];
+    /* t stays loaded, on its own file: the workers need not load notes.so
+     * anew, and so start closer together. */
+    for (int round = 0; round < ROUNDS; round++) {
+        int go[2];
+        pid_t pid[WORKERS];
+        snprintf(file, sizeof file, "%s.%d", db, round);
+        setenv("NOTES_DB", file, 1);
+        ck_assert_int_eq(pipe(go), 0);
+        for (int i = 0; i < WORKERS; i++) {
+            if ((pid[i] = fork()) == 0) {
+                char c, err[256];
+                close(go[1]);
+                if (read(go[0], &c, 1) != 0)    /* until the parent closes it */
+                    _exit(3);
+                sl_test *c1 = sl_test_load("./notes.so", err, sizeof err);
+                int ok = c1 != NULL && sl_test_status(call_on(c1, "GET", "/notes", NULL)) == 200;
+                if (!ok)
+                    fprintf(stderr, "worker %d: %s\n", i, c1 ? "GET /notes failed" : err);
+                sl_test_free(c1);
+                _exit(ok ? 0 : 1);
+            }
+            ck_assert_int_gt(pid[i], 0);
+        }
+        close(go[0]);
+        close(go[1]);
+        int started = 0;
+        for (int i = 0; i < WORKERS; i++) {
+            int status;
+            ck_assert_int_eq(waitpid(pid[i], &status, 0), pid[i]);
+            started += WIFEXITED(status) && WEXITSTATUS(status) == 0;
+        }
+        for (int i = 0; i < 3; i++) {
+            char f[96];
+            snprintf(f, sizeof f, "%s%s", file, (const char *[]){"", "-wal", "-shm"}[i]);
+            unlink(f);
+        }
+        ck_assert_msg(started == WORKERS, "round %d: %d of %d workers started", round,
+                      started, WORKERS);
+    }
+}
+END_TEST
+
+/* The stop hook closes the file: the last connection closed checkpoints
+ * the WAL into it and removes it. */
+START_TEST(closed_at_stop)
+{
+    char wal[80];
+    snprintf(wal, sizeof wal, "%s-wal", db);
+    expect(call("POST", "/notes", JSON({"title": "kept"})), 201,
+           JSON({"id": 1, "title": "kept", "body": "", "tags": []}));
+    ck_assert_int_eq(access(wal, F_OK), 0);
+    sl_test_free(t);
+    ck_assert_int_ne(access(wal, F_OK), 0);
+    t = load();
+    expect(call("GET", "/notes/1", NULL), 200,
+           JSON({"id": 1, "title": "kept", "body": "", "tags": []}));
+}
+END_TEST
+
 START_TEST(no_token_no_start)
 {
     char err[256];
@@ -334,6 +401,8 @@ int main(void)
     tcase_add_test(tc, bad_input);
     tcase_add_test(tc, auth);
     tcase_add_test(tc, workers_share_the_file);
+    tcase_add_test(tc, workers_start_together);
+    tcase_add_test(tc, closed_at_stop);
     tcase_add_test(tc, no_token_no_start);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
