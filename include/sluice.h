@@ -526,6 +526,75 @@ SL_API uint64_t sl_resp_body_length(const sl_req *req);
 /* Nanoseconds since the request's input was all in (before middleware). */
 SL_API uint64_t sl_req_elapsed_ns(const sl_req *req);
 
+/* ---- stock middleware ---------------------------------------------- */
+
+/*
+ * CORS, as Starlette's CORSMiddleware (the nginx way: README).  A request
+ * without Origin passes untouched.  A preflight (OPTIONS with Origin and
+ * Access-Control-Request-Method) is answered here, without reaching a
+ * route: `preflight_status` (0: 200 with the body "OK", as Starlette; 204
+ * without a body) with Access-Control-Allow-Origin (the origin itself, or
+ * "*" when any origin is allowed without credentials), -Allow-Methods,
+ * -Allow-Headers (the CORS-safelisted Accept, Accept-Language,
+ * Content-Language and Content-Type plus `allow_headers`, sorted; the
+ * requested ones when "*"), -Max-Age, -Allow-Credentials, and Vary:
+ * Origin; a preflight whose origin, method or headers are not allowed is
+ * answered 400 "Disallowed CORS origin, method, headers" (those that
+ * failed), with no Access-Control-* header.  Other requests from an
+ * allowed origin go on, and their response gets Access-Control-Allow-
+ * Origin (the origin itself, with Vary: Origin, unless any origin is
+ * allowed without credentials and no Cookie was sent: "*"),
+ * -Allow-Credentials and -Expose-Headers.  A request from an origin not
+ * allowed goes on and its response gets no CORS header (Starlette still
+ * adds -Allow-Credentials and -Expose-Headers there; a browser ignores
+ * them without -Allow-Origin).  Origins compare exactly (scheme, host,
+ * port, as sent); methods and headers as Starlette: methods exactly,
+ * header names case-insensitively.  The simple headers are set before
+ * routing, so they stay on streamed answers and on sluice's 404/405/422;
+ * a handler's failure (a 500) drops them, as an exception does in
+ * Starlette.  With allow_credentials and "*", a request gets its origin
+ * back (Starlette sends "*", which a browser refuses with credentials).
+ */
+typedef struct sl_cors {
+    const char *const *allow_origins;   /* NULL-terminated; "*": any */
+    const char *const *allow_methods;   /* NULL-terminated; NULL: GET only;
+                                           "*": DELETE GET HEAD OPTIONS
+                                           PATCH POST PUT */
+    const char *const *allow_headers;   /* NULL-terminated or NULL; "*": any */
+    const char *const *expose_headers;  /* NULL-terminated or NULL */
+    bool allow_credentials;
+    int max_age;                /* seconds; 0: 600 (Starlette's); < 0: no header */
+    int preflight_status;       /* 0 or 200: 200 "OK"; 204 */
+} sl_cors;
+/* Add CORS as a middleware of every path (sl_middleware_add()); every
+ * string is copied.  0, -EINVAL (a status other than 0, 200 or 204, a
+ * string with a control byte or a ',' in a name), -ENOMEM; logged. */
+SL_API int sl_cors_add(sl_app *app, const sl_cors *cors);
+
+/*
+ * Trusted hosts, as Starlette's TrustedHostMiddleware: a request whose
+ * Host (without its port; case-insensitive) is not one of `hosts` is
+ * answered 400 "Invalid host header" (text/plain) before routing.  An
+ * entry "*.example.com" allows every subdomain of example.com (not
+ * example.com itself), "*" any host.  As Starlette with www_redirect, a
+ * host H not allowed while "www.H" is gets a 307 to the same URL on
+ * www.H.  `hosts` is NULL-terminated and copied.  0, -EINVAL (empty list,
+ * empty entry, '*' but as a leading "*." or alone), -ENOMEM; logged.
+ */
+SL_API int sl_trusted_hosts_add(sl_app *app, const char *const *hosts);
+
+/*
+ * A request-timing header on every response: "Server-Timing:
+ * app;dur=1.234", the milliseconds from the request's input being in to
+ * its response being complete (middleware, routing, validation,
+ * dependencies, the handler and its queueing for a pool thread), which a
+ * browser's developer tools show.  Add it first to time the other
+ * middleware too.  Not on a streamed response (its head went out before
+ * the end).  It tells every client how long a request took: add it where
+ * that is fine.  0, -ENOMEM.
+ */
+SL_API int sl_timing_add(sl_app *app);
+
 /*
  * Worker hooks, all run on the loop thread.
  *

@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <unistd.h>
 #include <sluice_test.h>
 
 static pthread_t test_thread;
@@ -545,6 +547,260 @@ START_TEST(test_refusals)
 }
 END_TEST
 
+
+/* ---- stock middleware ----------------------------------------------- */
+
+static const char *const demo_origins[] = {"http://app.example", NULL};
+static const char *const get_post[] = {"GET", "POST", NULL};
+static const char *const ctype_only[] = {"Content-Type", NULL};
+static const char *const any[] = {"*", NULL};
+static const char *const expose[] = {"X-Total", "X-Page", NULL};
+
+/* The demo's contract: credentials, 204 preflights; the timing header
+ * outermost. */
+static int app_cors(sl_app *app)
+{
+    static const sl_cors cfg = {
+        .allow_origins = demo_origins, .allow_methods = get_post,
+        .allow_headers = ctype_only, .allow_credentials = true, .max_age = 600,
+        .preflight_status = 204, .expose_headers = expose,
+    };
+    int rc = app_common(app);
+    if (rc == 0)
+        rc = sl_timing_add(app);
+    return rc ? rc : sl_cors_add(app, &cfg);
+}
+
+/* Starlette's defaults with any origin: GET only, 200 "OK" preflights. */
+static int app_cors_any(sl_app *app)
+{
+    static const sl_cors cfg = { .allow_origins = any, .allow_headers = any };
+    int rc = app_common(app);
+    return rc ? rc : sl_cors_add(app, &cfg);
+}
+
+static int app_hosts(sl_app *app)
+{
+    static const char *const hosts[] = {"example.com", "*.example.org", "www.example.net",
+                                        NULL};
+    int rc = app_common(app);
+    return rc ? rc : sl_trusted_hosts_add(app, hosts);
+}
+
+static int count_headers(const sl_test_resp *r, const char *prefix)
+{
+    int n = 0;
+    for (size_t i = 0; i < sl_test_header_count(r); i++) {
+        const char *name, *value;
+        sl_test_header_at(r, i, &name, &value);
+        n += strncasecmp(name, prefix, strlen(prefix)) == 0;
+    }
+    return n;
+}
+
+START_TEST(test_cors_preflight)
+{
+    start(app_cors);
+    static const char *const ok[] = {"Origin: http://app.example",
+                                     "Access-Control-Request-Method: POST",
+                                     "Access-Control-Request-Headers: content-type", NULL};
+    sl_test_resp *r = sl_test_request(t, "OPTIONS", "/items/5", ok, NULL, 0);
+    ck_assert_int_eq(sl_test_status(r), 204);
+    ck_assert_str_eq(trace, "");        /* no route, no handler */
+    ck_assert_str_eq(sl_test_header(r, "Access-Control-Allow-Origin"), "http://app.example");
+    ck_assert_str_eq(sl_test_header(r, "Access-Control-Allow-Methods"), "GET, POST");
+    ck_assert_str_eq(sl_test_header(r, "Access-Control-Allow-Headers"),
+                     "Accept, Accept-Language, Content-Language, Content-Type");
+    ck_assert_str_eq(sl_test_header(r, "Access-Control-Allow-Credentials"), "true");
+    ck_assert_str_eq(sl_test_header(r, "Access-Control-Max-Age"), "600");
+    ck_assert_str_eq(sl_test_header(r, "Vary"), "Origin");
+    ck_assert_ptr_null(sl_test_header(r, "Content-Type"));
+    ck_assert_ptr_nonnull(sl_test_header(r, "Server-Timing"));
+    size_t len;
+    sl_test_body(r, &len);
+    ck_assert_int_eq(len, 0);
+    /* Also for a path no route has. */
+    r = sl_test_request(t, "OPTIONS", "/nowhere", ok, NULL, 0);
+    ck_assert_int_eq(sl_test_status(r), 204);
+
+    /* Refused: 400 with Starlette's text, no Access-Control-* header. */
+    struct { const char *const *h; const char *body; } bad[] = {
+        {(const char *const[]){"Origin: http://evil.example",
+                               "Access-Control-Request-Method: POST", NULL},
+         "Disallowed CORS origin"},
+        {(const char *const[]){"Origin: http://app.example",
+                               "Access-Control-Request-Method: DELETE", NULL},
+         "Disallowed CORS method"},
+        {(const char *const[]){"Origin: http://app.example",
+                               "Access-Control-Request-Method: GET",
+                               "Access-Control-Request-Headers: Content-Type, X-Secret", NULL},
+         "Disallowed CORS headers"},
+        {(const char *const[]){"Origin: http://app.example.evil",
+                               "Access-Control-Request-Method: PUT",
+                               "Access-Control-Request-Headers: X-Secret", NULL},
+         "Disallowed CORS origin, method, headers"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        r = sl_test_request(t, "OPTIONS", "/hello", bad[i].h, NULL, 0);
+        ck_assert_int_eq(sl_test_status(r), 400);
+        ck_assert_str_eq(sl_test_body(r, NULL), bad[i].body);
+        ck_assert_int_eq(count_headers(r, "Access-Control-"), 0);
+    }
+    /* OPTIONS without Access-Control-Request-Method is no preflight: it
+     * goes on to routing (405 here) with the simple headers. */
+    r = sl_test_request(t, "OPTIONS", "/hello",
+                        (const char *const[]){"Origin: http://app.example", NULL}, NULL, 0);
+    ck_assert_int_eq(sl_test_status(r), 405);
+    ck_assert_str_eq(sl_test_header(r, "Access-Control-Allow-Origin"), "http://app.example");
+    teardown();
+}
+END_TEST
+
+START_TEST(test_cors_simple)
+{
+    start(app_cors);
+    sl_test_resp *r = get("/hello", (const char *const[]){"Origin: http://app.example", NULL});
+    ck_assert_int_eq(sl_test_status(r), 200);
+    ck_assert_str_eq(trace, "h ");
+    ck_assert_str_eq(sl_test_header(r, "Access-Control-Allow-Origin"), "http://app.example");
+    ck_assert_str_eq(sl_test_header(r, "Access-Control-Allow-Credentials"), "true");
+    ck_assert_str_eq(sl_test_header(r, "Access-Control-Expose-Headers"), "X-Total, X-Page");
+    ck_assert_str_eq(sl_test_header(r, "Vary"), "Origin");
+    ck_assert_ptr_null(sl_test_header(r, "Access-Control-Allow-Methods"));
+    /* On sluice's errors and streamed answers too. */
+    r = get("/nowhere", (const char *const[]){"Origin: http://app.example", NULL});
+    ck_assert_int_eq(sl_test_status(r), 404);
+    ck_assert_str_eq(sl_test_header(r, "Access-Control-Allow-Origin"), "http://app.example");
+    r = get("/stream", (const char *const[]){"Origin: http://app.example", NULL});
+    ck_assert_str_eq(sl_test_body(r, NULL), "one\ntwo\n");
+    ck_assert_str_eq(sl_test_header(r, "Access-Control-Allow-Origin"), "http://app.example");
+    /* Another origin, or none: no CORS header at all. */
+    r = get("/hello", (const char *const[]){"Origin: http://evil.example", NULL});
+    ck_assert_int_eq(sl_test_status(r), 200);
+    ck_assert_int_eq(count_headers(r, "Access-Control-"), 0);
+    ck_assert_ptr_null(sl_test_header(r, "Vary"));
+    r = get("/hello", NULL);
+    ck_assert_int_eq(count_headers(r, "Access-Control-"), 0);
+    teardown();
+}
+END_TEST
+
+START_TEST(test_cors_any_origin)
+{
+    start(app_cors_any);
+    /* Without credentials: "*", no Vary; a Cookie makes it the origin. */
+    sl_test_resp *r = get("/hello", (const char *const[]){"Origin: http://x.example", NULL});
+    ck_assert_str_eq(sl_test_header(r, "Access-Control-Allow-Origin"), "*");
+    ck_assert_ptr_null(sl_test_header(r, "Vary"));
+    ck_assert_ptr_null(sl_test_header(r, "Access-Control-Allow-Credentials"));
+    r = get("/hello", (const char *const[]){"Origin: http://x.example", "Cookie: a=1", NULL});
+    ck_assert_str_eq(sl_test_header(r, "Access-Control-Allow-Origin"), "http://x.example");
+    ck_assert_str_eq(sl_test_header(r, "Vary"), "Origin");
+    /* Starlette's preflight: 200 "OK", "*", GET only, headers mirrored. */
+    r = sl_test_request(t, "OPTIONS", "/hello",
+                        (const char *const[]){"Origin: http://x.example",
+                                              "Access-Control-Request-Method: GET",
+                                              "Access-Control-Request-Headers: X-A, X-B", NULL},
+                        NULL, 0);
+    ck_assert_int_eq(sl_test_status(r), 200);
+    ck_assert_str_eq(sl_test_body(r, NULL), "OK");
+    ck_assert_str_eq(sl_test_header(r, "Access-Control-Allow-Origin"), "*");
+    ck_assert_str_eq(sl_test_header(r, "Access-Control-Allow-Methods"), "GET");
+    ck_assert_str_eq(sl_test_header(r, "Access-Control-Allow-Headers"), "X-A, X-B");
+    ck_assert_str_eq(sl_test_header(r, "Access-Control-Max-Age"), "600");
+    r = sl_test_request(t, "OPTIONS", "/hello",
+                        (const char *const[]){"Origin: http://x.example",
+                                              "Access-Control-Request-Method: POST", NULL},
+                        NULL, 0);
+    ck_assert_int_eq(sl_test_status(r), 400);
+    ck_assert_str_eq(sl_test_body(r, NULL), "Disallowed CORS method");
+    teardown();
+}
+END_TEST
+
+static int bad_cors(sl_app *app)
+{
+    static const char *const empty[] = {"", NULL};
+    static const char *const ctl[] = {"http://a\r\nX: y", NULL};
+    sl_cors c = { .allow_origins = empty };
+    ck_assert_int_eq(sl_cors_add(app, &c), -EINVAL);
+    c.allow_origins = ctl;
+    ck_assert_int_eq(sl_cors_add(app, &c), -EINVAL);
+    c.allow_origins = demo_origins;
+    c.preflight_status = 201;
+    ck_assert_int_eq(sl_cors_add(app, &c), -EINVAL);
+    ck_assert_int_eq(sl_cors_add(app, NULL), -EINVAL);
+    static const char *const star_mid[] = {"a.*.com", NULL};
+    static const char *const star_only[] = {"*example.com", NULL};
+    static const char *const none[] = {NULL};
+    ck_assert_int_eq(sl_trusted_hosts_add(app, star_mid), -EINVAL);
+    ck_assert_int_eq(sl_trusted_hosts_add(app, star_only), -EINVAL);
+    ck_assert_int_eq(sl_trusted_hosts_add(app, none), -EINVAL);
+    ck_assert_int_eq(sl_trusted_hosts_add(app, empty), -EINVAL);
+    return app_common(app);
+}
+
+START_TEST(test_stock_refusals)
+{
+    start(bad_cors);
+    ck_assert_int_eq(sl_test_status(get("/hello", NULL)), 200);
+    teardown();
+}
+END_TEST
+
+START_TEST(test_trusted_hosts)
+{
+    start(app_hosts);
+    struct { const char *host; int status; } cases[] = {
+        {"Host: example.com", 200}, {"Host: EXAMPLE.com:8080", 200},
+        {"Host: api.example.org", 200}, {"Host: a.b.example.org", 200},
+        {"Host: example.org", 400}, {"Host: evil.com", 400}, {"Host: notexample.com", 400},
+        {"Host: www.example.net", 200}, {"Host: example.net:8443", 307},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        sl_test_resp *r = get("/items/1?x=1", (const char *const[]){cases[i].host, NULL});
+        ck_assert_msg(sl_test_status(r) == cases[i].status, "%s: %d", cases[i].host,
+                      sl_test_status(r));
+        if (cases[i].status == 400) {
+            ck_assert_str_eq(sl_test_body(r, NULL), "Invalid host header");
+            ck_assert_str_eq(trace, "");
+        }
+    }
+    /* www_redirect keeps the port, path and query (nginx's $host has no
+     * port: the test client sends it so). */
+    sl_test_resp *r = get("/items/1?x=1", (const char *const[]){"Host: example.net", NULL});
+    ck_assert_int_eq(sl_test_status(r), 307);
+    ck_assert_str_eq(sl_test_header(r, "Location"), "http://www.example.net/items/1?x=1");
+    /* Before routing: an unknown path from a bad host is a 400, not 404. */
+    r = get("/nowhere", (const char *const[]){"Host: evil.com", NULL});
+    ck_assert_int_eq(sl_test_status(r), 400);
+    /* No Host header: the test client's server name, not allowed. */
+    ck_assert_int_eq(sl_test_status(get("/hello", NULL)), 400);
+    teardown();
+}
+END_TEST
+
+START_TEST(test_timing)
+{
+    start(app_cors);
+    sl_test_resp *r = get("/later", NULL);
+    ck_assert_int_eq(sl_test_status(r), 202);
+    const char *v = sl_test_header(r, "Server-Timing");
+    ck_assert_ptr_nonnull(v);
+    unsigned ms = 0, frac = 0;
+    ck_assert_int_eq(sscanf(v, "app;dur=%u.%3u", &ms, &frac), 2);
+    ck_assert_uint_ge(ms, 15);      /* the timer's 20 ms */
+    ck_assert_uint_lt(ms, 10000);
+    r = get("/pool", NULL);
+    ck_assert_int_eq(sscanf(sl_test_header(r, "Server-Timing"), "app;dur=%u.%3u", &ms, &frac), 2);
+    ck_assert_uint_ge(ms, 15);
+    /* sluice's errors are timed too; a streamed answer cannot be. */
+    ck_assert_ptr_nonnull(sl_test_header(get("/nowhere", NULL), "Server-Timing"));
+    ck_assert_ptr_null(sl_test_header(get("/stream", NULL), "Server-Timing"));
+    teardown();
+}
+END_TEST
+
 static Suite *mw_suite(void)
 {
     Suite *s = suite_create("middleware");
@@ -560,6 +816,15 @@ static Suite *mw_suite(void)
     tcase_add_test(tc, test_dependencies);
     tcase_add_test(tc, test_refusals);
     suite_add_tcase(s, tc);
+    TCase *ts = tcase_create("stock");
+    tcase_set_timeout(ts, 20);
+    tcase_add_test(ts, test_cors_preflight);
+    tcase_add_test(ts, test_cors_simple);
+    tcase_add_test(ts, test_cors_any_origin);
+    tcase_add_test(ts, test_stock_refusals);
+    tcase_add_test(ts, test_trusted_hosts);
+    tcase_add_test(ts, test_timing);
+    suite_add_tcase(s, ts);
     return s;
 }
 
