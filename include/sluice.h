@@ -222,6 +222,12 @@ typedef struct sl_param_def {
     const char *description;
 } sl_param_def;
 
+/* A route dependency (see "middleware and dependencies" below). */
+typedef struct sl_depend {
+    int (*fn)(sl_req *req, void *user);    /* SL_NEXT, SL_OK or -errno */
+    void *user;
+} sl_depend;
+
 /* A documented response besides the success one (docs only). */
 typedef struct sl_response_def {
     int status;
@@ -276,6 +282,9 @@ typedef struct sl_route_def {
     const char *const *tags;    /* NULL-terminated, or NULL */
     int deprecated;
     void *user;                 /* sl_req_route_user() */
+    const sl_depend *depends;   /* run before the handler, in order; ends
+                                   with an entry whose fn is NULL; or NULL
+                                   (see "middleware and dependencies") */
 } sl_route_def;
 #define SL_BODY_OPTIONAL 4u     /* a declared body may be absent */
 
@@ -361,10 +370,11 @@ SL_API void *sl_req_route_user(const sl_req *req);
 SL_API void sl_app_set_error_format(sl_app *app, int format);
 /*
  * Called for every error response sluice makes (404, 405, 413, 415, 422,
- * 431, 500, 503, 504; also 400) with sluice's own response already
- * written: it may replace the body, headers and content type (not the
- * status).  `errors` is the 422's list (FastAPI's items), else NULL.  Loop
- * thread; must not block.
+ * 431, 500, 503, 504; also 400), and for sl_resp_error(), with sluice's
+ * own response already written: it may replace the body, headers and
+ * content type (not the status).  `errors` is the 422's list (FastAPI's
+ * items), else NULL.  Loop thread (or the pool thread of a pool route's
+ * dependency or handler calling sl_resp_error()); must not block.
  *
  * The body it writes (sl_resp_write(), sl_resp_json(), ...) replaces
  * sluice's; writing none keeps it.  sl_resp_header() adds headers, and a
@@ -375,6 +385,215 @@ SL_API void sl_app_set_error_format(sl_app *app, int format);
  */
 typedef int (*sl_error_handler)(sl_req *req, int status, json_object *errors);
 SL_API void sl_on_error(sl_app *app, sl_error_handler handler);
+
+/* ---- middleware and dependencies ------------------------------------ */
+
+/*
+ * Middleware runs around every request of the app, as Starlette's
+ * middleware does (`async def dispatch(request, call_next)`): C has no
+ * coroutine to suspend at call_next(), so one middleware is a record of
+ * the two halves of such a function, the part before call_next()
+ * (`before`) and the part after it (`after`), with a pointer they share:
+ *
+ *     static int auth(sl_req *req, void *user)
+ *     {
+ *         if (sl_req_header(req, "Authorization") == NULL)
+ *             return sl_resp_error(req, 401, "Not authenticated");
+ *         return SL_NEXT;
+ *     }
+ *     static void log_it(sl_req *req, void *user)
+ *     {
+ *         fprintf(stderr, "%s %d %.1f ms\n", sl_req_path(req),
+ *                 sl_resp_get_status(req), sl_req_elapsed_ns(req) / 1e6);
+ *     }
+ *     static const sl_middleware mw[] = {
+ *         { .after = log_it },
+ *         { .prefix = "/admin", .before = auth },
+ *     };
+ *     ... sl_middleware_add(app, &mw[0]); sl_middleware_add(app, &mw[1]);
+ *
+ * The `before` halves run in registration order on the loop thread, after
+ * the path is resolved and BEFORE routing: so an auth middleware answers
+ * 401 before a 404, 405 or 422 can tell which routes exist.  Each returns
+ * SL_NEXT to go on (to the next middleware, then routing, validation,
+ * dependencies and the handler), SL_OK when it wrote the whole response
+ * itself (sl_resp_error(), sl_resp_problem(), sl_resp_status() and
+ * sl_resp_write() ...; the chain stops there), or a negative errno value
+ * (a 500, logged).  It must not block; it may read the request as a
+ * handler does (no route is matched yet: sl_req_route() is "" and there
+ * are no path parameters or declared values) and attach values with
+ * sl_req_set_value().
+ *
+ * The `after` halves run in the reverse order (the first registered is
+ * the outermost, as in Starlette), once the response is complete and
+ * before it is encoded, on the loop thread, whatever made it: the
+ * handler (a loop handler answering later from a timer, or a pool
+ * handler: then on the loop once it returned), a 404/405/422 of routing
+ * and validation, a dependency or an inner middleware that answered.
+ * They see the status, headers, body length and elapsed time
+ * (sl_resp_get_status(), sl_resp_get_header(), sl_resp_body_length(),
+ * sl_req_elapsed_ns()) and may add headers (sl_resp_header()) or change
+ * the body.  An `after` runs only if its `before` went on (returned
+ * SL_NEXT) or it has no `before`: a middleware that answers itself does
+ * not see its own answer.  For a streamed response (sl_resp_flush()) the
+ * head is already out: sl_resp_header() then returns -EALREADY.  A
+ * request cancelled by the web server or answered 504 (--timeout) has no
+ * response to see: no `after` runs for it (the access log has it).
+ *
+ * `prefix` scopes a middleware to the paths under it: "/admin" is
+ * "/admin" and "/admin/..." (not "/administrator"), matched against the
+ * normalised path (sl_req_path()); NULL, "" or "/" is every path.
+ *
+ * Not seen by middleware: the operator's endpoints (--health-path,
+ * --metrics-path ...), which are sluice's, not the app's; and what
+ * sluice refuses before any of the app runs (a 400 for a path that does
+ * not resolve, 413, 431, the 503 of --limit-concurrency).
+ */
+#define SL_NEXT 2       /* middleware and dependencies: go on */
+
+typedef struct sl_middleware {
+    const char *prefix;         /* only paths under it; NULL: all (copied) */
+    int (*before)(sl_req *req, void *user);  /* SL_NEXT, SL_OK or -errno; or NULL */
+    void (*after)(sl_req *req, void *user);  /* or NULL */
+    void *user;
+} sl_middleware;
+
+/*
+ * Add a middleware, after those added before (from sluice_app()).
+ * Returns 0, -EINVAL (no app or record, neither half, a prefix not
+ * starting with '/', more than 64 middlewares), -ENOMEM; logged.
+ */
+SL_API int sl_middleware_add(sl_app *app, const sl_middleware *mw);
+
+/*
+ * Route dependencies, FastAPI's Depends: the functions of a route record's
+ * `depends` run after routing and validation, before the handler, in
+ * order, on the thread that runs the handler: the loop for an SL_LOOP
+ * route, the handler's pool thread for a pool route (so a dependency of a
+ * pool route may block: look the session up in a database).  Each gets
+ * the request (the declared values are readable: sl_arg_*) and its
+ * entry's `user`, and returns as a middleware's `before`: SL_NEXT to go
+ * on, SL_OK when it answered (sl_resp_error(req, 401, ...); the handler
+ * and the dependencies after it do not run), or a negative errno (500).
+ * One that goes on may attach a value for the handler:
+ *
+ *     static int current_user(sl_req *req, void *user)
+ *     {
+ *         struct account *a = lookup(sl_req_header(req, "X-Token"));
+ *         if (a == NULL)
+ *             return sl_resp_error(req, 401, "Not authenticated");
+ *         return sl_req_set_value(req, "user", a, free) < 0 ? -ENOMEM : SL_NEXT;
+ *     }
+ *     static const sl_depend needs_user[] = {{ current_user }, { NULL }};
+ *     { .method = "GET", .pattern = "/me", .handler = me,
+ *       .depends = needs_user },
+ *
+ * and the handler reads sl_req_value(req, "user").
+ */
+
+/*
+ * A value attached to the request by name, for a later middleware,
+ * dependency, handler or `after` (Starlette's request.state).  Setting a
+ * name again replaces its value (the old one is freed with its free_fn).
+ * `free_fn` (may be NULL) is called with the value when the request ends.
+ * From the thread that runs the request.  0, -EINVAL (NULL name), -ENOMEM
+ * (free_fn is then called on `value`).
+ */
+SL_API int sl_req_set_value(sl_req *req, const char *name, void *value,
+                            void (*free_fn)(void *));
+/* The value attached as `name`, or NULL. */
+SL_API void *sl_req_value(const sl_req *req, const char *name);
+
+/*
+ * Answer with an error in the app's format (sl_app_set_error_format():
+ * {"detail":"Not authenticated"} as FastAPI's HTTPException, or
+ * problem+json), then the app's error handler (sl_on_error()), as sluice's
+ * own errors; `detail` may be NULL (the status text).  Returns SL_OK, so
+ * that `return sl_resp_error(req, 403, "Forbidden");` answers; or a
+ * negative errno for a status outside 400-599.  Any thread that runs the
+ * request (the error handler then runs there).
+ */
+SL_API int sl_resp_error(sl_req *req, int status, const char *detail);
+
+/* The response as an `after` sees it: its status; the value of its
+ * header `name` (case-insensitive; Content-Type is the default one when
+ * none was set and the status has a body) copied into buf[size]: its
+ * length, -ENOENT when absent, -ERANGE when cut to fit; its body's length
+ * in bytes (flushed parts included). */
+SL_API int sl_resp_get_status(const sl_req *req);
+SL_API int sl_resp_get_header(const sl_req *req, const char *name, char *buf, size_t size);
+SL_API uint64_t sl_resp_body_length(const sl_req *req);
+/* Nanoseconds since the request's input was all in (before middleware). */
+SL_API uint64_t sl_req_elapsed_ns(const sl_req *req);
+
+/* ---- stock middleware ---------------------------------------------- */
+
+/*
+ * CORS, as Starlette's CORSMiddleware (the nginx way: README).  A request
+ * without Origin passes untouched.  A preflight (OPTIONS with Origin and
+ * Access-Control-Request-Method) is answered here, without reaching a
+ * route: `preflight_status` (0: 200 with the body "OK", as Starlette; 204
+ * without a body) with Access-Control-Allow-Origin (the origin itself, or
+ * "*" when any origin is allowed without credentials), -Allow-Methods,
+ * -Allow-Headers (the CORS-safelisted Accept, Accept-Language,
+ * Content-Language and Content-Type plus `allow_headers`, sorted; the
+ * requested ones when "*"), -Max-Age, -Allow-Credentials, and Vary:
+ * Origin; a preflight whose origin, method or headers are not allowed is
+ * answered 400 "Disallowed CORS origin, method, headers" (those that
+ * failed), with no Access-Control-* header.  Other requests from an
+ * allowed origin go on, and their response gets Access-Control-Allow-
+ * Origin (the origin itself, with Vary: Origin, unless any origin is
+ * allowed without credentials and no Cookie was sent: "*"),
+ * -Allow-Credentials and -Expose-Headers.  A request from an origin not
+ * allowed goes on and its response gets no CORS header (Starlette still
+ * adds -Allow-Credentials and -Expose-Headers there; a browser ignores
+ * them without -Allow-Origin).  Origins compare exactly (scheme, host,
+ * port, as sent); methods and headers as Starlette: methods exactly,
+ * header names case-insensitively.  The simple headers are set before
+ * routing, so they stay on streamed answers and on sluice's 404/405/422;
+ * a handler's failure (a 500) drops them, as an exception does in
+ * Starlette.  With allow_credentials and "*", a request gets its origin
+ * back (Starlette sends "*", which a browser refuses with credentials).
+ */
+typedef struct sl_cors {
+    const char *const *allow_origins;   /* NULL-terminated; "*": any */
+    const char *const *allow_methods;   /* NULL-terminated; NULL: GET only;
+                                           "*": DELETE GET HEAD OPTIONS
+                                           PATCH POST PUT */
+    const char *const *allow_headers;   /* NULL-terminated or NULL; "*": any */
+    const char *const *expose_headers;  /* NULL-terminated or NULL */
+    bool allow_credentials;
+    int max_age;                /* seconds; 0: 600 (Starlette's); < 0: no header */
+    int preflight_status;       /* 0 or 200: 200 "OK"; 204 */
+} sl_cors;
+/* Add CORS as a middleware of every path (sl_middleware_add()); every
+ * string is copied.  0, -EINVAL (a status other than 0, 200 or 204, a
+ * string with a control byte or a ',' in a name), -ENOMEM; logged. */
+SL_API int sl_cors_add(sl_app *app, const sl_cors *cors);
+
+/*
+ * Trusted hosts, as Starlette's TrustedHostMiddleware: a request whose
+ * Host (without its port; case-insensitive) is not one of `hosts` is
+ * answered 400 "Invalid host header" (text/plain) before routing.  An
+ * entry "*.example.com" allows every subdomain of example.com (not
+ * example.com itself), "*" any host.  As Starlette with www_redirect, a
+ * host H not allowed while "www.H" is gets a 307 to the same URL on
+ * www.H.  `hosts` is NULL-terminated and copied.  0, -EINVAL (empty list,
+ * empty entry, '*' but as a leading "*." or alone), -ENOMEM; logged.
+ */
+SL_API int sl_trusted_hosts_add(sl_app *app, const char *const *hosts);
+
+/*
+ * A request-timing header on every response: "Server-Timing:
+ * app;dur=1.234", the milliseconds from the request's input being in to
+ * its response being complete (middleware, routing, validation,
+ * dependencies, the handler and its queueing for a pool thread), which a
+ * browser's developer tools show.  Add it first to time the other
+ * middleware too.  Not on a streamed response (its head went out before
+ * the end).  It tells every client how long a request took: add it where
+ * that is fine.  0, -ENOMEM.
+ */
+SL_API int sl_timing_add(sl_app *app);
 
 /*
  * Worker hooks, all run on the loop thread.

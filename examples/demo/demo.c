@@ -214,9 +214,23 @@ static const sl_route_def declared[] = {
     { .method = NULL }
 };
 
+/* CORS for the demo's front end (issue 14's contract): one origin, GET
+ * and POST, a JSON Content-Type, credentials; preflights answered 204
+ * (Starlette would say 200 "OK"). */
+static const char *const cors_origins[] = {"http://app.example", NULL};
+static const char *const cors_methods[] = {"GET", "POST", NULL};
+static const char *const cors_headers[] = {"Content-Type", NULL};
+static const sl_cors demo_cors = {
+    .allow_origins = cors_origins, .allow_methods = cors_methods,
+    .allow_headers = cors_headers, .allow_credentials = true, .max_age = 600,
+    .preflight_status = 204,
+};
+
 int sluice_app(sl_app *app)
 {
-    int rc = 0;
+    int rc = sl_cors_add(app, &demo_cors);
+    if (rc < 0)
+        return rc;
     rc |= sl_route(app, "GET", "/hello", hello, SL_LOOP);
     rc |= sl_route(app, "GET", "/json", json, SL_LOOP);
     rc |= sl_route(app, "GET", "/items/{id:int}", item, SL_LOOP);

@@ -116,6 +116,12 @@ void sl_app_free(sl_app *app)
     for (size_t i = 0; i < app->ndecls; i++)
         sl_decl_free(app->decls[i]);
     free(app->decls);
+    for (size_t i = 0; i < app->nmw; i++) {
+        free((char *)app->mw[i].def.prefix);
+        if (app->mw[i].free_user != NULL)
+            app->mw[i].free_user(app->mw[i].def.user);
+    }
+    free(app->mw);
     sl_schema_set_free(app->schemas);
     if (app->dl != NULL)
         dlclose(app->dl);

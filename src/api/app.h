@@ -10,6 +10,18 @@
 #include "api/router.h"
 #include "api/schema.h"
 
+/* One middleware (sl_middleware_add()): the record with its prefix
+ * copied, and what frees its `user` with the app (stock middleware's
+ * configuration; NULL for an app's own). */
+typedef struct sl_app_mw {
+    sl_middleware def;
+    size_t prefix_len;          /* 0: every path */
+    void (*free_user)(void *user);
+} sl_app_mw;
+
+/* The most middlewares an app may add: a request's chain is bounded. */
+#define SL_APP_MAX_MW 64
+
 struct sl_app {
     void *dl;               /* dlopen handle */
     sl_router *router;
@@ -27,6 +39,9 @@ struct sl_app {
     int error_format;       /* SL_ERRORS_*, when error_format_set */
     int error_format_set;
     sl_error_handler on_error;
+    sl_app_mw *mw;          /* middleware in registration order; NULL:
+                               none, and a request pays nothing for it */
+    size_t nmw;
 };
 
 /*

@@ -504,6 +504,18 @@ static int build_docs(sl_schema_set *set, const sl_route_def *def, sl_decl *d,
         return -ENOMEM;
     d->deprecated = def->deprecated != 0;
     d->user = def->user;
+    /* Dependencies: the list is copied, bounded as the others. */
+    n = 0;
+    if (def->depends != NULL)
+        for (; def->depends[n].fn != NULL; n++)
+            if (n == SL_DECL_MAX_DEPENDS)
+                return refuse(w, -EINVAL, "more than %d dependencies (or no NULL fn at "
+                              "their end)", SL_DECL_MAX_DEPENDS);
+    if (n > 0 && (d->depends = malloc(n * sizeof *d->depends)) == NULL)
+        return -ENOMEM;
+    if (n > 0)
+        memcpy(d->depends, def->depends, n * sizeof *d->depends);
+    d->ndepends = n;
     return 0;
 }
 
@@ -579,6 +591,7 @@ void sl_decl_free(sl_decl *d)
     for (size_t i = 0; i < d->ntags; i++)
         free(d->tags[i]);
     free(d->tags);
+    free(d->depends);
     json_object_put(d->body_loc);
     free(d->method);
     free(d->pattern);

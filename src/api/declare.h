@@ -29,6 +29,7 @@
 #define SL_DECL_MAX_RESPONSES 64
 #define SL_DECL_MAX_TAGS 64
 #define SL_DECL_MAX_CHOICES 256
+#define SL_DECL_MAX_DEPENDS 64
 
 /* One parameter, declared or (path parameters) implied by the pattern. */
 typedef struct sl_decl_param {
@@ -79,6 +80,8 @@ typedef struct sl_decl {
     size_t ntags;
     int deprecated;
     void *user;
+    sl_depend *depends;     /* run before the handler (api/middleware.h) */
+    size_t ndepends;
 } sl_decl;
 
 /*

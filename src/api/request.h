@@ -123,6 +123,9 @@ struct sl_req {
     sl_cancel_cb on_cancel;
     int cancelled;
     int later;                      /* handler returned SL_LATER */
+    unsigned mw_stop;               /* middleware: the befores ran up to
+                                       here (api/middleware.h); 0: none */
+    struct sl_value *values;        /* sl_req_set_value(); NULL: none */
 
     /* Response */
     int status;

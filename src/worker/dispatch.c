@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include "api/args.h"
 #include "api/errors.h"
+#include "api/middleware.h"
 #include "util/accesslog.h"
 #include "util/backtrace.h"
 #include "util/escape.h"
@@ -233,6 +234,10 @@ void sl_worker_finish(sl_worker *w, sl_req *req)
     /* Read once: the sink below is a call the compiler cannot see into,
      * and an ordinary request must not pay for reading it twice. */
     int cancelled = req->cancelled;
+    /* The middleware's after halves see the response before it is
+     * encoded; a cancelled (or timed-out) one has none to see. */
+    if (req->mw_stop != 0 && !cancelled)
+        sl_mw_after(req);
     req->state = SL_REQ_DONE;
     running_del(w, req);
     if (req->conn != NULL && !cancelled) {
@@ -463,6 +468,16 @@ static sl_handler req_handler(const sl_req *req)
     return h;
 }
 
+/* The route's dependencies, then its handler, on the thread that runs it:
+ * a dependency that answered ends the request as a handler would. */
+static int run_handler(sl_req *req)
+{
+    const sl_decl *d = req->match.target->decl;
+    if (d != NULL && d->ndepends != 0 && sl_deps_run(req) != SL_NEXT)
+        return SL_OK;
+    return req_handler(req)(req);
+}
+
 static void work_cb(uv_work_t *work)
 {
     sl_req *req = work->data;
@@ -470,7 +485,7 @@ static void work_cb(uv_work_t *work)
     req->handler_ns = uv_hrtime();
     __atomic_store_n(&req->on_thread, 1, __ATOMIC_RELEASE);
     sl_bt_set_current(req->what);
-    req->handler_rc = req_handler(req)(req);
+    req->handler_rc = run_handler(req);
     sl_bt_set_current(NULL);
     __atomic_store_n(&req->on_thread, 0, __ATOMIC_RELEASE);
 }
@@ -487,7 +502,7 @@ static int run_on_loop(sl_worker *w, sl_req *req)
     }
     req->handler_ns = uv_hrtime();
     sl_bt_set_current(req->what);
-    int rc = req_handler(req)(req);
+    int rc = run_handler(req);
     sl_bt_set_current(NULL);
     return rc;
 }
@@ -547,6 +562,12 @@ void sl_conns_host_dispatch(sl_conns *cs, sl_req *req)
     if (over_limit(w)) {
         sl_resp_header(req, "Retry-After", "1");
         sl_error_answer(req, 503, "the worker is at --limit-concurrency; retry shortly", NULL);
+        sl_worker_finish(w, req);
+        return;
+    }
+    /* The app's middleware, before routing: an answer here (a 401) tells
+     * nothing of which routes exist. */
+    if (w->app->mw != NULL && sl_mw_before(req) != SL_NEXT) {
         sl_worker_finish(w, req);
         return;
     }

@@ -5,6 +5,7 @@
  * keeps it.
  */
 #include <stdlib.h>
+#include "api/middleware.h"
 #include "worker/worker.h"
 
 /* Requests a worker keeps for reuse. */
@@ -39,6 +40,8 @@ void sl_worker_req_free(sl_worker *w, sl_req *req)
     /* A streaming request's flow may outlive it (queued writes hold it). */
     if (req->flow != NULL)
         sl_worker_flow_release(w, req->flow);
+    if (req->values != NULL)
+        sl_values_free(req);
     if (w->req_cached < CACHE_MAX && !w->conns.draining) {
         sl_req_reset(req);
         req->next = w->req_cache;

@@ -25,6 +25,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sluice_test.h>
+#include "api/middleware.h"
 #include "proto/jsonbody.h"
 #include "proto/path.h"
 #include "util/log.h"
@@ -611,6 +612,7 @@ void sl_test_free(sl_test *t)
     while (w->running != NULL) {
         sl_req *req = w->running;
         w->running = req->wnext;
+        sl_values_free(req);
         sl_req_destroy(req);
         free(req);
     }
