@@ -28,7 +28,7 @@ static const char *const known_names[SL_P_KNOWN] = {
     [SL_P_QUERY] = "QUERY_STRING", [SL_P_CLEN] = "CONTENT_LENGTH",
     [SL_P_DOC_URI] = "DOCUMENT_URI", [SL_P_SCRIPT] = "SCRIPT_NAME",
     [SL_P_PATH_INFO] = "PATH_INFO", [SL_P_REQID] = "HTTP_X_REQUEST_ID",
-    [SL_P_REMOTE] = "REMOTE_ADDR",
+    [SL_P_REMOTE] = "REMOTE_ADDR", [SL_P_ORIGIN] = "HTTP_ORIGIN",
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -181,6 +181,8 @@ static inline int known_index(const char *n, size_t len)
     case 11:
         if (n[0] == 'S')
             return IS("SCRIPT_NAME") ? SL_P_SCRIPT : -1;
+        if (n[0] == 'H')
+            return IS("HTTP_ORIGIN") ? SL_P_ORIGIN : -1;
         if (n[0] != 'R')
             return -1;
         if (IS("REQUEST_URI"))

@@ -44,6 +44,7 @@ enum sl_known_param {
     SL_P_PATH_INFO,         /* PATH_INFO */
     SL_P_REQID,             /* HTTP_X_REQUEST_ID */
     SL_P_REMOTE,            /* REMOTE_ADDR */
+    SL_P_ORIGIN,            /* HTTP_ORIGIN: CORS asks on every request */
     SL_P_KNOWN
 };
 

@@ -268,6 +268,8 @@ START_TEST(test_known_index)
         P("PATH_INFO", "/p"),
         P("HTTP_X_REQUEST_ID", "rid"),
         P("REMOTE_ADDR", "::1"),
+        P("HTTP_ORIGIN", "http://app.example"),
+        P("HTTP_ORIGIM", "not it"),          /* same length, same first byte */
         P("CONTENT_LENGTH", "12"),
         P("REQUEST_URI", "/last"),           /* a later line wins */
     };
@@ -283,6 +285,7 @@ START_TEST(test_known_index)
     ck_assert_str_eq(sl_req_known(req, SL_P_REQID), "rid");
     ck_assert_str_eq(sl_req_known(req, SL_P_REMOTE), "::1");
     ck_assert_str_eq(sl_req_known(req, SL_P_CLEN), "12");
+    ck_assert_str_eq(sl_req_known(req, SL_P_ORIGIN), "http://app.example");
     ck_assert_str_eq(sl_req_query_string(req), "");
 }
 END_TEST
