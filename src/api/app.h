@@ -27,6 +27,10 @@ struct sl_app {
     int error_format;       /* SL_ERRORS_*, when error_format_set */
     int error_format_set;
     sl_error_handler on_error;
+    /* OpenAPI's info (sl_app_info()): copies, or NULL for the defaults */
+    char *info_title, *info_version, *info_description;
+    char *name;             /* the file's name less its directory and ".so"
+                               (the default title); NULL for sl_app_new() */
 };
 
 /*
