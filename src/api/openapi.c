@@ -81,6 +81,8 @@ typedef struct builder {
     const sl_openapi_opts *opts;
     json_object *paths;
     json_object *used;          /* operation ids given: {"id": null, ...} */
+    json_object *shapes;        /* {"/u/{}": "/u/{x}"}: the template that has
+                                   each shape (OpenAPI: one per shape) */
     json_object *declared;      /* operation ids the table declares */
     int fastapi_422;            /* some route's 422 is FastAPI's */
     int problem_422;            /* ... or the problem document */
@@ -177,6 +179,26 @@ static char *template_of(const char *pattern)
         }
         if (!skip)
             *o++ = *p;
+    }
+    *o = '\0';
+    return t;
+}
+
+/* "/u/{x}" less its parameters' names, "/u/{}": templates of one shape are
+ * one path for OpenAPI, which allows only one of them. */
+static char *shape_of(const char *template)
+{
+    char *t = malloc(strlen(template) + 1), *o = t;
+    if (t == NULL)
+        return NULL;
+    int in_param = 0;
+    for (const char *p = template; *p != '\0'; p++) {
+        if (*p == '}')
+            in_param = 0;
+        if (!in_param)
+            *o++ = *p;
+        if (*p == '{')
+            in_param = 1;
     }
     *o = '\0';
     return t;
@@ -547,11 +569,23 @@ static int add_route(builder *b, const char *method, const char *pattern,
                  strcmp(method, "*") == 0 ? "any method" : "a method OpenAPI 3.1 has no field for");
         return 0;
     }
-    char *template = template_of(pattern);
-    if (template == NULL)
-        return -ENOMEM;
+    char *template = template_of(pattern), *shape = template ? shape_of(template) : NULL;
     int rc = -ENOMEM;
-    json_object *item;
+    json_object *item, *owner;
+    if (shape == NULL)
+        goto done;
+    if (json_object_object_get_ex(b->shapes, shape, &owner)) {
+        if (strcmp(json_object_get_string(owner), template) != 0) {
+            /* "/u/{y}" after "/u/{x}": the same path to OpenAPI, whose
+             * parameters would have two names. */
+            sl_log(b->opts->warn_level, "OpenAPI: %s %s is left out: %s has its place",
+                   method, pattern, json_object_get_string(owner));
+            rc = 0;
+            goto done;
+        }
+    } else if (put(b->shapes, shape, json_object_new_string(template))) {
+        goto done;
+    }
     if (!json_object_object_get_ex(b->paths, template, &item)) {
         if (put(b->paths, template, item = json_object_new_object()))
             goto done;
@@ -566,6 +600,7 @@ static int add_route(builder *b, const char *method, const char *pattern,
     }
     rc = put(item, field, operation(b, t->decl, method, pattern, template));
 done:
+    free(shape);
     free(template);
     return rc;
 }
@@ -702,7 +737,9 @@ int sl_openapi_build(const sl_app *app, const sl_openapi_opts *opts, json_object
     b.used = json_object_new_object();
     b.declared = json_object_new_object();
     b.paths = json_object_new_object();
-    if (doc == NULL || b.used == NULL || b.declared == NULL || b.paths == NULL)
+    b.shapes = json_object_new_object();
+    if (doc == NULL || b.used == NULL || b.declared == NULL || b.paths == NULL ||
+        b.shapes == NULL)
         goto done;
     /* Declared ids first: a default id never takes one a later route declares. */
     for (size_t i = 0; sl_router_route_at(app->router, i, &method, &pattern) == 0; i++) {
@@ -739,5 +776,6 @@ done:
     json_object_put(b.paths);
     json_object_put(b.used);
     json_object_put(b.declared);
+    json_object_put(b.shapes);
     return rc;
 }
