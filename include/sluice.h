@@ -317,7 +317,9 @@ SL_API int sl_schema_file(sl_app *app, const char *name, const char *path);
  * sluice(1), OPENAPI, has the rules.  In short, for each route:
  *   - the path in OpenAPI's form ("/items/{id:int}" is "/items/{id}") and
  *     the method (a "*" route, or a method OpenAPI has no field for, is
- *     left out; a GET route's HEAD is not listed);
+ *     left out; a GET route's HEAD is not listed; of templates that differ
+ *     only in parameter names, "/u/{x}" and "/u/{y}", one path to OpenAPI,
+ *     the first registered is kept);
  *   - summary, description, tags and deprecated as declared;
  *   - operationId: the declared one, else FastAPI's default
  *     (generate_unique_id) without the function's name, which C does not
