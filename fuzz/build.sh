@@ -26,6 +26,10 @@ build() {   # name, then extra sources/libs
 build fcgi_decode    "$top/src/proto/fcgi.c" "$top/src/util/buf.c"
 build fcgi_roundtrip "$top/src/proto/fcgi.c" "$top/src/util/buf.c"
 build fcgi_pairs     "$top/src/proto/fcgi.c" "$top/src/util/buf.c" "$top/tests/lib/fcgi_pair.c"
+# shellcheck disable=SC2086
+build store          "$top/src/api/request.c" "$top/src/proto/fcgi.c" "$top/src/proto/url.c" \
+                     "$top/src/proto/path.c" "$top/src/proto/jsonbody.c" "$top/src/util/buf.c" \
+                     $(pkg-config --libs libuv) $JSONC_LIBS
 build scgi           "$top/src/proto/scgi.c" "$top/src/proto/cgi.c"
 build router         "$top/src/api/router.c" "$top/src/proto/path.c"
 build query          "$top/src/proto/url.c"

@@ -129,8 +129,8 @@ static void check_match(const sl_router *r, const char *method,
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const sl_route_target tgt = { NULL, 0 };
-    static const sl_route_target etgt = { NULL, SL_ROUTER_ENCODED_SLASH };
+    static const sl_route_target tgt = { .handler = NULL, .flags = 0 };
+    static const sl_route_target etgt = { .handler = NULL, .flags = SL_ROUTER_ENCODED_SLASH };
     char why[64];
     const char *p = (const char *)data, *end = p + size;
     size_t plen;

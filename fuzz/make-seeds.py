@@ -280,6 +280,9 @@ def main():
           FCGI_DICT)
     write("fcgi_roundtrip", FCGI_STREAMS, FCGI_DICT)
     write("fcgi_pairs", PAIRS, FCGI_DICT[13:])
+    # store: the same streams; the first byte's bit 0 also picks the
+    # block's byte of room (fuzz_store.c).
+    write("store", PAIRS, FCGI_DICT[13:])
     write("scgi", SCGI, SCGI_DICT)
     write("router", ROUTER, ROUTER_DICT)
     write("query", QUERY, QUERY_DICT)

@@ -14,7 +14,7 @@
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
-all="fcgi_decode fcgi_roundtrip fcgi_pairs scgi router query json path schema multipart params"
+all="fcgi_decode fcgi_roundtrip fcgi_pairs store scgi router query json path schema multipart params"
 
 if [ $# -lt 1 ] || ! [[ $1 =~ ^[0-9]+$ ]]; then
     echo "usage: $0 SECONDS [TARGET...]   (targets: $all)" >&2
@@ -34,7 +34,7 @@ fi
 
 max_len() {
     case $1 in
-        fcgi_*) echo 70000 ;;
+        fcgi_*|params) echo 70000 ;;
         json) echo 65536 ;;
         schema) echo 8192 ;;
         scgi) echo 8192 ;;

@@ -37,9 +37,10 @@ static void keep_or_free(sl_buf *b)
 /* What a request owns beyond its buffers and parameter index. */
 static void release_extras(sl_req *req)
 {
-    free(req->path);
+    /* Path parameters are copied only when asked for: mostly none. */
     for (int i = 0; i < SL_ROUTER_MAX_PARAMS; i++)
-        free(req->pparams[i]);
+        if (req->pparams[i] != NULL)
+            free(req->pparams[i]);
     while (req->qcache != NULL) {
         sl_qcache *q = req->qcache;
         req->qcache = q->next;
@@ -60,8 +61,9 @@ void sl_req_reset(sl_req *req)
 {
     release_extras(req);
     /* Everything but the kept buffers starts from zero again. */
-    sl_buf keep[5] = {req->raw_params, req->pstore, req->body, req->headers, req->out};
-    for (int i = 0; i < 5; i++)
+    sl_buf keep[6] = {req->raw_params, req->pstore, req->body, req->headers, req->out,
+                      req->path_room};
+    for (int i = 0; i < 6; i++)
         keep_or_free(&keep[i]);
     sl_param *params = req->params;
     size_t params_cap = req->params_cap;
@@ -76,6 +78,7 @@ void sl_req_reset(sl_req *req)
     req->body = keep[2];
     req->headers = keep[3];
     req->out = keep[4];
+    req->path_room = keep[5];
     req->params = params;
     req->params_cap = params_cap;
 }
@@ -88,15 +91,14 @@ void sl_req_destroy(sl_req *req)
     sl_buf_free(&req->body);
     sl_buf_free(&req->headers);
     sl_buf_free(&req->out);
+    sl_buf_free(&req->path_room);
     free(req->params);
     sl_req_init(req);
 }
 
-/* Room for `bytes` more of parameters and `count` more index slots. */
-static int reserve_params(sl_req *req, size_t bytes, size_t count)
+/* Room for `count` more index slots. */
+static int grow_index(sl_req *req, size_t count)
 {
-    if (sl_buf_reserve(&req->pstore, bytes) < 0)
-        return -ENOMEM;
     if (count > req->params_cap - req->nparams) {
         size_t cap = req->nparams + count;
         sl_param *p = realloc(req->params, cap * sizeof *p);
@@ -108,57 +110,113 @@ static int reserve_params(sl_req *req, size_t bytes, size_t count)
     return 0;
 }
 
+/* The index grows by doubling, from 32 slots. */
+static size_t index_growth(const sl_req *req)
+{
+    return req->params_cap ? req->params_cap : 32;
+}
+
+/* Room for `bytes` more of parameters and `count` more index slots. */
+static int reserve_params(sl_req *req, size_t bytes, size_t count)
+{
+    if (sl_buf_reserve(&req->pstore, bytes) < 0)
+        return -ENOMEM;
+    return grow_index(req, count);
+}
+
+/* 8 bytes as a number, for comparing names a word at a time (a constant
+ * string's words become constants). */
+static inline uint64_t word_at(const char *p)
+{
+    uint64_t w;
+    memcpy(&w, p, sizeof w);
+    return w;
+}
+
+/* n[0..len) == lit[0..len), for 8 <= len <= 16: two words, overlapping. */
+static inline int same8_16(const char *n, const char *lit, size_t len)
+{
+    return word_at(n) == word_at(lit) && word_at(n + len - 8) == word_at(lit + len - 8);
+}
+
+static inline void put_word(char *p, uint64_t w)
+{
+    memcpy(p, &w, sizeof w);
+}
+
+/*
+ * p[0..n) moved one byte back, to p[-1..n-1).  A parameter name is short:
+ * up to 32 bytes it is moved a word at a time, every word read before any
+ * is written (the words overlap each other and the bytes they go to).
+ */
+static inline void shift_back(char *p, size_t n)
+{
+    if (n >= 8 && n <= 16) {
+        uint64_t a = word_at(p), b = word_at(p + n - 8);
+        put_word(p - 1, a);
+        put_word(p + n - 9, b);
+    } else if (n > 16 && n <= 32) {
+        uint64_t a = word_at(p), b = word_at(p + 8);
+        uint64_t c = word_at(p + n - 16), d = word_at(p + n - 8);
+        put_word(p - 1, a);
+        put_word(p + 7, b);
+        put_word(p + n - 17, c);
+        put_word(p + n - 9, d);
+    } else {
+        memmove(p - 1, p, n);
+    }
+}
+
 /*
  * Is this one of the parameters sluice reads itself?  By length and first
- * byte, so the usual parameter costs a switch and no compare.
+ * byte, then two words compared, so the usual parameter costs a switch
+ * and no call.  (Every known name is 9 to 17 bytes long.)
  */
-static int known_index(const char *n, size_t len)
+static inline int known_index(const char *n, size_t len)
 {
+#define IS(lit) same8_16(n, lit, sizeof lit - 1)
     switch (len) {
     case 9:
-        return memcmp(n, "PATH_INFO", 9) == 0 ? SL_P_PATH_INFO : -1;
+        return IS("PATH_INFO") ? SL_P_PATH_INFO : -1;
     case 11:
         if (n[0] == 'S')
-            return memcmp(n, "SCRIPT_NAME", 11) == 0 ? SL_P_SCRIPT : -1;
+            return IS("SCRIPT_NAME") ? SL_P_SCRIPT : -1;
         if (n[0] != 'R')
             return -1;
-        if (memcmp(n, "REQUEST_URI", 11) == 0)
+        if (IS("REQUEST_URI"))
             return SL_P_URI;
-        return memcmp(n, "REMOTE_ADDR", 11) == 0 ? SL_P_REMOTE : -1;
+        return IS("REMOTE_ADDR") ? SL_P_REMOTE : -1;
     case 12:
         if (n[0] == 'Q')
-            return memcmp(n, "QUERY_STRING", 12) == 0 ? SL_P_QUERY : -1;
-        return n[0] == 'D' && memcmp(n, "DOCUMENT_URI", 12) == 0 ? SL_P_DOC_URI : -1;
+            return IS("QUERY_STRING") ? SL_P_QUERY : -1;
+        return n[0] == 'D' && IS("DOCUMENT_URI") ? SL_P_DOC_URI : -1;
     case 14:
         if (n[0] == 'R')
-            return memcmp(n, "REQUEST_METHOD", 14) == 0 ? SL_P_METHOD : -1;
-        return n[0] == 'C' && memcmp(n, "CONTENT_LENGTH", 14) == 0 ? SL_P_CLEN : -1;
+            return IS("REQUEST_METHOD") ? SL_P_METHOD : -1;
+        return n[0] == 'C' && IS("CONTENT_LENGTH") ? SL_P_CLEN : -1;
     case 17:
-        return memcmp(n, "HTTP_X_REQUEST_ID", 17) == 0 ? SL_P_REQID : -1;
+        /* One byte past two words: the first 16, and the last. */
+        return same8_16(n, "HTTP_X_REQUEST_ID", 16) && n[16] == 'D' ? SL_P_REQID : -1;
     default:
         return -1;
     }
+#undef IS
 }
 
 int sl_req_add_param(sl_req *req, const char *name, size_t nlen,
                      const char *value, size_t vlen)
 {
-    /* The index grows by doubling (from 32 slots), the store as sl_buf does. */
+    /* The index grows by doubling, the store as sl_buf does. */
     if (req->params_cap == req->nparams ||
         req->pstore.cap - req->pstore.len < nlen + vlen + 2) {
-        size_t more = req->params_cap > req->nparams ? 0 : req->params_cap ? req->params_cap : 32;
+        size_t more = req->params_cap > req->nparams ? 0 : index_growth(req);
         if (reserve_params(req, nlen + vlen + 2, more) < 0)
             return -ENOMEM;
     }
-    /*
-     * memmove: the source may be further on in this same buffer.  The name
-     * goes first and ends before the value starts, so neither write runs
-     * over bytes still to be moved.
-     */
     char *p = req->pstore.data + req->pstore.len;
-    memmove(p, name, nlen);
+    memcpy(p, name, nlen);
     p[nlen] = '\0';
-    memmove(p + nlen + 1, value, vlen);
+    memcpy(p + nlen + 1, value, vlen);
     p[nlen + 1 + vlen] = '\0';
     req->params[req->nparams].name = (uint32_t)req->pstore.len;
     req->params[req->nparams].value = (uint32_t)(req->pstore.len + nlen + 1);
@@ -166,6 +224,7 @@ int sl_req_add_param(sl_req *req, const char *name, size_t nlen,
     if (k >= 0)
         req->known_at[k] = req->nparams + 1;
     req->pstore.len += nlen + vlen + 2;
+    req->params_size += nlen + vlen + 2;
     req->nparams++;
     return 0;
 }
@@ -180,33 +239,131 @@ int sl_req_index_params(sl_req *req)
 }
 
 /*
- * The PARAMS stream is complete: it becomes the request's parameter store,
- * rewritten in place pair by pair as "name\0value\0".  A stored pair never
- * takes more room than it was sent in (two length bytes or more became two
- * NULs), so what is written never overtakes what is still to be read, and
- * no second copy of the parameters is ever held.  The store's old room
- * takes the stream's place, kept for the next request (sl_req_reset).
+ * One pair length of the PARAMS stream at p[pos], whose first byte is
+ * `first` (the byte itself may be gone: see below): 1 byte below 128, else
+ * 4 bytes, the high bit cleared.  The new position, or 0 when the length
+ * runs past the end.
+ */
+static inline size_t pair_len(const unsigned char *p, size_t len, size_t pos,
+                              unsigned first, size_t *out)
+{
+    if (first < 0x80) {
+        *out = first;
+        return pos + 1;
+    }
+    if (len - pos < 4)
+        return 0;
+    *out = ((size_t)(first & 0x7f) << 24) | ((size_t)p[pos + 1] << 16) |
+           ((size_t)p[pos + 2] << 8) | (size_t)p[pos + 3];
+    return pos + 4;
+}
+
+/*
+ * The PARAMS stream is complete: it becomes the request's parameter store
+ * where it lies, each pair made "name\0value\0" in place.  A pair comes as
+ * its two lengths (2 to 8 bytes), its name, then its value.  The name
+ * moves one byte back, over the last byte of the lengths, and its NUL takes
+ * the place of its own last byte; the value stays where it is, and its NUL
+ * takes the place of the first byte of the next pair, which was read before
+ * (`first`).  So only names are moved, a few bytes each, values never, and
+ * no second copy of the parameters is ever held; the last value's NUL needs
+ * the byte after the stream, made when the buffer has none.  The store's
+ * old room takes the stream's place, kept for the next request
+ * (sl_req_reset).  The checks and their reasons are fcgi_pairs_next()'s.
  */
 const char *sl_req_params_from_fcgi(sl_req *r)
 {
-    const char *name, *value, *reason = NULL;
-    size_t nlen, vlen, off = 0;
-    int rc;
     sl_buf stream = r->raw_params;
+    if (stream.cap == stream.len) {
+        /* Rare: a stream that filled its buffer exactly. */
+        char *d = realloc(stream.data, stream.len + 1);
+        if (d == NULL)
+            return "out of memory";
+        stream.data = d;
+        stream.cap = stream.len + 1;
+    }
     r->raw_params = r->pstore;
     r->raw_params.len = 0;
     r->pstore = stream;
     r->pstore.len = 0;
-    while ((rc = fcgi_pairs_next(stream.data, stream.len, &off,
-                                 &name, &nlen, &value, &vlen, &reason)) == 1) {
-        /* In the stream a value directly follows its name: one scan. */
-        if (memchr(name, '\0', nlen + vlen) != NULL)
-            return "NUL byte in a parameter";
-        if (sl_req_add_param(r, name, nlen, value, vlen) < 0)
-            return "out of memory";
+    unsigned char *p = (unsigned char *)stream.data;
+    size_t len = stream.len, pos = 0, stored = 0;
+    /* In locals, not reloaded from r after every call below. */
+    sl_param *params = r->params;
+    size_t n = r->nparams, cap = r->params_cap;
+    const char *err = NULL;
+    unsigned first = len > 0 ? p[0] : 0;
+    /*
+     * A NUL in a name or a value is refused.  Rather than a scan of every
+     * pair, `zero` is where the next zero byte of the stream is (len: none
+     * left), searched for again only once a pair's lengths hold it (an
+     * empty value's length, the high bytes of a 4-byte one): a few scans
+     * for the whole stream.  The bytes searched lie past every byte
+     * written so far (the NULs written go at or before the next pair's
+     * first byte, which `first` keeps).
+     */
+    const unsigned char *z = len > 0 ? memchr(p, 0, len) : NULL;
+    size_t zero = z != NULL ? (size_t)(z - p) : len;
+    while (pos < len) {
+        size_t nl, vl;
+        pos = pair_len(p, len, pos, first, &nl);
+        if (pos == 0 || pos >= len ||
+            (pos = pair_len(p, len, pos, p[pos], &vl)) == 0) {
+            err = "truncated parameter length";
+            break;
+        }
+        /* pos <= len: what is left is compared, no length is added. */
+        if (nl > len - pos) {
+            err = "parameter name runs past the end";
+            break;
+        }
+        if (vl > len - pos - nl) {
+            err = "parameter value runs past the end";
+            break;
+        }
+        if (nl == 0) {
+            err = "empty parameter name";
+            break;
+        }
+        char *name = (char *)p + pos;
+        size_t end = pos + nl + vl;
+        /* Zero bytes among this pair's lengths are lengths; past them,
+         * the next one must not be in its name or value. */
+        while (zero < pos) {
+            z = memchr(p + zero + 1, 0, len - zero - 1);
+            zero = z != NULL ? (size_t)(z - p) : len;
+        }
+        if (zero < end) {
+            err = "NUL byte in a parameter";
+            break;
+        }
+        first = end < len ? p[end] : 0;
+        if (n == cap) {
+            r->nparams = n;
+            if (grow_index(r, index_growth(r)) < 0) {
+                err = "out of memory";
+                break;
+            }
+            params = r->params;
+            cap = r->params_cap;
+        }
+        shift_back(name, nl);
+        name[nl - 1] = '\0';
+        p[end] = '\0';
+        params[n].name = (uint32_t)(pos - 1);
+        params[n].value = (uint32_t)(pos + nl);
+        int k = known_index(name - 1, nl);
+        n++;
+        if (k >= 0)
+            r->known_at[k] = n;
+        stored += nl + vl + 2;
+        pos = end;
     }
-    if (rc < 0)
-        return reason ? reason : "malformed parameters";
+    r->nparams = n;
+    if (err != NULL)
+        return err;
+    r->pstore.len = len + 1;
+    r->params_size = stored;
     if (sl_req_index_params(r) < 0)
         return "out of memory";
     r->state = SL_REQ_BODY;
@@ -241,7 +398,7 @@ int sl_req_param_at(const sl_req *req, size_t i, const char **name,
 /*
  * Normalise uri into one block: the path (at most len + 2 bytes with its
  * NUL), then, only when the target has %2F at all, room for their offsets.
- * One malloc, freed with req->path, as the plain decoded path was.
+ * The block is req->path_room, kept for the next request like the buffers.
  */
 static int normalise_into(sl_req *req, const char *uri, int decoded,
                           const char **why)
@@ -251,16 +408,18 @@ static int normalise_into(sl_req *req, const char *uri, int decoded,
     size_t at = (len + 2 + sizeof(uint32_t) - 1) & ~(sizeof(uint32_t) - 1);
     if (nenc > (SIZE_MAX - at) / sizeof(uint32_t))
         return -ENOMEM;
-    char *block = malloc(nenc > 0 ? at + nenc * sizeof(uint32_t) : len + 2);
-    if (block == NULL)
+    size_t need = nenc > 0 ? at + nenc * sizeof(uint32_t) : len + 2;
+    req->path = NULL;
+    req->path_room.len = 0;
+    if (sl_buf_reserve(&req->path_room, need) < 0)
         return -ENOMEM;
+    char *block = req->path_room.data;
     sl_path p = {
         .decoded = decoded, .buf = block, .cap = len + 2,
         .enc = nenc > 0 ? (uint32_t *)(void *)(block + at) : NULL, .enc_cap = nenc,
     };
     int rc = sl_path_normalise(&p, uri, len);
     if (rc < 0) {
-        free(block);
         *why = p.error;
         return rc == -EINVAL ? -EINVAL : -ENOMEM;   /* -ENOBUFS: cannot be */
     }

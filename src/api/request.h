@@ -76,7 +76,10 @@ struct sl_req {
     /* Input */
     sl_buf raw_params;              /* FastCGI PARAMS stream, until complete */
     int params_dropped;             /* past --max-params-size: 431 */
-    sl_buf pstore;                  /* "name\0value\0" ... */
+    sl_buf pstore;                  /* the names and values, each ending
+                                       in a NUL, where params[] says */
+    size_t params_size;             /* the parameters as such pairs: their
+                                       size, as the metrics count it */
     sl_param *params;
     size_t nparams;
     size_t params_cap;
@@ -84,9 +87,11 @@ struct sl_req {
     size_t known_at[SL_P_KNOWN];    /* 1 + its index in params, 0: absent */
     sl_buf body;
     unsigned long long content_length;
-    char *path;                     /* normalised path (path.h) */
+    char *path;                     /* normalised path (path.h); NULL
+                                       until resolved */
     uint32_t *path_enc;             /* its slashes sent as %2F (offsets),
                                        in the same block as path */
+    sl_buf path_room;               /* that block, kept for the next request */
     size_t path_nenc;
     sl_match match;
     char *pparams[SL_ROUTER_MAX_PARAMS]; /* NUL-terminated path params */
@@ -161,17 +166,18 @@ void sl_req_reset(sl_req *req);
  * new and empty. */
 void sl_req_destroy(sl_req *req);
 
-/* Store one CGI parameter (copied).  The bytes may lie in pstore itself,
- * at or after the end of what is stored (the FastCGI stream, rewritten in
- * place).  0, or -ENOMEM. */
+/* Store one CGI parameter, copied from outside the store (SCGI's header).
+ * 0, or -ENOMEM. */
 int sl_req_add_param(sl_req *req, const char *name, size_t nlen,
                      const char *value, size_t vlen);
 /*
  * The FastCGI PARAMS stream in req->raw_params is complete: it becomes the
- * parameter store, rewritten in place pair by pair (the pairs are read
- * from the buffer they are written into, always ahead of the write), and
- * is indexed; state SL_REQ_BODY.  NULL, or why the stream is refused
- * (malformed, a NUL in a parameter, out of memory).
+ * parameter store, each pair made "name\0value\0" where it lies (names
+ * move one byte, values not at all), and is indexed; state SL_REQ_BODY.
+ * The last NUL takes the byte after the stream: the buffer is grown by that
+ * byte when it has no room (a connection's read leaves some as a rule).
+ * NULL, or why the stream is refused (malformed, a NUL in a parameter, out
+ * of memory).
  */
 const char *sl_req_params_from_fcgi(sl_req *req);
 

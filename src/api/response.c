@@ -97,11 +97,27 @@ static int bad_value(const char *s)
     return 0;
 }
 
-/* Header names are HTTP tokens. */
+/* Header names are HTTP tokens: visible ASCII but the separators. */
 static int bad_name(const char *s)
 {
-    for (; *s != '\0'; s++)
-        if (*s <= ' ' || *s >= 127 || strchr("\"(),/:;<=>?@[\\]{}", *s) != NULL)
+    /* 1: a token byte; a table, not a search per byte. */
+    static const unsigned char tchar[256] = {
+        ['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1, ['*'] = 1,
+        ['+'] = 1, ['-'] = 1, ['.'] = 1, ['^'] = 1, ['_'] = 1, ['`'] = 1, ['|'] = 1,
+        ['~'] = 1,
+        ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1,
+        ['7'] = 1, ['8'] = 1, ['9'] = 1,
+        ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1,
+        ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1,
+        ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1,
+        ['V'] = 1, ['W'] = 1, ['X'] = 1, ['Y'] = 1, ['Z'] = 1,
+        ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1,
+        ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1,
+        ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1,
+        ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,
+    };
+    for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++)
+        if (!tchar[*p])
             return 1;
     return 0;
 }
@@ -198,11 +214,15 @@ int sl_resp_printf(sl_req *req, const char *fmt, ...)
 
 int sl_resp_json(sl_req *req, json_object *obj)
 {
+    static const char ctype[] = "Content-Type: application/json\r\n";
     size_t len;
     const char *s = json_object_to_json_string_length(obj, JSON_FLAGS, &len);
     int rc = s ? 0 : -ENOMEM;
-    if (rc == 0 && !req->has_ctype)
-        rc = sl_resp_header(req, "Content-Type", "application/json");
+    /* sl_resp_header() for a line known to be valid: appended as it is. */
+    if (rc == 0 && !req->has_ctype) {
+        rc = req->head_sent ? -EALREADY : sl_buf_append(&req->headers, ctype, sizeof ctype - 1);
+        req->has_ctype = rc == 0;
+    }
     if (rc == 0)
         rc = sl_buf_append(&req->out, s, len);
     json_object_put(obj);
@@ -276,59 +296,73 @@ static int has_body(int status)
     return status >= 200 && status != 204 && status != 304;
 }
 
-/*
- * "Content-Length: N\r\n" when the whole body is known as the head goes
- * out.  The web server then passes the length on instead of re-framing the
- * body as chunks for the client, which is less work for it on every
- * response and lets a client see the size up front.  Not for a streamed
- * answer (its length is not known yet), nor for statuses that have no body.
- */
-static int encode_length(const answer *a, sl_buf *head)
+/* The bytes of a line of constant text, and its length. */
+#define LINE(s) s, sizeof s - 1
+#define CTYPE_LINE "Content-Type: " DEFAULT_CTYPE "\r\n"
+/* Room enough for "Content-Length: N\r\n", N a size_t in decimal. */
+#define CLEN_ROOM 40
+
+/* Copy n bytes to p; where it ends.  The room was reserved (encode_head). */
+static char *put(char *p, const char *s, size_t n)
 {
-    if (a->has_clen || !has_body(a->status))
-        return 0;
-    char line[48] = "Content-Length: ";
-    char digits[24];
-    int i = sizeof digits;
-    size_t v = a->body_len;
-    do {
-        digits[--i] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v != 0);
-    size_t n = sizeof digits - (size_t)i;
-    memcpy(line + 16, digits + i, n);
-    memcpy(line + 16 + n, "\r\n", 2);
-    return sl_buf_append(head, line, 18 + n);
+    memcpy(p, s, n);
+    return p + n;
 }
 
-/* "Status: 200 OK\r\nHeaders\r\n\r\n" into `head`; `final`: the body is
- * the whole of it. */
+/*
+ * "Status: 200 OK\r\nHeaders\r\n\r\n" into `head`; `final`: the body is
+ * the whole of it.  Built by hand into room reserved once for the longest
+ * it can be: it is on every response's path.
+ *
+ * With a final answer comes "Content-Length: N": when the whole body is
+ * known as the head goes out, the web server passes the length on instead
+ * of re-framing the body as chunks for the client, which is less work for
+ * it on every response and lets a client see the size up front.  Not for a
+ * streamed answer (its length is not known yet), nor for statuses that
+ * have no body, nor when the handler set one.
+ */
 static int encode_head(const answer *a, sl_buf *head, int final)
 {
-    /* "Status: 200 OK\r\n", built by hand: it is on every response's path. */
-    char line[64] = "Status: 000 ";
-    line[8] = (char)('0' + a->status / 100);
-    line[9] = (char)('0' + a->status / 10 % 10);
-    line[10] = (char)('0' + a->status % 10);
     const char *text = sl_status_text(a->status);
-    size_t tl = strlen(text);
-    memcpy(line + 12, text, tl);
-    memcpy(line + 12 + tl, "\r\n", 2);
-    size_t n = 14 + tl;
-    if (sl_buf_append(head, line, n) < 0 ||
-        sl_buf_append(head, a->headers, a->headers_len) < 0)
-        return -ENOMEM;
+    size_t tl = strlen(text), idl = strlen(a->request_id);
     /* The default type is for a body; an answer without one has none. */
-    if (!a->has_ctype && has_body(a->status) &&
-        sl_buf_append_str(head, "Content-Type: " DEFAULT_CTYPE "\r\n") < 0)
+    int ctype = !a->has_ctype && has_body(a->status);
+    int clen = final && !a->has_clen && has_body(a->status);
+    size_t room = 14 + tl + a->headers_len + sizeof CTYPE_LINE + CLEN_ROOM + 16 + idl + 2;
+    if (sl_buf_reserve(head, room) < 0)
         return -ENOMEM;
-    if (final && encode_length(a, head) < 0)
-        return -ENOMEM;
-    if (a->request_id[0] != '\0' &&
-        (sl_buf_append_str(head, "X-Request-ID: ") < 0 ||
-         sl_buf_append_str(head, a->request_id) < 0 || sl_buf_append(head, "\r\n", 2) < 0))
-        return -ENOMEM;
-    return sl_buf_append(head, "\r\n", 2);
+    char *p = head->data + head->len;
+    p = put(p, LINE("Status: "));
+    *p++ = (char)('0' + a->status / 100 % 10);
+    *p++ = (char)('0' + a->status / 10 % 10);
+    *p++ = (char)('0' + a->status % 10);
+    *p++ = ' ';
+    p = put(p, text, tl);
+    p = put(p, LINE("\r\n"));
+    if (a->headers_len > 0)
+        p = put(p, a->headers, a->headers_len);
+    if (ctype)
+        p = put(p, LINE(CTYPE_LINE));
+    if (clen) {
+        char digits[24];
+        int i = sizeof digits;
+        size_t v = a->body_len;
+        do {
+            digits[--i] = (char)('0' + v % 10);
+            v /= 10;
+        } while (v != 0);
+        p = put(p, LINE("Content-Length: "));
+        p = put(p, digits + i, sizeof digits - (size_t)i);
+        p = put(p, LINE("\r\n"));
+    }
+    if (idl > 0) {
+        p = put(p, LINE("X-Request-ID: "));
+        p = put(p, a->request_id, idl);
+        p = put(p, LINE("\r\n"));
+    }
+    p = put(p, LINE("\r\n"));
+    head->len = (size_t)(p - head->data);
+    return 0;
 }
 
 /*

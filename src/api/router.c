@@ -645,10 +645,30 @@ int sl_router_match(const sl_router *r, const char *method, const char *path,
         len > UINT32_MAX || path[0] != '/')
         return SL_MATCH_NOT_FOUND;
 
+    /*
+     * The path's first segment, found once: a route whose first segment is
+     * a literal other than it cannot match, and is passed over without a
+     * walk (in a table spread over a few prefixes, nearly every route).
+     */
+    size_t k = 0;
+    const char *first = path + 1;
+    const char *slash = memchr(first, '/', len - 1);
+    if (sj.nenc > 0)
+        slash = real_slash(&sj, slash, &k);
+    size_t first_len = slash ? (size_t)(slash - first) : len - 1;
+
     for (size_t i = 0; i < r->n; i++) {
         const struct route *rt = r->routes[i];
+        const struct seg *s0 = &rt->segs[0];
+        if (!s0->is_param &&
+            (s0->len != first_len ||
+             (first_len > 0 && (s0->text[0] != first[0] ||
+                                memcmp(s0->text, first, first_len) != 0))))
+            continue;
         int seg = 0;
         int mr = match_route(rt, &sj, NULL, &seg);
+        if (mr == MR_NO)
+            continue;
         int rank = method_rank(rt, method);
 
         if (mr == MR_MATCH) {

@@ -379,13 +379,29 @@ static void write_header(unsigned char *h, uint8_t type, uint16_t id, size_t cle
     h[7] = 0;
 }
 
+/*
+ * Writing into room the caller has reserved (sl_buf_reserve(), the bound
+ * checked once for the whole record or stream): a header, content bytes,
+ * padding.
+ */
 static void put_header(sl_buf *out, uint8_t type, uint16_t id, size_t clen,
                        size_t plen)
 {
-    unsigned char h[FCGI_HEADER_LEN];
+    write_header((unsigned char *)out->data + out->len, type, id, clen, plen);
+    out->len += FCGI_HEADER_LEN;
+}
 
-    write_header(h, type, id, clen, plen);
-    sl_buf_append(out, h, sizeof(h));
+static void put_bytes(sl_buf *out, const void *p, size_t n)
+{
+    if (n > 0)
+        memcpy(out->data + out->len, p, n);
+    out->len += n;
+}
+
+static void put_padding(sl_buf *out, size_t plen)
+{
+    memset(out->data + out->len, 0, plen);
+    out->len += plen;
 }
 
 int fcgi_close_record(sl_buf *out, size_t start, uint8_t type, uint16_t id)
@@ -406,21 +422,19 @@ int fcgi_close_record(sl_buf *out, size_t start, uint8_t type, uint16_t id)
 static int put_record(sl_buf *out, uint8_t type, uint16_t id,
                       const void *content, size_t clen)
 {
-    static const unsigned char zeros[8];
     size_t plen = pad_for(clen);
 
     if (sl_buf_reserve(out, FCGI_HEADER_LEN + clen + plen) < 0)
         return -ENOMEM;
     put_header(out, type, id, clen, plen);
-    sl_buf_append(out, content, clen);
-    sl_buf_append(out, zeros, plen);
+    put_bytes(out, content, clen);
+    put_padding(out, plen);
     return 0;
 }
 
 int fcgi_encode_stream(sl_buf *out, uint8_t type, uint16_t id,
                        const void *data, size_t len)
 {
-    static const unsigned char zeros[8];
     const char *p = data;
 
     if (len == 0)
@@ -441,8 +455,8 @@ int fcgi_encode_stream(sl_buf *out, uint8_t type, uint16_t id,
         size_t n = min_size(len, STREAM_CHUNK);
         size_t plen = pad_for(n);
         put_header(out, type, id, n, plen);
-        sl_buf_append(out, p, n);
-        sl_buf_append(out, zeros, plen);
+        put_bytes(out, p, n);
+        put_padding(out, plen);
         p += n;
         len -= n;
     }

@@ -105,7 +105,7 @@ void sl_conn_close(sl_conn *c, const char *reason)
         return;
     c->closing = 1;
     if (reason != NULL)
-        sl_warn("closing connection from %s: %s", c->peer, reason);
+        sl_warn("closing connection from %s: %s", sl_conn_peer(c), reason);
     sl_conn_release_requests(c);
     unlink_conn(c);
     close_handles(c);
@@ -149,6 +149,15 @@ void sl_conn_close_after_writes(sl_conn *c)
     c->closing = 1;
     sl_conn_release_requests(c);
     unlink_conn(c);
+    /*
+     * Every answer is out already (uv_try_write took it), and no peer is
+     * to linger for: the shutdown would only tell us so, a system call and
+     * a turn of the loop later.  Close now; the FIN goes all the same.
+     */
+    if (!c->linger && c->pending_writes == 0) {
+        close_handles(c);
+        return;
+    }
     if (!c->linger)
         uv_read_stop(&c->u.stream);
     else if (c->out_paused && uv_read_start(&c->u.stream, on_alloc, on_read) < 0)
@@ -217,32 +226,65 @@ static void on_write(uv_write_t *wr, int status)
     out_release(c, charge);
 }
 
+/*
+ * Most answers fit the socket buffer: written here and now, they need no
+ * write request, no callback, and no change to what epoll watches.  Only
+ * what the kernel did not take is queued.  How much was written (0 when
+ * writes are queued already: they go first).
+ */
+static size_t try_write(sl_conn *c, const sl_buf *b)
+{
+    if (c->pending_writes > 0)
+        return 0;
+    uv_buf_t ub = uv_buf_init(b->data, (unsigned)b->len);
+    int n = uv_try_write(&c->u.stream, &ub, 1);
+    return n > 0 ? (size_t)n : 0;
+}
+
+static void queue_write(sl_conn *c, sl_buf *b, size_t off,
+                        void (*done)(void *, size_t), void *arg);
+
 void sl_conn_send_cb(sl_conn *c, sl_buf *b, void (*done)(void *, size_t), void *arg)
 {
-    size_t len = b->len, off = 0;
+    size_t len = b->len;
     if (c->closing || len == 0) {
         sl_buf_free(b);
         if (done != NULL)
             done(arg, len);
         return;
     }
-    /*
-     * Most answers fit the socket buffer: written here and now, they need
-     * no write request, no callback, and no change to what epoll watches.
-     * Only what the kernel did not take is queued.
-     */
-    if (c->pending_writes == 0) {
-        uv_buf_t ub = uv_buf_init(b->data, (unsigned)len);
-        int n = uv_try_write(&c->u.stream, &ub, 1);
-        if (n == (int)len) {
-            sl_buf_free(b);
-            if (done != NULL)
-                done(arg, len);
-            return;
-        }
-        if (n > 0)
-            off = (size_t)n;
+    size_t off = try_write(c, b);
+    if (off == len) {
+        sl_buf_free(b);
+        if (done != NULL)
+            done(arg, len);
+        return;
     }
+    queue_write(c, b, off, done, arg);
+}
+
+void sl_conn_send_copy(sl_conn *c, sl_buf *b)
+{
+    size_t len = b->len;
+    /* Closing: dropped, as sl_conn_send_cb() drops them. */
+    size_t off = c->closing || len == 0 ? len : try_write(c, b);
+    b->len = 0;
+    if (off == len)
+        return;
+    sl_buf rest;
+    sl_buf_init(&rest);
+    if (sl_buf_append(&rest, b->data + off, len - off) < 0) {
+        sl_conn_close(c, "out of memory");
+        return;
+    }
+    queue_write(c, &rest, 0, NULL, NULL);
+}
+
+/* Queue b's bytes from `off` on (b is taken, and left empty). */
+static void queue_write(sl_conn *c, sl_buf *b, size_t off,
+                        void (*done)(void *, size_t), void *arg)
+{
+    size_t len = b->len;
     write_req *w = malloc(sizeof *w);
     if (w == NULL) {
         sl_buf_free(b);
@@ -314,10 +356,10 @@ static void on_timeout(uv_timer_t *t)
         }
         if (left > 0)
             sl_warn("closing connection from %s: %zu bytes of our answer unread for %d s",
-                    c->peer, left, c->conns->read_timeout);
+                    sl_conn_peer(c), left, c->conns->read_timeout);
         else if (c->linger)
             sl_debug("closing connection from %s: it did not close after our answer",
-                     c->peer);
+                     sl_conn_peer(c));
         close_handles_once(c);
         return;
     }
@@ -327,7 +369,7 @@ static void on_timeout(uv_timer_t *t)
                  c->conns->read_timeout);
         sl_conn_close(c, why);
     } else {
-        sl_debug("closing idle connection from %s", c->peer);
+        sl_debug("closing idle connection from %s", sl_conn_peer(c));
         sl_conn_close(c, NULL);
     }
 }
@@ -402,7 +444,7 @@ int sl_conn_drop(sl_conn *c, size_t n)
     if (c->dropped <= c->conns->max_dropped)
         return 0;
     sl_warn("closing connection from %s: the input of a refused request runs past "
-            "%llu bytes", c->peer, c->conns->max_dropped);
+            "%llu bytes", sl_conn_peer(c), c->conns->max_dropped);
     if (!c->closing) {
         c->linger = 0;
         sl_conn_close_after_writes(c);
@@ -508,6 +550,7 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
     sl_conn_arm_timer(c);
 }
 
+/* c->peer: see sl_conn_peer(). */
 static void describe_peer(sl_conn *c)
 {
     struct sockaddr_storage ss;
@@ -536,6 +579,20 @@ static void describe_peer(sl_conn *c)
     if (uv_fileno(&c->u.handle, &fd) == 0 &&
         getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == 0)
         snprintf(c->peer, sizeof c->peer, "unix socket peer pid %ld", (long)cred.pid);
+}
+
+/*
+ * A TCP peer's address is read at accept, while it still can be (a peer
+ * that resets is gone from getpeername()); a unix socket's peer, the web
+ * server's pid from the credentials the socket keeps for its whole life,
+ * only once a log line wants it: most connections never do, and it is a
+ * system call and a formatting on every one of them.
+ */
+const char *sl_conn_peer(sl_conn *c)
+{
+    if (c->peer[0] == '\0')
+        describe_peer(c);
+    return c->peer;
 }
 
 /* Is this TCP peer in --allow-from (or FCGI_WEB_SERVER_ADDRS)? */
@@ -604,7 +661,8 @@ int sl_conn_accept(sl_conns *cs, uv_stream_t *server, enum sl_proto proto)
         sl_conn_close(c, NULL);
         return 0;
     }
-    describe_peer(c);
+    if (server->type == UV_TCP)
+        describe_peer(c);
     if (!peer_allowed(c)) {
         sl_conn_close(c, "refused: not in --allow-from");
         return 0;

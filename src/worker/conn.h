@@ -64,7 +64,7 @@ typedef struct sl_conn {
     int closing;                    /* uv_close or shutdown started */
     int feeding;                    /* decoding: c->in is in use */
     int scgi_req_started;           /* SCGI: the one request is under way */
-    char peer[64];                  /* for log lines */
+    char peer[64];                  /* for log lines: sl_conn_peer() */
 } sl_conn;
 
 struct sl_conns {
@@ -116,11 +116,17 @@ int sl_conn_accept(sl_conns *cs, uv_stream_t *server, enum sl_proto proto);
 void sl_conn_send(sl_conn *c, sl_buf *b);
 /* The same, and done(arg, bytes) once the bytes are written or dropped. */
 void sl_conn_send_cb(sl_conn *c, sl_buf *b, void (*done)(void *, size_t), void *arg);
+/* The same for bytes that stay the caller's: b is left empty, its storage
+ * kept; only what the kernel does not take at once is copied to be queued. */
+void sl_conn_send_copy(sl_conn *c, sl_buf *b);
 
 /* A request of this connection has ended: unlink it, and close the
  * connection when it is not kept and nothing else is in progress (a
  * refused request's input still arriving is in progress). */
 void sl_conn_request_done(sl_conn *c, sl_req *req);
+
+/* Who the peer is, for log lines: "unix socket peer pid N", "ADDR:PORT". */
+const char *sl_conn_peer(sl_conn *c);
 
 /* Close now, logging `reason` (NULL: a normal close, not logged). */
 void sl_conn_close(sl_conn *c, const char *reason);

@@ -23,6 +23,9 @@
 #include "util/log.h"
 #include "worker/worker.h"
 
+/* The answer buffer a worker keeps (w->answer), at most. */
+#define ANSWER_KEEP (64 * 1024)
+
 /* A pool handler streaming faster than its peer reads waits past this. */
 #define FLOW_LIMIT (256 * 1024)
 
@@ -101,9 +104,42 @@ static void set_what(sl_req *req)
     sl_escape_cut(req->what + n, cap - n, req->match.pattern);
 }
 
+_Static_assert(sizeof ((sl_route_name *)0)->what == sizeof ((sl_req *)0)->what,
+               "a kept name is a request's what");
+
+/*
+ * The matched route's scoreboard id, and req->what (set_what): both are of
+ * the route and the method alone, and cost an escaping of each and a scan
+ * of the scoreboard's names; made once per route and method, then copied.
+ * An id is kept once the scoreboard has one for the route: the overflow
+ * route may still become one (a new generation registers its routes).
+ */
+static void name_route(sl_worker *w, sl_req *req)
+{
+    const char *method = sl_req_method(req);
+    const void *route = req->match.target;
+    size_t ml = strlen(method);
+    sl_route_name *e = &w->route_names[((uintptr_t)route / 16) % SL_ROUTE_NAMES];
+    if (e->route == route && ml < sizeof e->method && memcmp(e->method, method, ml + 1) == 0) {
+        req->route_id = e->route_id;
+        memcpy(req->what, e->what, e->what_len + 1);
+        return;
+    }
+    if (w->sb != NULL)
+        req->route_id = sl_sb_route_id(w->sb, method, req->match.pattern);
+    set_what(req);
+    if (ml >= sizeof e->method || (w->sb != NULL && req->route_id == SL_SB_ROUTE_OVERFLOW))
+        return;
+    e->route = route;
+    memcpy(e->method, method, ml + 1);
+    e->route_id = req->route_id;
+    e->what_len = strlen(req->what);
+    memcpy(e->what, req->what, e->what_len + 1);
+}
+
 static uint64_t request_bytes_in(const sl_req *req)
 {
-    return req->pstore.len + req->body.len;
+    return req->params_size + req->body.len;
 }
 
 /* Copy s into dst[size], cut to fit. */
@@ -200,16 +236,19 @@ void sl_worker_finish(sl_worker *w, sl_req *req)
     req->state = SL_REQ_DONE;
     running_del(w, req);
     if (req->conn != NULL && !cancelled) {
-        sl_buf bytes;
-        sl_buf_init(&bytes);
-        if (sl_resp_encode(req, &bytes, 1) < 0) {
-            sl_buf_free(&bytes);
+        /* Encoded into the worker's kept buffer: the kernel takes nearly
+         * every answer at once, and only what it leaves is copied. */
+        sl_buf *bytes = &w->answer;
+        bytes->len = 0;
+        if (sl_resp_encode(req, bytes, 1) < 0) {
             sl_conn_close(req->conn, "out of memory");
         } else {
             sl_conn *c = req->conn;
-            sl_conn_send(c, &bytes);
+            sl_conn_send_copy(c, bytes);
             sl_conn_request_done(c, req);
         }
+        if (bytes->cap > ANSWER_KEEP)
+            sl_buf_free(bytes);
     } else if (req->host->sink != NULL) {
         req->host->sink(req);
     }
@@ -519,11 +558,9 @@ void sl_conns_host_dispatch(sl_conns *cs, sl_req *req)
         sl_worker_finish(w, req);
         return;
     }
-    if (w->sb != NULL)
-        req->route_id = sl_sb_route_id(w->sb, sl_req_method(req), req->match.pattern);
+    name_route(w, req);
     if (req->sb_entry != 0)
         w->slot->inflight[req->sb_entry - 1].route = req->route_id;
-    set_what(req);
     if (crashed_lately(w, req)) {
         /* Its retry, most likely: run it and the next worker dies too. */
         sl_error("request %s (id %s) crashed a worker moments ago: answered 500 "
@@ -557,7 +594,7 @@ void sl_conns_host_reject(sl_conns *cs, sl_req *req, int status, const char *det
 {
     sl_worker *w = sl_conns_worker(cs);
     begin(w, req);
-    sl_info("refused request from %s: %d %s", req->conn ? req->conn->peer : "?",
+    sl_info("refused request from %s: %d %s", req->conn ? sl_conn_peer(req->conn) : "?",
             status, detail);
     sl_error_answer(req, status, detail, NULL);
     sl_worker_finish(w, req);

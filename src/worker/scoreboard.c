@@ -128,6 +128,7 @@ int sl_sb_slot_claim(sl_scoreboard *sb, pid_t pid, unsigned generation)
         STORE(&s->pid, (int32_t)pid);
         STORE(&s->generation, (uint32_t)generation);
         STORE(&s->in_flight, 0);
+        STORE(&s->conns, 0);
         STORE(&s->served, 0);
         STORE(&s->started_ms, now);
         STORE(&s->heartbeat_ms, now);
@@ -147,6 +148,7 @@ void sl_sb_slot_release(sl_scoreboard *sb, int slot, int reason)
         return;
     sl_sb_slot *s = &sb->slots[slot];
     STORE(&s->in_flight, 0);
+    STORE(&s->conns, 0);
     STORE(&s->current_route, 0);
     STORE(&s->current_start_ms, 0);
     STORE(&s->retire, 0);

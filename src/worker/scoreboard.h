@@ -103,6 +103,7 @@ typedef struct sl_sb_slot {
     uint32_t generation;
     uint32_t state;                     /* enum sl_sb_state */
     uint32_t in_flight;
+    uint32_t conns;                     /* connections open */
     uint64_t served;                    /* requests answered by this worker */
     uint64_t started_ms;                /* when the worker was forked */
     uint64_t heartbeat_ms;              /* last turn of its loop */

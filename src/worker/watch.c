@@ -122,6 +122,7 @@ static void heartbeat(sl_worker *w, uint64_t now)
 static void give_heap_back(sl_worker *w)
 {
     sl_worker_req_cache_free(w);
+    sl_buf_free(&w->answer);
     malloc_trim(0);
 }
 
@@ -169,6 +170,7 @@ static void on_tick(uv_timer_t *t)
         ;
     heartbeat(w, now);
     trim_when_idle(w);
+    sl_worker_find_peers(w);
 }
 
 void sl_watch_start(sl_worker *w)

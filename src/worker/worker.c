@@ -117,6 +117,31 @@ void sl_worker_maybe_done(sl_worker *w)
     uv_timer_start(&w->finish, on_finish, 0, 0);
 }
 
+static void on_accept_turn(uv_check_t *c);
+
+/* Connections a worker takes in one turn of its loop (see on_connection). */
+#define ACCEPT_PER_TURN 4
+
+/* How many connections this worker has, for the others to compare. */
+static void publish_conns(sl_worker *w)
+{
+    if (w->slot != NULL)
+        __atomic_store_n(&w->slot->conns, w->conns.n, __ATOMIC_RELAXED);
+}
+
+/* Take the connection libuv accepted on `l`; 0, or -ENOMEM when it was
+ * left waiting.  Counted for this turn, whose end on_accept_turn marks. */
+static int take(sl_worker *w, sl_listener *l)
+{
+    int rc = sl_conn_accept(&w->conns, &l->u.stream, l->proto);
+    if (rc == 0) {
+        w->took_this_turn++;
+        publish_conns(w);
+        uv_check_start(&w->accept_turn, on_accept_turn);
+    }
+    return rc;
+}
+
 /* Connections that waited on a paused listener are taken now. */
 static void resume_accepting(sl_worker *w)
 {
@@ -125,7 +150,7 @@ static void resume_accepting(sl_worker *w)
         if (!l->paused || w->conns.draining ||
             w->conns.n >= (unsigned)w->cfg->max_connections)
             continue;
-        if (sl_conn_accept(&w->conns, &l->u.stream, l->proto) == 0)
+        if (take(w, l) == 0)
             l->paused = 0;
     }
 }
@@ -134,6 +159,7 @@ static void resume_accepting(sl_worker *w)
 void sl_conns_host_gone(sl_conns *cs)
 {
     sl_worker *w = sl_conns_worker(cs);
+    publish_conns(w);
     resume_accepting(w);
     sl_worker_maybe_done(w);
 }
@@ -230,22 +256,44 @@ static int watch_control(sl_worker *w)
 
 /* ---- starting --------------------------------------------------------- */
 
+void sl_worker_find_peers(sl_worker *w)
+{
+    w->npeers = 0;
+    if (w->sb == NULL)
+        return;
+    for (unsigned i = 0; i < w->sb->nslots && w->npeers < SL_WORKER_PEERS; i++) {
+        const sl_sb_slot *s = &w->sb->slots[i];
+        if (s != w->slot && __atomic_load_n(&s->state, __ATOMIC_RELAXED) == SL_SB_READY)
+            w->peers[w->npeers++] = i;
+    }
+}
+
 /*
  * Is another ready worker less busy than this one?  Then this one lets the
  * next connections go to it: it holds the one it has (libuv accepted it
  * already) a moment before taking it, and meanwhile does not watch the
- * listener, so the kernel wakes the others.
+ * listener, so the kernel wakes the others.  Less busy: by two requests in
+ * flight, or with under half as many connections (and two fewer), so that
+ * a burst of connections, taken before any of their requests is read, is
+ * shared too.  The others are those the watch last found ready: a few
+ * slots read, not every one of the scoreboard's.
  */
 static int another_is_idler(const sl_worker *w)
 {
     if (w->sb == NULL)
         return 0;
-    uint32_t mine = __atomic_load_n(&w->slot->in_flight, __ATOMIC_RELAXED);
-    for (unsigned i = 0; i < w->sb->nslots; i++) {
-        const sl_sb_slot *s = &w->sb->slots[i];
-        if (s == w->slot || __atomic_load_n(&s->state, __ATOMIC_RELAXED) != SL_SB_READY)
+    uint32_t flight = __atomic_load_n(&w->slot->in_flight, __ATOMIC_RELAXED);
+    uint32_t conns = w->conns.n;
+    /* With fewer than two of either, no other worker can be idler. */
+    if (flight < 2 && conns < 2)
+        return 0;
+    for (int i = 0; i < w->npeers; i++) {
+        const sl_sb_slot *s = &w->sb->slots[w->peers[i]];
+        if (__atomic_load_n(&s->state, __ATOMIC_RELAXED) != SL_SB_READY)
             continue;
-        if (__atomic_load_n(&s->in_flight, __ATOMIC_RELAXED) + 1 < mine)
+        uint32_t f = __atomic_load_n(&s->in_flight, __ATOMIC_RELAXED);
+        uint32_t c = __atomic_load_n(&s->conns, __ATOMIC_RELAXED);
+        if (f + 1 < flight || (c + 1 < conns && 2 * c < conns))
             return 1;
     }
     return 0;
@@ -256,12 +304,31 @@ static void on_accept_delay(uv_timer_t *t)
     resume_accepting(t->data);
 }
 
+static int any_paused(const sl_worker *w)
+{
+    for (int i = 0; i < w->nlisteners; i++)
+        if (w->listeners[i].paused)
+            return 1;
+    return 0;
+}
+
+/* The end of a turn of the loop: a waiting connection is taken now, in the
+ * next turn when this one took its share, or a moment later when another
+ * worker is idler. */
 static void on_accept_turn(uv_check_t *c)
 {
     sl_worker *w = c->data;
+    int took = w->took_this_turn;
     uv_check_stop(c);
+    w->took_this_turn = 0;
+    if (!any_paused(w))
+        return;
     if (another_is_idler(w)) {
         uv_timer_start(&w->accept_delay, on_accept_delay, 2, 0);
+        return;
+    }
+    if (took >= ACCEPT_PER_TURN) {
+        uv_timer_start(&w->accept_delay, on_accept_delay, 0, 0);
         return;
     }
     resume_accepting(w);
@@ -278,14 +345,23 @@ static void on_connection(uv_stream_t *server, int status)
     if (w->conns.draining)
         return;
     /*
-     * The connection is left unaccepted for now: libuv then stops watching
-     * this listener until uv_accept() is called, which happens at the end of
-     * this turn of the loop (on_accept_turn), or once a connection closes
-     * when the worker is at --max-connections.  So a worker takes at most
-     * one connection per turn of its loop, and a burst of connections (nginx
-     * filling its keep-alive pool) is shared among the workers instead of
-     * going to whichever woke first.
+     * A worker takes at most ACCEPT_PER_TURN connections per turn of its
+     * loop, so that a burst of connections (nginx filling its keep-alive
+     * pool) is shared among the workers instead of going to whichever woke
+     * first.  Those it takes as they come, and libuv then tries the
+     * listener again (and as a rule finds it empty).  One past them, or
+     * one that must wait for another reason, is left unaccepted: libuv
+     * stops watching this listener until uv_accept() is called, which
+     * happens at the end of this turn of the loop or in the next
+     * (on_accept_turn), or once a connection closes when the worker is at
+     * --max-connections.  Watching it again costs two epoll_ctl calls:
+     * taking one connection per turn paid them for nearly every connection
+     * of a steady stream (nginx without keep-alive, or churning its pool).
      */
+    if (w->took_this_turn < ACCEPT_PER_TURN && !l->paused &&
+        w->conns.n < (unsigned)w->cfg->max_connections && !another_is_idler(w) &&
+        take(w, l) == 0)
+        return;
     if (w->conns.n >= (unsigned)w->cfg->max_connections && !l->paused)
         sl_warn("%u connections: accepting paused", w->conns.n);
     l->paused = 1;
@@ -523,6 +599,7 @@ static void worker_free(sl_worker *w)
     if (w->access_fd >= 0 && w->access_fd != w->log_fd)
         close(w->access_fd);
     sl_buf_free(&w->app_line);
+    sl_buf_free(&w->answer);
     if (w->ctl_fd >= 0)
         close(w->ctl_fd);
     sl_conns_free(&w->conns);
@@ -581,6 +658,7 @@ int sl_worker_main(const sl_worker_args *args)
     if (rc == 0) {
         if (w->slot != NULL)
             sl_sb_set_state(w->slot, SL_SB_READY);
+        sl_worker_find_peers(w);
         sl_info("worker ready: %d threads", cfg->threads);
     } else {
         /* Close what was opened so the loop can be closed cleanly. */

@@ -35,6 +35,22 @@ typedef struct sl_flush {
     sl_buf bytes;
 } sl_flush;
 
+/* Other workers a worker compares itself with before it accepts. */
+#define SL_WORKER_PEERS 16
+
+/*
+ * A route's names for a method, kept (see dispatch.c, name_route): its
+ * scoreboard id, and req->what, "GET /items/{id:int}" escaped.
+ */
+#define SL_ROUTE_NAMES 8
+typedef struct sl_route_name {
+    const void *route;              /* the route's target; NULL: empty */
+    char method[16];                /* the method as the peer sent it */
+    unsigned route_id;
+    size_t what_len;
+    char what[128];                 /* as sl_req.what */
+} sl_route_name;
+
 /* What the master hands a new worker. */
 typedef struct sl_worker_args {
     const sl_config *cfg;
@@ -71,8 +87,15 @@ typedef struct sl_worker {
     sl_sb_slot *slot;
     sl_endpoints endpoints;         /* health, status, metrics */
     uv_timer_t watch;
-    uv_check_t accept_turn;         /* accept the waiting connection */
-    uv_timer_t accept_delay;        /* ... a moment later: others are idler */
+    uv_check_t accept_turn;         /* the end of a turn that accepted, or
+                                       of one that left a connection waiting */
+    uv_timer_t accept_delay;        /* accept it a moment later: others are
+                                       idler, or this turn took its share */
+    int took_this_turn;             /* connections taken this turn */
+    /* The other workers' slots that were ready at the last look (the
+     * watch's tick): who might take a connection instead. */
+    unsigned peers[SL_WORKER_PEERS];
+    int npeers;
     uint64_t ticks;
     unsigned idle_ticks;            /* ticks since the last request ended */
     int trim_due;                   /* the heap grew since the last trim */
@@ -81,6 +104,9 @@ typedef struct sl_worker {
     uint64_t served;
     uint64_t max_requests;          /* --max-requests plus jitter; 0: off */
     int retiring;                   /* asked the master for a replacement */
+    sl_route_name route_names[SL_ROUTE_NAMES];
+    sl_buf answer;                  /* an answer being encoded (dispatch.c),
+                                       kept for the next */
     /* Request ids: a per-worker random prefix and a counter. */
     char id_prefix[16];
     uint64_t id_counter;
@@ -115,6 +141,9 @@ static inline sl_worker *sl_req_worker(const sl_req *req)
 {
     return (sl_worker *)((uintptr_t)req->host - offsetof(sl_worker, req_host));
 }
+
+/* worker.c: look again for the other ready workers (w->peers). */
+void sl_worker_find_peers(sl_worker *w);
 
 /* ---- reqcache.c ----------------------------------------------------------
  * The connections' host (conn.h) for making and freeing requests:

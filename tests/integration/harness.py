@@ -775,6 +775,16 @@ def vmrss_kb(pid):
     return None
 
 
+def rss_anon_kb(pid):
+    """Resident anonymous memory (heap, stacks) of a process in kB, or None
+    when it is gone: what it allocated, without the pages of its code and
+    libraries, which it maps once and keeps."""
+    for ln in read_text("/proc/%d/status" % pid).splitlines():
+        if ln.startswith("RssAnon:"):
+            return int(ln.split()[1])
+    return None
+
+
 def fcgi_stream(rtype, req_id, data, chunk=65528):
     """Records carrying `data`, then the empty record ending the stream."""
     out = [fcgi_record(rtype, req_id, data[i:i + chunk]) for i in range(0, len(data), chunk)]

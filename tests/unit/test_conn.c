@@ -41,7 +41,15 @@ static struct {
     sl_req *held;
     int reject_status;
     char last[256];         /* "METHOD URI BODYLEN" of the last dispatched */
+    size_t big;             /* answer with this many bytes of big_byte() */
+    sl_buf out;             /* answers are encoded here, kept, as the
+                               worker keeps its own (sl_conn_send_copy) */
 } host;
+
+static char big_byte(size_t i)
+{
+    return (char)('a' + i * 7 % 26);
+}
 
 sl_req *sl_conns_host_req_new(sl_conns *cs, sl_conn *c, enum sl_proto proto, uint16_t id)
 {
@@ -71,11 +79,13 @@ static void finish(sl_req *r)
 {
     r->state = SL_REQ_DONE;
     if (r->conn != NULL && !r->cancelled) {
-        sl_buf b;
-        sl_buf_init(&b);
-        ck_assert_int_eq(sl_resp_encode(r, &b, 1), 0);
+        host.out.len = 0;
+        ck_assert_int_eq(sl_resp_encode(r, &host.out, 1), 0);
         sl_conn *c = r->conn;
-        sl_conn_send(c, &b);
+        sl_conn_send_copy(c, &host.out);
+        ck_assert_uint_eq(host.out.len, 0);
+        /* The bytes are the host's again: what was queued is a copy. */
+        memset(host.out.data, 'X', host.out.cap);
         sl_conn_request_done(c, r);
     }
     sl_conns_host_req_free(&conns, r);
@@ -94,6 +104,10 @@ void sl_conns_host_dispatch(sl_conns *cs, sl_req *r)
         return;
     }
     sl_resp_write(r, host.last, strlen(host.last));
+    for (size_t i = 0; i < host.big; i++) {
+        char ch = big_byte(i);
+        sl_resp_write(r, &ch, 1);
+    }
     finish(r);
 }
 
@@ -130,6 +144,7 @@ static void on_connection(uv_stream_t *server, int status)
 
 static void start(enum sl_proto proto)
 {
+    sl_buf_free(&host.out);
     memset(&host, 0, sizeof host);
     ck_assert_int_eq(uv_loop_init(&loop), 0);
     memset(&cfg, 0, sizeof cfg);
@@ -495,6 +510,38 @@ END_TEST
 
 /* ---- SCGI ------------------------------------------------------------------ */
 
+/*
+ * An answer larger than the socket takes while the peer reads nothing: the
+ * kernel takes part of it, the rest is copied and queued, and the host's
+ * buffer is overwritten at once (finish); the peer still reads it whole.
+ */
+START_TEST(test_answer_queued)
+{
+    peer_open();
+    int small = 4096;
+    setsockopt(peer_fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    host.big = 1 << 20;
+    sl_buf b;
+    sl_buf_init(&b);
+    put_request(&b, 1, 1, "GET", "/big", "", 65535);
+    peer_send(peer_fd, &b);
+    ck_assert(pump(dispatched_one));
+    ck_assert_uint_gt(conns.out_queued, 0);     /* some of it is queued */
+    const char *a = read_answer(1);
+    const char *body = strstr(a, "\r\n\r\nGET /big 0");
+    ck_assert_ptr_nonnull(body);
+    body += strlen("\r\n\r\nGET /big 0");
+    size_t bad = 0;
+    for (size_t i = 0; i < host.big; i++)
+        bad += body[i] != big_byte(i);
+    ck_assert_uint_eq(bad, 0);
+    ck_assert_uint_eq(strlen(body), host.big);
+    sl_buf_free(&b);
+    peer_close();
+    stop();
+}
+END_TEST
+
 START_TEST(test_scgi_request)
 {
     peer_open();
@@ -534,6 +581,7 @@ static Suite *conn_suite(void)
     tcase_add_test(tf, test_get_values);
     tcase_add_test(tf, test_refused_then_next);
     tcase_add_test(tf, test_bad_record);
+    tcase_add_test(tf, test_answer_queued);
     suite_add_tcase(s, tf);
     TCase *ts = tcase_create("scgi");
     tcase_add_checked_fixture(ts, start_scgi, NULL);

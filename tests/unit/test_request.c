@@ -1,8 +1,8 @@
 /*
  * test_request.c: unit tests for the request (src/api/request.c): the
- * FastCGI PARAMS stream rewritten in place into the parameter store (each
- * pair read from the buffer it is written into, ahead of the write), short
- * and long names and values, the index of the parameters sluice reads
+ * FastCGI PARAMS stream made the parameter store where it lies (names moved
+ * a byte back, NULs in place of length bytes), short and long names and
+ * values, a stream that fills its buffer, the index of the parameters sluice reads
  * itself, header lookup, the query cache, the path, and a reset that keeps
  * the buffers for the next request.
  */
@@ -32,8 +32,9 @@ static void teardown(void)
 }
 
 /* A PARAMS stream of pairs, into req->raw_params as the connection leaves
- * it: in an exact-size block, so that a read or a write past the stream is
- * caught by ASan. */
+ * it: in a block of the stream's size and `room` bytes more (1: the byte
+ * the last NUL takes; 0: none, the store must grow), so that a read or a
+ * write past them is caught by ASan. */
 struct pair {
     const char *name;
     size_t nlen;
@@ -41,7 +42,7 @@ struct pair {
     size_t vlen;
 };
 
-static void put_stream(const struct pair *pairs, size_t n)
+static void put_stream_room(const struct pair *pairs, size_t n, size_t room)
 {
     sl_buf enc;
     sl_buf_init(&enc);
@@ -49,12 +50,18 @@ static void put_stream(const struct pair *pairs, size_t n)
         ck_assert_int_eq(fcgi_pair_encode(&enc, pairs[i].name, pairs[i].nlen,
                                           pairs[i].value, pairs[i].vlen), 0);
     sl_buf_free(&req->raw_params);
-    req->raw_params.data = malloc(enc.len ? enc.len : 1);
+    req->raw_params.data = malloc(enc.len + room ? enc.len + room : 1);
     ck_assert_ptr_nonnull(req->raw_params.data);
     if (enc.len > 0)
         memcpy(req->raw_params.data, enc.data, enc.len);
-    req->raw_params.len = req->raw_params.cap = enc.len;
+    req->raw_params.len = enc.len;
+    req->raw_params.cap = enc.len + room;
     sl_buf_free(&enc);
+}
+
+static void put_stream(const struct pair *pairs, size_t n)
+{
+    put_stream_room(pairs, n, 1);
 }
 
 #define P(n, v) {n, sizeof(n) - 1, v, sizeof(v) - 1}
@@ -87,10 +94,43 @@ START_TEST(test_params_in_place)
         ck_assert_str_eq(name, pairs[i].name);
         ck_assert_str_eq(value, pairs[i].value);
     }
+    /* Where they lie: each name one byte before where it came (over the
+     * last byte of its lengths, 1 byte each here), each value where it
+     * came. */
+    size_t at = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *name, *value;
+        ck_assert_int_eq(sl_req_param_at(req, i, &name, &value), 0);
+        at += 2;
+        ck_assert_ptr_eq(name, stream + at - 1);
+        at += pairs[i].nlen;
+        ck_assert_ptr_eq(value, stream + at);
+        at += pairs[i].vlen;
+    }
     const char *name, *value;
     ck_assert_int_eq(sl_req_param_at(req, n, &name, &value), -ERANGE);
     ck_assert_str_eq(sl_req_param(req, "EMPTY"), "");
     ck_assert_ptr_null(sl_req_param(req, "ABSENT"));
+}
+END_TEST
+
+/* A stream that fills its buffer to the last byte: the store grows by the
+ * byte the last value's NUL takes, and nothing is lost. */
+START_TEST(test_params_no_room)
+{
+    static const struct pair pairs[] = {
+        P("REQUEST_METHOD", "PUT"),
+        P("LAST", "the last value, up to the end of the block"),
+    };
+    put_stream_room(pairs, 2, 0);
+    ck_assert_ptr_null(sl_req_params_from_fcgi(req));
+    ck_assert_str_eq(sl_req_method(req), "PUT");
+    ck_assert_str_eq(sl_req_param(req, "LAST"), "the last value, up to the end of the block");
+    /* Also with no parameters at all. */
+    sl_req_reset(req);
+    put_stream_room(NULL, 0, 0);
+    ck_assert_ptr_null(sl_req_params_from_fcgi(req));
+    ck_assert_uint_eq(sl_req_param_count(req), 0);
 }
 END_TEST
 
@@ -149,6 +189,47 @@ START_TEST(test_params_many)
     ck_assert_uint_eq(sl_req_param_count(req), N);
     ck_assert_str_eq(sl_req_param(req, "P0"), "v0");
     ck_assert_str_eq(sl_req_param(req, "P999"), "v6993");
+}
+END_TEST
+
+/*
+ * Zero bytes that are lengths (an empty value's, the high bytes of a
+ * 4-byte one) are no NUL in a parameter, before, between and after such
+ * pairs; a NUL anywhere in a name or a value is, wherever it lies.
+ */
+START_TEST(test_params_zero_bytes)
+{
+    static char big[256];
+    memset(big, 'v', sizeof big);
+    const struct pair ok[] = {
+        P("EMPTY1", ""), P("EMPTY2", ""),
+        {"BIG", 3, big, sizeof big},            /* lengths 03 80 00 01 00 */
+        P("EMPTY3", ""), P("A", "1"), P("EMPTY4", ""),
+    };
+    put_stream(ok, 6);
+    ck_assert_ptr_null(sl_req_params_from_fcgi(req));
+    ck_assert_uint_eq(sl_req_param_count(req), 6);
+    ck_assert_str_eq(sl_req_param(req, "EMPTY3"), "");
+    ck_assert_str_eq(sl_req_param(req, "A"), "1");
+    ck_assert_uint_eq(strlen(sl_req_param(req, "BIG")), sizeof big);
+
+    static char big_nul[300];
+    memset(big_nul, 'w', sizeof big_nul);
+    big_nul[299] = '\0';                        /* the stream's last byte */
+    const struct pair bad[][3] = {
+        {P("EMPTY", ""), {"B", 1, "x\0y", 3}, P("C", "3")},
+        {P("EMPTY", ""), {"N\0M", 3, "v", 1}, P("C", "3")},
+        {{"BIG", 3, big, sizeof big}, P("EMPTY", ""), {"Z", 1, "\0", 1}},
+        {P("EMPTY", ""), P("E2", ""), {"BIG", 3, big_nul, sizeof big_nul}},
+        {{"F\0", 2, "", 0}, P("A", "1"), P("B", "2")},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        sl_req_reset(req);
+        put_stream(bad[i], 3);
+        const char *why = sl_req_params_from_fcgi(req);
+        ck_assert_msg(why != NULL && strcmp(why, "NUL byte in a parameter") == 0,
+                      "case %zu: %s", i, why ? why : "accepted");
+    }
 }
 END_TEST
 
@@ -298,10 +379,15 @@ END_TEST
 
 START_TEST(test_reset_keeps_buffers)
 {
-    static const struct pair pairs[] = {P("REQUEST_METHOD", "GET"), P("QUERY_STRING", "a=1")};
-    put_stream(pairs, 2);
+    static const struct pair pairs[] = {P("REQUEST_METHOD", "GET"), P("QUERY_STRING", "a=1"),
+                                        P("REQUEST_URI", "/a/long/path/../here?a=1")};
+    put_stream(pairs, 3);
     ck_assert_ptr_null(sl_req_params_from_fcgi(req));
     ck_assert_str_eq(sl_req_query(req, "a"), "1");
+    const char *why;
+    ck_assert_int_eq(sl_req_resolve_path(req, &why), 0);
+    ck_assert_str_eq(sl_req_path(req), "/a/long/here");
+    char *room = req->path_room.data;
     sl_buf_append(&req->body, "body", 4);
     sl_buf_append(&req->out, "out", 3);
     req->status = 404;
@@ -313,6 +399,9 @@ START_TEST(test_reset_keeps_buffers)
     ck_assert_ptr_eq(req->pstore.data, store);
     ck_assert_ptr_eq(req->body.data, body);
     ck_assert_ptr_eq(req->params, params);
+    ck_assert_ptr_eq(req->path_room.data, room);
+    ck_assert_ptr_null(req->path);          /* not resolved yet */
+    ck_assert_str_eq(sl_req_path(req), "/");
     ck_assert_uint_eq(req->pstore.len, 0);
     ck_assert_uint_eq(req->body.len, 0);
     ck_assert_uint_eq(req->out.len, 0);
@@ -353,7 +442,9 @@ static Suite *request_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_params_in_place);
     tcase_add_test(tc, test_params_long);
+    tcase_add_test(tc, test_params_no_room);
     tcase_add_test(tc, test_params_many);
+    tcase_add_test(tc, test_params_zero_bytes);
     tcase_add_test(tc, test_params_refused);
     tcase_add_test(tc, test_known_index);
     tcase_add_test(tc, test_add_param);

@@ -186,6 +186,20 @@ START_TEST(test_headers_refused)
 }
 END_TEST
 
+/* A name is a token (RFC 9110 5.6.2): every byte but NUL tried in one. */
+START_TEST(test_header_name_bytes)
+{
+    for (int c = 1; c < 256; c++) {
+        int token = c > ' ' && c < 127 && strchr("\"(),/:;<=>?@[\\]{}", c) == NULL;
+        char name[4] = {'X', (char)c, 'Y', '\0'};
+        req->headers.len = 0;
+        req->resp_error = NULL;
+        ck_assert_msg(sl_resp_header(req, name, "v") == (token ? 0 : -EINVAL),
+                      "byte 0x%02x in a name: %s", c, token ? "refused" : "accepted");
+    }
+}
+END_TEST
+
 START_TEST(test_json_and_problem)
 {
     json_object *o = json_object_new_object();
@@ -395,6 +409,7 @@ static Suite *response_suite(void)
     tcase_add_test(tc, test_no_body_statuses);
     tcase_add_test(tc, test_content_headers_replace);
     tcase_add_test(tc, test_headers_refused);
+    tcase_add_test(tc, test_header_name_bytes);
     tcase_add_test(tc, test_json_and_problem);
     tcase_add_test(tc, test_printf_long);
     tcase_add_test(tc, test_records_over_64k);
