@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The OpenAPI 3.1 document and the docs page, through nginx:
 
-  - the demo's /openapi.json: valid for an independent OpenAPI 3.1
+  - the demo's and the example app's (examples/notes) /openapi.json: valid for an independent OpenAPI 3.1
     validator (npm's @seriousme/openapi-schema-validator, pinned in
     npm_deps.py), and its /search and /items operations and the schemas
     they use exactly what FastAPI (Pydantic 2) publishes for the same
@@ -24,6 +24,7 @@ sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 import npm_deps  # noqa: E402
+from test_docs_page import notes_app  # noqa: E402
 
 # python3 gen_openapi_expected.py
 EXPECTED = json.loads(r"""
@@ -403,6 +404,19 @@ def check_app(t, npm):
          "things: the title is escaped in the page", page)
 
 
+def check_notes(t, npm):
+    """The example app's document (examples/notes): valid, every route."""
+    port = serve(t, app=notes_app(t))
+    doc = harness.http_get(port, "/openapi.json").json()
+    validate(t, npm, doc, "notes")
+    ops = [(m, p) for p, item in doc.get("paths", {}).items() for m in item]
+    t.eq(sorted(ops), sorted([("post", "/notes"), ("get", "/notes"), ("get", "/notes/{id}"),
+                              ("put", "/notes/{id}"), ("patch", "/notes/{id}"),
+                              ("delete", "/notes/{id}")]), "notes: every route published")
+    ids = [doc["paths"][p][m]["operationId"] for m, p in ops]
+    t.eq(len(set(ids)), len(ids), "notes: operation ids unique", ids)
+
+
 def check_options(t):
     port = serve(t, args=["--openapi-path", "/api/v1/openapi.json", "--docs-path", "off"])
     t.eq(harness.http_get(port, "/api/v1/openapi.json").status, 200,
@@ -432,6 +446,7 @@ def main(t):
     npm = npm_deps.ensure(t)
     check_demo(t, npm)
     check_app(t, npm)
+    check_notes(t, npm)
     check_options(t)
 
 
