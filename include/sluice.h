@@ -277,8 +277,8 @@ typedef struct sl_route_def {
     const char *summary;
     const char *description;
     const char *operation_id;   /* default: made from the path and method,
-                                   FastAPI-like ("search_get"), by the
-                                   OpenAPI document */
+                                   FastAPI-like ("search_get"): see
+                                   sl_app_info() */
     const char *const *tags;    /* NULL-terminated, or NULL */
     int deprecated;
     void *user;                 /* sl_req_route_user() */
@@ -318,6 +318,45 @@ SL_API int sl_routes(sl_app *app, const sl_route_def *defs);
  */
 SL_API int sl_schema(sl_app *app, const char *name, const char *json);
 SL_API int sl_schema_file(sl_app *app, const char *name, const char *path);
+
+/*
+ * The OpenAPI 3.1 document.  Each worker builds it once at start from the
+ * route table and serves it at --openapi-path (default /openapi.json),
+ * with a Swagger UI page at --docs-path (default /docs), as FastAPI does;
+ * sluice(1), OPENAPI, has the rules.  In short, for each route:
+ *   - the path in OpenAPI's form ("/items/{id:int}" is "/items/{id}") and
+ *     the method (a "*" route, or a method OpenAPI has no field for, is
+ *     left out; a GET route's HEAD is not listed; of templates that differ
+ *     only in parameter names, "/u/{x}" and "/u/{y}", one path to OpenAPI,
+ *     the first registered is kept);
+ *   - summary, description, tags and deprecated as declared;
+ *   - operationId: the declared one, else FastAPI's default
+ *     (generate_unique_id) without the function's name, which C does not
+ *     have: the OpenAPI path less its leading '/', every character that is
+ *     not a letter, a digit or '_' made '_', then '_' and the method in
+ *     lower case ("search_get"; GET /items/{id:int}: "items__id__get").
+ *     One already taken (declared ids are served first, then the table's
+ *     order) gets "_2", "_3", ...;
+ *   - parameters with the JSON Schema FastAPI publishes for the same
+ *     declaration (title, description, default, bounds; an optional one
+ *     without a default as anyOf with null); a JSON body, named schemas as
+ *     $ref to components/schemas; the success status ("Successful
+ *     Response", with the `response` schema), the `responses` declared,
+ *     and 422 with FastAPI's HTTPValidationError on every route that
+ *     declares a parameter or a body (a problem document under
+ *     SL_ERRORS_PROBLEM).
+ * A route registered with sl_route() has its path parameters and a plain
+ * 200.  The components are the named schemas and, when needed, FastAPI's
+ * ValidationError and HTTPValidationError.
+ *
+ * sl_app_info() sets the document's info: `title` (default: the shared
+ * object's file name less ".so", "sluice app" for sl_test_new()),
+ * `version` (default "0.1.0", as FastAPI's) and `description` (default
+ * none).  NULL keeps a field as it is; strings are copied.  Call it from
+ * sluice_app().
+ */
+SL_API void sl_app_info(sl_app *app, const char *title, const char *version,
+                        const char *description);
 
 /*
  * Declared, converted and validated values, by name; from the handler, on

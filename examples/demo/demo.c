@@ -195,9 +195,9 @@ static const sl_param_def search_params[] = {
  * so that bodies refer to it as FastAPI's OpenAPI does. */
 static const char item_schema[] =
     "{\"type\":\"object\",\"title\":\"Item\",\"properties\":{"
-    "\"name\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":50},"
-    "\"price\":{\"type\":\"number\",\"exclusiveMinimum\":0},"
-    "\"tags\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},"
+    "\"name\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":50,\"title\":\"Name\"},"
+    "\"price\":{\"type\":\"number\",\"exclusiveMinimum\":0,\"title\":\"Price\"},"
+    "\"tags\":{\"type\":\"array\",\"title\":\"Tags\",\"items\":{\"type\":\"string\"},"
     "\"maxItems\":5,\"default\":[]}},"
     "\"required\":[\"name\",\"price\"],\"additionalProperties\":false}";
 

@@ -72,6 +72,18 @@ sl_app *sl_app_new(int (*entry)(sl_app *), uv_loop_t *loop, char *err, size_t er
     return app_enter(app, entry, "the application", err, errlen);
 }
 
+/* "demo" for "/usr/lib/sluice/demo.so": the default title of its OpenAPI
+ * document, as FastAPI's is "FastAPI". */
+static char *file_name(const char *path)
+{
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    size_t n = strlen(base);
+    if (n > 3 && strcmp(base + n - 3, ".so") == 0)
+        n -= 3;
+    return strndup(base, n);
+}
+
 sl_app *sl_app_load(const char *path, uv_loop_t *loop, char *err, size_t errlen)
 {
     /*
@@ -90,6 +102,11 @@ sl_app *sl_app_load(const char *path, uv_loop_t *loop, char *err, size_t errlen)
         return NULL;
     }
     app->loop = loop;
+    if ((app->name = file_name(path)) == NULL) {
+        snprintf(err, errlen, "%s: out of memory", path);
+        sl_app_free(app);
+        return NULL;
+    }
     app->dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     if (app->dl == NULL) {
         snprintf(err, errlen, "cannot load %s: %s", path, dlerror());
@@ -123,6 +140,10 @@ void sl_app_free(sl_app *app)
     }
     free(app->mw);
     sl_schema_set_free(app->schemas);
+    free(app->info_title);
+    free(app->info_version);
+    free(app->info_description);
+    free(app->name);
     if (app->dl != NULL)
         dlclose(app->dl);
     free(app);
@@ -324,6 +345,29 @@ int sl_schema_file(sl_app *app, const char *name, const char *path)
     int rc = add_schema(app, name, text, size, what);
     free(text);
     return rc;
+}
+
+void sl_app_info(sl_app *app, const char *title, const char *version,
+                 const char *description)
+{
+    static const char *const what[] = {"title", "version", "description"};
+    const char *const value[] = {title, version, description};
+
+    if (app == NULL)
+        return;
+    char **field[] = {&app->info_title, &app->info_version, &app->info_description};
+    for (size_t i = 0; i < sizeof what / sizeof *what; i++) {
+        if (value[i] == NULL)
+            continue;
+        char *copy = strdup(value[i]);
+        if (copy == NULL) {
+            sl_error("sl_app_info: out of memory: the OpenAPI document keeps its %s",
+                     what[i]);
+            continue;
+        }
+        free(*field[i]);
+        *field[i] = copy;
+    }
 }
 
 void sl_on_worker_start(sl_app *app, sl_hook start) { app->on_start = start; }

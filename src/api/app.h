@@ -42,6 +42,10 @@ struct sl_app {
     sl_app_mw *mw;          /* middleware in registration order; NULL:
                                none, and a request pays nothing for it */
     size_t nmw;
+    /* OpenAPI's info (sl_app_info()): copies, or NULL for the defaults */
+    char *info_title, *info_version, *info_description;
+    char *name;             /* the file's name less its directory and ".so"
+                               (the default title); NULL for sl_app_new() */
 };
 
 /*

@@ -68,6 +68,9 @@ enum {
     OPT_ACCESS_LOG,
     OPT_ACCESS_LOG_FORMAT,
     OPT_SLOW_REQUEST_MS,
+    OPT_OPENAPI_PATH,
+    OPT_DOCS_PATH,
+    OPT_DOCS_ASSETS,
 };
 
 /* Leading ':' makes getopt return ':' for a missing value, silently. */
@@ -110,6 +113,9 @@ static const struct option long_options[] = {
     { "access-log",       required_argument, NULL, OPT_ACCESS_LOG },
     { "access-log-format", required_argument, NULL, OPT_ACCESS_LOG_FORMAT },
     { "slow-request-ms",  required_argument, NULL, OPT_SLOW_REQUEST_MS },
+    { "openapi-path",     required_argument, NULL, OPT_OPENAPI_PATH },
+    { "docs-path",        required_argument, NULL, OPT_DOCS_PATH },
+    { "docs-assets",      required_argument, NULL, OPT_DOCS_ASSETS },
     { "version",          no_argument,       NULL, OPT_VERSION },
     { "help",             no_argument,       NULL, OPT_HELP },
     { NULL, 0, NULL, 0 }
@@ -186,6 +192,13 @@ static const char usage_text[] =
     "                             or json\n"
     "  --slow-request-ms N        log requests running longer, with a"
     " backtrace\n"
+    "\n"
+    "API documentation (\"off\" turns each off):\n"
+    "  --openapi-path PATH        the app's OpenAPI 3.1 document"
+    " (default /openapi.json)\n"
+    "  --docs-path PATH           its Swagger UI page (default /docs)\n"
+    "  --docs-assets URL          where the page loads swagger-ui-dist from\n"
+    "                             (default " SL_DOCS_ASSETS_DEFAULT ")\n"
     "\n"
     "  --version, --help\n";
 
@@ -295,6 +308,9 @@ static const struct str_opt {
     { OPT_ERROR_LOG, offsetof(sl_config, error_log), 4096, 0 },
     { OPT_ACCESS_LOG, offsetof(sl_config, access_log), 4096, 0 },
     { OPT_ACCESS_LOG_FORMAT, offsetof(sl_config, access_log_format), 512, 0 },
+    { OPT_OPENAPI_PATH, offsetof(sl_config, openapi_path), 256, '/' },
+    { OPT_DOCS_PATH, offsetof(sl_config, docs_path), 256, '/' },
+    { OPT_DOCS_ASSETS, offsetof(sl_config, docs_assets), 1024, 0 },
 };
 
 #define STR_OPTS (sizeof(str_opts) / sizeof(str_opts[0]))
@@ -307,6 +323,13 @@ static const struct str_opt *find_str_opt(int id)
     return NULL;
 }
 
+/* --openapi-path and --docs-path: "off" or an empty value turns each off
+ * (kept as "off"). */
+static int can_be_off(const struct str_opt *o)
+{
+    return o->id == OPT_OPENAPI_PATH || o->id == OPT_DOCS_PATH;
+}
+
 static char *str_field(sl_config *c, const struct str_opt *o)
 {
     return (char *)c + o->off;
@@ -315,9 +338,11 @@ static char *str_field(sl_config *c, const struct str_opt *o)
 static int set_str(sl_config *c, const struct str_opt *o, const char *label,
                    const char *value, char *err, size_t errlen)
 {
+    if (can_be_off(o) && (*value == '\0' || strcmp(value, "off") == 0))
+        value = "off";
     if (*value == '\0')
         return sl_config_fail(err, errlen, "%s: empty value", label);
-    if (o->first != 0 && value[0] != o->first)
+    if (o->first != 0 && value[0] != o->first && !(can_be_off(o) && strcmp(value, "off") == 0))
         return sl_config_fail(err, errlen, "%s: '%s' must start with '%c'", label, value,
                     o->first);
     if (sl_copy_str(str_field(c, o), o->size, value) < 0)
@@ -498,6 +523,9 @@ void sl_config_defaults(sl_config *c)
     c->backlog = 1024;
     c->socket_mode = 0660;
     c->timeout = 30;
+    strcpy(c->openapi_path, "/openapi.json");
+    strcpy(c->docs_path, "/docs");
+    strcpy(c->docs_assets, SL_DOCS_ASSETS_DEFAULT);
 }
 
 /* ---- one key of the config file ---------------------------------------- */

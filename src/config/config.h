@@ -16,6 +16,8 @@
 #define SL_MAX_WORKERS 1024     /* --workers, and the master's table */
 #define SL_MAX_LISTENERS 16
 #define SL_MAX_ALLOW 32         /* --allow-from entries */
+/* --docs-assets: FastAPI's default, swagger-ui-dist 5 on jsDelivr */
+#define SL_DOCS_ASSETS_DEFAULT "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5"
 
 typedef struct sl_config {
     sl_listen_spec listeners[SL_MAX_LISTENERS];
@@ -54,6 +56,11 @@ typedef struct sl_config {
     char health_path[256];  /* "" : off */
     char status_path[256];
     char metrics_path[256];
+    /* The app's OpenAPI document and Swagger UI page: "off" turns each
+     * off (a page needs its document). */
+    char openapi_path[256]; /* default /openapi.json */
+    char docs_path[256];    /* default /docs */
+    char docs_assets[1024]; /* swagger-ui-dist's URL, default jsDelivr's */
     char error_log[4096];   /* "" or "-": stderr */
     int log_json;           /* --log-format json */
     char access_log[4096];  /* "" : off; "-": stderr */

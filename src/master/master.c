@@ -32,6 +32,7 @@
 #include "util/accesslog.h"
 #include "util/backtrace.h"
 #include "util/log.h"
+#include "worker/apidocs.h"
 #include "util/privs.h"
 #include "worker/ctl.h"
 #include "worker/scoreboard.h"
@@ -182,6 +183,11 @@ static int check_app(sl_master *m, const sl_config *cfg)
             sl_error("%s", err);
             _exit(1);
         }
+        /* What the OpenAPI document cannot say as the table does is
+         * warned about here, once, not by every worker. */
+        sl_apidocs docs;
+        if (sl_apidocs_build(&docs, app, cfg, SL_LOG_WARN) < 0)
+            sl_warn("the OpenAPI document: out of memory");
         _exit(0);
     }
     int status = 0;

@@ -12,6 +12,7 @@
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <uv.h>
 #include <sluice.h>
 #include "api/app.h"
 #include "config/config.h"
@@ -19,6 +20,7 @@
 #include "util/accesslog.h"
 #include "util/log.h"
 #include "util/privs.h"
+#include "worker/apidocs.h"
 
 /* --check-config: the app is loaded in a child, as the master would (as
  * the workers' user). */
@@ -50,6 +52,16 @@ static int check_config(const sl_config *cfg)
             _exit(1);
         }
         fprintf(stderr, "sluice: %s: %d routes\n", cfg->app_path, app->nroutes);
+        /* The document the workers will serve, and what it costs them. */
+        sl_apidocs docs;
+        uint64_t t0 = uv_hrtime();
+        if (sl_apidocs_build(&docs, app, cfg, SL_LOG_WARN) < 0) {
+            fprintf(stderr, "sluice: the OpenAPI document: out of memory\n");
+            _exit(1);
+        }
+        if (docs.json != NULL)
+            fprintf(stderr, "sluice: OpenAPI document: %zu bytes, built in %.3f ms\n",
+                    docs.json_len, (double)(uv_hrtime() - t0) / 1e6);
         _exit(0);
     }
     int status = 0;

@@ -51,6 +51,21 @@ static void metrics(const sl_endpoints *e, int draining, sl_req *req)
         sl_resp_problem(req, 500, NULL);
 }
 
+/* The app's OpenAPI document and its page, from memory (apidocs.h). */
+static void openapi_doc(const sl_endpoints *e, int draining, sl_req *req)
+{
+    (void)draining;
+    sl_resp_header(req, "Content-Type", "application/json");
+    sl_resp_write(req, e->docs.json, e->docs.json_len);
+}
+
+static void docs_page(const sl_endpoints *e, int draining, sl_req *req)
+{
+    (void)draining;
+    sl_resp_header(req, "Content-Type", "text/html; charset=utf-8");
+    sl_resp_write(req, e->docs.html, e->docs.html_len);
+}
+
 int sl_endpoint_answer(const sl_endpoints *e, int draining, sl_req *req)
 {
     const sl_config *cfg = e->cfg;
@@ -66,6 +81,12 @@ int sl_endpoint_answer(const sl_endpoints *e, int draining, sl_req *req)
     } else if (cfg->metrics_path[0] && e->sb && strcmp(path, cfg->metrics_path) == 0) {
         answer = metrics;
         pattern = cfg->metrics_path;
+    } else if (e->docs.json != NULL && strcmp(path, e->docs.openapi_path) == 0) {
+        answer = openapi_doc;
+        pattern = e->docs.openapi_path;
+    } else if (e->docs.html != NULL && strcmp(path, e->docs.docs_path) == 0) {
+        answer = docs_page;
+        pattern = e->docs.docs_path;
     }
     if (answer == NULL)
         return 0;
@@ -104,8 +125,9 @@ void sl_endpoint_register_routes(const sl_endpoints *e, const sl_router *router)
         if (strcmp(method, "*") != 0)
             register_row(e->sb, method, pattern);
     const sl_config *cfg = e->cfg;
-    const char *paths[] = {cfg->health_path, cfg->status_path, cfg->metrics_path};
+    const char *paths[] = {cfg->health_path, cfg->status_path, cfg->metrics_path,
+                           e->docs.openapi_path, e->docs.docs_path};
     for (size_t i = 0; i < sizeof paths / sizeof *paths; i++)
-        if (paths[i][0] != '\0')
+        if (paths[i] != NULL && paths[i][0] != '\0')
             register_row(e->sb, "GET", paths[i]);
 }

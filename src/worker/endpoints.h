@@ -1,6 +1,7 @@
 /*
  * endpoints.h: the health, status and metrics documents (--health-path,
- * --status-path, --metrics-path), answered on the loop ahead of every
+ * --status-path, --metrics-path), and the app's OpenAPI document and docs
+ * page (--openapi-path, --docs-path: apidocs.h), answered on the loop ahead of every
  * handler, so they answer even when every pool thread is busy.  Each is
  * built from the shared scoreboard, so any worker answers for the pool.
  */
@@ -10,6 +11,7 @@
 #include "api/request.h"
 #include "api/router.h"
 #include "config/config.h"
+#include "worker/apidocs.h"
 #include "worker/scoreboard.h"
 
 /* What the documents are made from; the worker holds one. */
@@ -18,6 +20,7 @@ typedef struct sl_endpoints {
     sl_scoreboard *sb;              /* NULL: no status, no metrics, no rows */
     const int *listener_fds;        /* the listening sockets, for the status's */
     int nlisteners;                 /* listen queue */
+    sl_apidocs docs;                /* built by sl_worker_app_start() */
 } sl_endpoints;
 
 /* If the request is for one of the configured paths, build its response

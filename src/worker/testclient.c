@@ -624,6 +624,7 @@ void sl_test_free(sl_test *t)
     uv_cond_destroy(&w->flush_cond);
     uv_mutex_destroy(&t->lock);
     /* The application's code goes last: nothing of it can run any more. */
+    sl_apidocs_free(&w->endpoints.docs);
     sl_app_free(w->app);
     sl_buf_free(&t->out);
     while (t->answers != NULL)

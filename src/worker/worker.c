@@ -538,8 +538,14 @@ static int setup_loop(sl_worker *w)
 
 int sl_worker_app_start(sl_worker *w)
 {
+    /* Once, before the first request: served from memory from then on.
+     * What the document could not say as the table does was said by the
+     * master's check at warn; here at debug, not once per worker. */
+    int rc = sl_apidocs_build(&w->endpoints.docs, w->app, w->cfg, SL_LOG_DEBUG);
+    if (rc < 0)
+        return rc;
     sl_endpoint_register_routes(&w->endpoints, w->app->router);
-    int rc = w->app->on_start != NULL ? w->app->on_start(w->app) : 0;
+    rc = w->app->on_start != NULL ? w->app->on_start(w->app) : 0;
     /* From here on the drain and stop hooks are due. */
     if (rc == 0)
         w->app_started = 1;
@@ -588,6 +594,7 @@ static void worker_free(sl_worker *w)
     uv_loop_close(&w->loop);
     uv_mutex_destroy(&w->flush_lock);
     uv_cond_destroy(&w->flush_cond);
+    sl_apidocs_free(&w->endpoints.docs);
     sl_app_free(w->app);
     if (w->access_fd >= 0 && w->access_fd != w->log_fd)
         close(w->access_fd);

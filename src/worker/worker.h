@@ -213,7 +213,8 @@ void sl_worker_complete(sl_worker *w, sl_req *req, int rc);
 void sl_worker_maybe_done(sl_worker *w);
 
 /* w->app is loaded: make it ready to serve (its routes' rows in the
- * scoreboard, its start hook; then w->app_started).  The start hook's
+ * scoreboard, its OpenAPI document and docs page, its start hook; then
+ * w->app_started).  The start hook's
  * result: 0, or what it returned.  The in-process test client starts its
  * app here too, so what a worker does at start applies to both. */
 int sl_worker_app_start(sl_worker *w);
