@@ -27,6 +27,7 @@ struct sl_app {
     int error_format;       /* SL_ERRORS_*, when error_format_set */
     int error_format_set;
     sl_error_handler on_error;
+    unsigned char secret[64]; size_t secret_len;  /* cookie signing key (api/cookie_sign.c) */
 };
 
 /*
