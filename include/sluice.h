@@ -510,6 +510,26 @@ SL_API int sl_resp_end(sl_req *req);
 /* The standard reason phrase of an HTTP status ("Not Found"), "" if unknown. */
 SL_API const char *sl_status_text(int status);
 
+/*
+ * Set-or-replace: every header named `name` set so far (any case) is
+ * dropped, then this one added; sl_resp_header() adds one more instead (a
+ * second Set-Cookie, say).  Same checks and results as sl_resp_header().
+ */
+SL_API int sl_resp_set_header(sl_req *req, const char *name, const char *value);
+/*
+ * A redirect: `status` 301, 302, 303, 307 or 308 (0: 307, the default of
+ * FastAPI's RedirectResponse), Location `url` (set-or-replace) and an
+ * empty body.  The URL is quoted as Starlette's RedirectResponse quotes
+ * it: every byte but letters, digits, "-._~" and ":/%#?=@[]!$&'()*+,;"
+ * becomes %XX (a space, a control byte, a byte past ASCII), so no URL
+ * can break the header.  Returns 0, -EINVAL (another status, an empty or
+ * NULL url: the response is left as it was), -EALREADY, -ENOMEM.
+ */
+SL_API int sl_resp_redirect(sl_req *req, int status, const char *url);
+/* 201 Created with Location `location` (quoted as above); the body is the
+ * handler's to write (sl_resp_json() of the new resource, say). */
+SL_API int sl_resp_created(sl_req *req, const char *location);
+
 /* ---- cookies and sessions ------------------------------------------- */
 
 /*
@@ -623,6 +643,30 @@ SL_API int sl_req_signed_cookie(sl_req *req, const char *name, const char **valu
  */
 SL_API json_object *sl_session(sl_req *req, const char *name);
 SL_API int sl_session_save(sl_req *req, const sl_cookie *opts);
+
+/* ---- logging -------------------------------------------------------- */
+
+/* Levels, most severe first, as --log-level names them. */
+#define SL_LEVEL_ERROR 0
+#define SL_LEVEL_WARN 1
+#define SL_LEVEL_INFO 2
+#define SL_LEVEL_DEBUG 3
+
+/*
+ * Write one line to sluice's error log at `level`, when --log-level lets
+ * it through, in its format (text or --log-format json), tagged as every
+ * line with the time, sluice[pid] and "worker", then "app (id ID):" with
+ * the request id (sl_req_id()), or "app:" for sl_app_log() (hooks, timers).
+ * The message is escaped as the other lines quote peer bytes: a control
+ * byte, '"', '\' and bytes past ASCII become \xHH, so it stays one line;
+ * past about 2000 bytes it is cut.  Any thread.  Returns 0, or -EINVAL for
+ * an unknown level (nothing written).  What an app writes to stderr is
+ * still logged too, as "warn: app: ..." lines.
+ */
+SL_API int sl_req_log(sl_req *req, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+SL_API int sl_app_log(sl_app *app, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* ---- the program ---------------------------------------------------- */
 
