@@ -212,6 +212,21 @@ PARAMS_DICT = [b"q=", b"limit=", b"price=", b"on=", b"ids=", b"tag=", b"color=",
                b";", b"=", b"%", b"%C3%A9", b"\"", b"\\0", b"+json", b"application/",
                b"1_0", b"inf", b"yes"]
 
+# ---- cookie: byte 0 a position, then a (signed) cookie value -------------
+
+COOKIE = {
+    # signed with fuzz_cookie.c's key for the name "s": verifies
+    "signed": b"\x05aGVsbG8.sb7hQh6qHmOyBr00O1-NkS6O3mOE00A9U9gUbzyvga8",
+    "plain": b"\x00hello world",
+    "b64": b"\x07Zm9vYmFy",
+    "b64-bad-bits": b"\x01Zh",
+    "dots": b"\x02a.b.c.",
+    "json": b'\x09{"user":"ann","n":1}',
+    "nul": b"\x03a\x00b",
+    "empty": b"\x00",
+}
+COOKIE_DICT = [b".", b"-", b"_", b"=", b"A", b"Q", b"g", b"0", b"\x00"]
+
 # ---- path ----------------------------------------------------------------
 
 PATH = {
@@ -289,6 +304,7 @@ def main():
     write("json", JSON, JSON_DICT)
     write("path", PATH, PATH_DICT)
     write("params", PARAMS, PARAMS_DICT)
+    write("cookie", COOKIE, COOKIE_DICT)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
-all="fcgi_decode fcgi_roundtrip fcgi_pairs store scgi router query json path schema multipart params"
+all="fcgi_decode fcgi_roundtrip fcgi_pairs store scgi router query json path schema multipart params cookie"
 
 if [ $# -lt 1 ] || ! [[ $1 =~ ^[0-9]+$ ]]; then
     echo "usage: $0 SECONDS [TARGET...]   (targets: $all)" >&2

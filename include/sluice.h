@@ -768,6 +768,164 @@ SL_API int sl_resp_end(sl_req *req);
 /* The standard reason phrase of an HTTP status ("Not Found"), "" if unknown. */
 SL_API const char *sl_status_text(int status);
 
+/*
+ * Set-or-replace: every header named `name` set so far (any case) is
+ * dropped, then this one added; sl_resp_header() adds one more instead (a
+ * second Set-Cookie, say).  Same checks and results as sl_resp_header().
+ */
+SL_API int sl_resp_set_header(sl_req *req, const char *name, const char *value);
+/*
+ * A redirect: `status` 301, 302, 303, 307 or 308 (0: 307, the default of
+ * FastAPI's RedirectResponse), Location `url` (set-or-replace) and an
+ * empty body.  The URL is quoted as Starlette's RedirectResponse quotes
+ * it: every byte but letters, digits, "-._~" and ":/%#?=@[]!$&'()*+,;"
+ * becomes %XX (a space, a control byte, a byte past ASCII), so no URL
+ * can break the header.  Returns 0, -EINVAL (another status, an empty or
+ * NULL url: the response is left as it was), -EALREADY, -ENOMEM.
+ */
+SL_API int sl_resp_redirect(sl_req *req, int status, const char *url);
+/* 201 Created with Location `location` (quoted as above); the body is the
+ * handler's to write (sl_resp_json() of the new resource, say). */
+SL_API int sl_resp_created(sl_req *req, const char *location);
+
+/* ---- cookies and sessions ------------------------------------------- */
+
+/*
+ * The value of cookie `name` in the request's Cookie header, parsed as
+ * Starlette parses it (chunks split at ';', "name=value" split at the
+ * first '=' and stripped, a double-quoted value unquoted); a name sent
+ * twice gives its last value, as Starlette's request.cookies does.  Bytes
+ * are read as Latin-1 and returned as UTF-8 (as sl_param_def cookies).
+ * NULL when absent.  Owned by the request.
+ */
+SL_API const char *sl_req_cookie(sl_req *req, const char *name);
+
+/* SameSite (sl_cookie.samesite). */
+#define SL_SAMESITE_LAX 0       /* the default, as Starlette's set_cookie */
+#define SL_SAMESITE_STRICT 1
+#define SL_SAMESITE_NONE 2      /* sent cross-site; adds Secure, without which
+                                   browsers refuse SameSite=None */
+#define SL_SAMESITE_OMIT 3      /* no SameSite attribute */
+
+/*
+ * A cookie's attributes (RFC 6265bis).  Zero means the default: a static
+ * or designated-initializer record reads well, and NULL in place of one
+ * means all defaults (Path=/; SameSite=Lax, as Starlette's set_cookie).
+ */
+typedef struct sl_cookie {
+    int64_t max_age;            /* Max-Age in seconds (> 0); 0: none */
+    int64_t expires;            /* Expires, a Unix time (> 0); 0: none */
+    const char *path;           /* NULL: "/"; "": no Path attribute */
+    const char *domain;         /* NULL: none (the cookie is host-only) */
+    bool secure;
+    bool httponly;
+    int samesite;               /* SL_SAMESITE_* */
+} sl_cookie;
+
+/*
+ * Add a Set-Cookie header "name=value; Expires=...; Max-Age=...;
+ * Domain=...; Path=...; Secure; HttpOnly; SameSite=Lax" (the attributes
+ * present in that order).  `name` must be an HTTP token; `value` only
+ * RFC 6265 cookie-octets (visible ASCII but '"', ',', ';' and '\'; may be
+ * empty): a value that would need quoting is refused, not quoted, since
+ * clients disagree on unquoting; encode such values first (percent-
+ * encoding, base64url) or use a signed cookie, whose value is any text.
+ * Path and Domain may hold no ';' nor control byte, a Domain only
+ * letters, digits, '-' and '.'.  The whole header value is at most 4096
+ * bytes, what every browser keeps.  Returns 0; -EINVAL (a bad name,
+ * value, path, domain, a negative max_age or expires, an unknown
+ * samesite); -EMSGSIZE (past 4096 bytes); -EALREADY (the head was
+ * flushed); -ENOMEM.  On a refusal nothing is added and the response
+ * goes on (unlike sl_resp_header()'s, these refusals do not make it a 500).
+ */
+SL_API int sl_resp_set_cookie(sl_req *req, const char *name, const char *value,
+                              const sl_cookie *opts);
+/*
+ * Delete cookie `name` as Starlette's delete_cookie does: an empty value
+ * with Max-Age=0 and an Expires in the past (1 January 1970), with the
+ * Path, Domain, Secure, HttpOnly and SameSite of `opts` (they must be
+ * those the cookie was set with for the browser to match it; NULL:
+ * defaults).  max_age and expires of `opts` are ignored.  Results as
+ * sl_resp_set_cookie().
+ */
+SL_API int sl_resp_delete_cookie(sl_req *req, const char *name, const sl_cookie *opts);
+
+/*
+ * Signed cookies.  The value sent is
+ *
+ *     base64url(value) "." base64url(HMAC-SHA256(secret, name "=" base64url(value)))
+ *
+ * (RFC 4648 base64url without padding): any text fits, the cookie's name
+ * is signed with it (a value signed for one cookie does not verify as
+ * another), and the signature is compared in constant time.  A signed
+ * value is readable by the client: sign, do not hide.  It does not
+ * expire by itself: Max-Age asks the browser to drop it, and changing the
+ * secret invalidates every cookie signed with the old one.
+ *
+ * The secret is the config key `secret` (config file only, so it never
+ * shows in a process list; at least 16 bytes; never logged nor printed by
+ * --check-config).  Unset, the master makes a random one at start, before
+ * it forks, so every worker shares it (and a reload keeps it); cookies
+ * then do not survive a restart.  The in-process test client makes a
+ * random one per client.  sl_app_set_secret() replaces it for one app
+ * (from sluice_app() or a start hook): `len` bytes of `key`, at least 16.
+ * 0, or -EINVAL.
+ */
+SL_API int sl_app_set_secret(sl_app *app, const void *key, size_t len);
+/* Set cookie `name` to `value` (NUL-terminated text) signed, with `opts`
+ * as sl_resp_set_cookie(); also -ENOKEY when there is no secret. */
+SL_API int sl_resp_set_signed_cookie(sl_req *req, const char *name, const char *value,
+                                     const sl_cookie *opts);
+/*
+ * Read signed cookie `name`: *value gets its text (owned by the request).
+ * 0; -ENOENT when absent; -EBADMSG when it is not of the form above, its
+ * signature does not verify (a changed value or signature, a value signed
+ * with another secret or for another name, a cut one) or its text holds a
+ * NUL; -ENOKEY without a secret; -ENOMEM.  *value is NULL but on 0.
+ */
+SL_API int sl_req_signed_cookie(sl_req *req, const char *name, const char **value);
+
+/*
+ * A session: a JSON object kept in signed cookie `name`, as Starlette's
+ * SessionMiddleware keeps request.session.  sl_session() returns the
+ * object, owned by the request: the cookie's when it verifies and holds a
+ * JSON object, otherwise a new empty one (absent, tampered or malformed:
+ * the session starts anew).  Change it with json-c, then sl_session_save()
+ * sets the cookie: with `opts` (NULL: Path=/, HttpOnly, SameSite=Lax,
+ * Max-Age 14 days, as SessionMiddleware), or, when the object is empty and
+ * the request had a session cookie, deletes it.  One session per request:
+ * another name gets NULL, as do a missing secret and no memory.
+ * sl_session_save() returns 0; -EMSGSIZE when the cookie would pass 4096
+ * bytes (nothing is set; keep big data server-side); -EINVAL without an
+ * sl_session() first; -ENOKEY, -EALREADY, -ENOMEM.
+ */
+SL_API json_object *sl_session(sl_req *req, const char *name);
+SL_API int sl_session_save(sl_req *req, const sl_cookie *opts);
+
+/* ---- logging -------------------------------------------------------- */
+
+/* Levels, most severe first, as --log-level names them. */
+#define SL_LEVEL_ERROR 0
+#define SL_LEVEL_WARN 1
+#define SL_LEVEL_INFO 2
+#define SL_LEVEL_DEBUG 3
+
+/*
+ * Write one line to sluice's error log at `level`, when --log-level lets
+ * it through, in its format (text or --log-format json), tagged as every
+ * line with the time, sluice[pid] and "worker", then "app (id ID):" with
+ * the request id (sl_req_id()), or "app:" for sl_app_log() (hooks, timers).
+ * The message is escaped as the other lines quote peer bytes: a control
+ * byte, '"', '\' and bytes past ASCII become \xHH, so it stays one line;
+ * past about 2000 bytes it is cut.  Any thread.  Returns 0, or -EINVAL for
+ * an unknown level (nothing written).  What an app writes to stderr is
+ * still logged too, as "warn: app: ..." lines.
+ */
+SL_API int sl_req_log(sl_req *req, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+SL_API int sl_app_log(sl_app *app, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* ---- the program ---------------------------------------------------- */
 
 /*

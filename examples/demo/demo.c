@@ -181,6 +181,42 @@ static int create_item(sl_req *req)
     return sl_resp_json(req, json_object_get(sl_req_json(req)));
 }
 
+/* GET /cookie/set?v=...: v kept in the signed cookie "demo"; the secret
+ * is the config's `secret` (or one made at start, shared by the workers). */
+static int cookie_set(sl_req *req)
+{
+    static const sl_cookie opts = {.httponly = true, .samesite = SL_SAMESITE_LAX, .path = "/"};
+    const char *v = sl_arg_str(req, "v");
+    int rc = sl_resp_set_signed_cookie(req, "demo", v, &opts);
+    if (rc < 0)
+        return rc;
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "v", json_object_new_string(v));
+    return sl_resp_json(req, o);
+}
+
+/* GET /cookie/get: {"v":...} from the cookie, 401 when it is missing or
+ * does not verify (as FastAPI's HTTPException writes it). */
+static int cookie_get(sl_req *req)
+{
+    const char *v;
+    json_object *o = json_object_new_object();
+    if (sl_req_signed_cookie(req, "demo", &v) < 0) {
+        sl_resp_status(req, 401);
+        json_object_object_add(o, "detail", json_object_new_string(
+            "the cookie demo is missing or its signature does not verify"));
+        return sl_resp_json(req, o);
+    }
+    json_object_object_add(o, "v", json_object_new_string(v));
+    return sl_resp_json(req, o);
+}
+
+static const sl_param_def cookie_set_params[] = {
+    { .name = "v", .in = SL_IN_QUERY, .type = SL_T_STR, .flags = SL_REQUIRED,
+      .max_length = 500, .description = "The value to keep in the cookie" },
+    { .name = NULL }
+};
+
 static const sl_param_def search_params[] = {
     { .name = "q", .in = SL_IN_QUERY, .type = SL_T_STR, .flags = SL_REQUIRED,
       .min_length = 1, .max_length = 50, .description = "What to look for" },
@@ -211,6 +247,11 @@ static const sl_route_def declared[] = {
     { .method = "POST", .pattern = "/items", .handler = create_item, .flags = SL_LOOP,
       .body = item_ref, .status = 201, .response = item_ref,
       .summary = "Create an item", .tags = demo_tags },
+    { .method = "GET", .pattern = "/cookie/set", .handler = cookie_set, .flags = SL_LOOP,
+      .params = cookie_set_params, .summary = "Set the signed cookie demo",
+      .tags = demo_tags },
+    { .method = "GET", .pattern = "/cookie/get", .handler = cookie_get, .flags = SL_LOOP,
+      .summary = "Read the signed cookie demo", .tags = demo_tags },
     { .method = NULL }
 };
 

@@ -46,6 +46,7 @@ struct sl_app {
     char *info_title, *info_version, *info_description;
     char *name;             /* the file's name less its directory and ".so"
                                (the default title); NULL for sl_app_new() */
+    unsigned char secret[64]; size_t secret_len;  /* cookie signing key (api/cookie_sign.c) */
 };
 
 /*

@@ -55,6 +55,16 @@ static void release_extras(sl_req *req)
             json_object_put(req->args->v[i]);
         free(req->args);
     }
+    /* Cookies and the session: set only by a handler that reads them. */
+    free(req->cookie_kv);
+    while (req->keep != NULL) {
+        sl_keep *k = req->keep;
+        req->keep = k->next;
+        free(k);
+    }
+    if (req->session != NULL)
+        json_object_put(req->session);
+    free(req->session_name);
 }
 
 void sl_req_reset(sl_req *req)

@@ -137,7 +137,23 @@ struct sl_req {
     int head_sent;                  /* status and headers flushed */
     const char *resp_error;         /* an invalid status or header was set */
     uint64_t bytes_out;
+
+    /* Cookies and the session (api/cookie.c, cookie_sign.c, session.c). */
+    void *cookie_kv;                /* the Cookie header's pairs: an sl_kv
+                                       array and their text, one block */
+    size_t ncookies;
+    int cookies_parsed;
+    struct sl_keep *keep;           /* text handed to the handler */
+    json_object *session;           /* sl_session(); NULL: none */
+    char *session_name;
+    int session_had;                /* the request sent that cookie */
 };
+
+/* Memory handed to the handler and kept until the request ends. */
+typedef struct sl_keep {
+    struct sl_keep *next;
+    char data[];
+} sl_keep;
 
 /*
  * What the request's owner does for the response functions that reach

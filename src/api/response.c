@@ -185,6 +185,86 @@ int sl_resp_header(sl_req *req, const char *name, const char *value)
     return 0;
 }
 
+int sl_resp_set_header(sl_req *req, const char *name, const char *value)
+{
+    /* Checked before anything is dropped: a refused value keeps the old. */
+    if (name == NULL || value == NULL || name[0] == '\0' || bad_name(name) ||
+        bad_value(value) || strcasecmp(name, "Status") == 0)
+        return sl_resp_header(req, name, value);
+    if (req->head_sent)
+        return -EALREADY;
+    remove_header(req, name);
+    if (strcasecmp(name, "Content-Type") == 0)
+        req->has_ctype = 0;
+    else if (strcasecmp(name, "Content-Length") == 0)
+        req->has_clen = 0;
+    return sl_resp_header(req, name, value);
+}
+
+/*
+ * Starlette's RedirectResponse: quote(url, safe=":/%#?=@[]!$&'()*+,;"),
+ * urllib's quote, which also keeps letters, digits and "_.-~".  Every
+ * other byte, a space, a control byte or one past ASCII, becomes %XX.
+ */
+static int quote_url(sl_buf *out, const char *url)
+{
+    static const char safe[] = ":/%#?=@[]!$&'()*+,;_.-~";
+    static const char hex[] = "0123456789ABCDEF";
+    size_t n = strlen(url);
+    if (n > ((size_t)-1 - 1) / 3 || sl_buf_reserve(out, 3 * n + 1) < 0)
+        return -ENOMEM;
+    char *p = out->data + out->len;
+    for (const unsigned char *s = (const unsigned char *)url; *s != '\0'; s++) {
+        if ((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+            (*s >= '0' && *s <= '9') || (*s < 0x80 && strchr(safe, *s) != NULL)) {
+            *p++ = (char)*s;
+        } else {
+            *p++ = '%';
+            *p++ = hex[*s >> 4];
+            *p++ = hex[*s & 15];
+        }
+    }
+    *p = '\0';
+    out->len = (size_t)(p - out->data);
+    return 0;
+}
+
+/* Status `status` and Location `url`, quoted. */
+static int located(sl_req *req, int status, const char *url)
+{
+    if (url == NULL || url[0] == '\0')
+        return -EINVAL;
+    if (req->head_sent)
+        return -EALREADY;
+    sl_buf q;
+    sl_buf_init(&q);
+    int rc = quote_url(&q, url);
+    if (rc == 0)
+        rc = sl_resp_set_header(req, "Location", q.data);
+    sl_buf_free(&q);
+    if (rc == 0)
+        rc = sl_resp_status(req, status);
+    return rc;
+}
+
+int sl_resp_redirect(sl_req *req, int status, const char *url)
+{
+    if (status == 0)
+        status = 307;
+    if (status != 301 && status != 302 && status != 303 && status != 307 && status != 308)
+        return -EINVAL;
+    int rc = located(req, status, url);
+    /* A redirect has no body of its own: what was written goes. */
+    if (rc == 0)
+        req->out.len = 0;
+    return rc;
+}
+
+int sl_resp_created(sl_req *req, const char *location)
+{
+    return located(req, 201, location);
+}
+
 int sl_resp_write(sl_req *req, const void *data, size_t len)
 {
     return sl_buf_append(&req->out, data, len);

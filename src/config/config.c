@@ -23,6 +23,7 @@
 #include "config/config.h"
 #include "config/config_file.h"
 #include "config/values.h"
+#include "util/hmac.h"
 
 #define MAX_THREADS 1024
 #define MAX_GRACEFUL 86400
@@ -530,6 +531,41 @@ void sl_config_defaults(sl_config *c)
 
 /* ---- one key of the config file ---------------------------------------- */
 
+/* Signed cookies' key.  The value is never part of a message. */
+#define MIN_SECRET 16
+static int set_secret(sl_config *c, const char *value, char *err, size_t errlen)
+{
+    size_t n = strlen(value);
+    if (n < MIN_SECRET)
+        return sl_config_fail(err, errlen, "secret: shorter than %d bytes (%zu); make one "
+                              "with: head -c 32 /dev/urandom | base64", MIN_SECRET, n);
+    if (n >= sizeof c->secret)
+        return sl_config_fail(err, errlen, "secret: longer than %zu bytes",
+                              sizeof c->secret - 1);
+    memcpy(c->secret, value, n + 1);
+    c->secret_random = 0;
+    return 0;
+}
+
+int sl_config_fill_secret(sl_config *c, const sl_config *prev)
+{
+    if (c->secret[0] != '\0')
+        return 0;
+    if (prev != NULL && prev->secret_random) {
+        memcpy(c->secret, prev->secret, sizeof c->secret);
+        c->secret_random = 1;
+        return 0;
+    }
+    unsigned char r[32];
+    int rc = sl_random_bytes(r, sizeof r);
+    if (rc < 0)
+        return rc;
+    for (size_t i = 0; i < sizeof r; i++)
+        snprintf(c->secret + 2 * i, 3, "%02x", r[i]);
+    c->secret_random = 1;
+    return 0;
+}
+
 /* Set one key of the file (a long option name, or "app"); the INI reader
  * (config_file.c) calls it back with the config as `arg`.  0, or -1. */
 static int set_key(void *arg, const char *name, const char *value, char *err,
@@ -540,6 +576,8 @@ static int set_key(void *arg, const char *name, const char *value, char *err,
         return set_app(c, "app", value, err, errlen);
     if (strcmp(name, "config") == 0)
         return sl_config_fail(err, errlen, "'config' cannot be set inside a config file");
+    if (strcmp(name, "secret") == 0)
+        return set_secret(c, value, err, errlen);
     for (const struct option *o = long_options; o->name != NULL; o++)
         if (strcmp(name, o->name) == 0 && o->has_arg == required_argument)
             return set_option(c, o->val, name, value, err, errlen);
@@ -804,6 +842,11 @@ void sl_config_print(const sl_config *c, FILE *f)
     }
     fprintf(f, "log-level = %s\n", log_levels[c->log_level]);
     fprintf(f, "log-format = %s\n", c->log_json ? "json" : "text");
+    /* Never the secret itself: only whether there is one. */
+    if (c->secret[0] != '\0' && !c->secret_random)
+        fprintf(f, "; secret: set in the config file (not shown)\n");
+    else
+        fprintf(f, "; secret: none set; a random one is made at each start\n");
     for (int i = 0; i < c->nallow; i++) {
         char a[INET6_ADDRSTRLEN];
         inet_ntop(c->allow[i].family, c->allow[i].addr, a, sizeof(a));

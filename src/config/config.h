@@ -66,6 +66,11 @@ typedef struct sl_config {
     char access_log[4096];  /* "" : off; "-": stderr */
     char access_log_format[512]; /* "" : the default text format; "json" */
     int slow_request_ms;    /* 0 : off */
+    /* The key signed cookies are signed with: the config file's `secret`
+     * (never on the command line, where ps shows it), else a random one
+     * the master makes (sl_config_fill_secret).  Never logged nor printed. */
+    char secret[512];
+    int secret_random;      /* made by sl_config_fill_secret */
     char config_file[4096]; /* "" when none */
     char app_path[4096];    /* the APP.so argument */
     int show_help;          /* --help was given */
@@ -87,6 +92,14 @@ void sl_config_defaults(sl_config *c);
 int sl_config_parse(sl_config *c, int argc, char **argv, char *err, size_t errlen);
 
 /* Listener addresses and --allow-from entries are parsed by address.h. */
+
+/*
+ * The secret of a config that sets none: 32 random bytes as 64 hex
+ * digits, or `prev`'s when that one was made so too (a reload keeps the
+ * start's, and cookies signed before it still verify).  The master calls
+ * it before forking, so all workers share it.  0, or -errno.
+ */
+int sl_config_fill_secret(sl_config *c, const sl_config *prev);
 
 /* Print the effective settings as config-file lines (--check-config). */
 void sl_config_print(const sl_config *c, FILE *f);

@@ -482,6 +482,8 @@ static void begin_reload(sl_master *m)
         return;
     }
     sl_systemd_listeners(c);
+    if (sl_config_fill_secret(c, m->cfg) < 0)
+        sl_error("reload: no random secret for signed cookies: %s", strerror(errno));
     if (!same_listeners(c, m->cfg)) {
         sl_warn("reload: listener changes take a restart; keeping the current listeners");
         memcpy(c->listeners, m->cfg->listeners, sizeof c->listeners);
@@ -765,6 +767,9 @@ int sl_master_run(const sl_config *config, int argc, char **argv)
     /* The master's own copy: a reload replaces it. */
     memcpy(cfg, config, sizeof *cfg);
     m->cfg = cfg;
+    /* Made here, before any fork, so that every worker signs alike. */
+    if (sl_config_fill_secret(cfg, NULL) < 0)
+        sl_error("no random secret for signed cookies: %s", strerror(errno));
     m->argc = argc;
     m->argv = argv;
     m->want = cfg->workers;

@@ -650,6 +650,7 @@ static sl_test *client_new(const char *app_so, int (*entry)(sl_app *), char *err
     }
     sl_worker *w = &t->w;
     sl_config_defaults(&t->cfg);
+    sl_config_fill_secret(&t->cfg, NULL);   /* signed cookies: random, as a start's */
     t->timeout_ms = (uint64_t)t->cfg.timeout * 1000;
     uv_mutex_init(&w->flush_lock);
     uv_cond_init(&w->flush_cond);

@@ -545,6 +545,9 @@ int sl_worker_app_start(sl_worker *w)
     if (rc < 0)
         return rc;
     sl_endpoint_register_routes(&w->endpoints, w->app->router);
+    /* Signed cookies: the config's secret, unless the app set its own. */
+    if (w->app->secret_len == 0 && w->cfg->secret[0] != '\0')
+        sl_app_set_secret(w->app, w->cfg->secret, strlen(w->cfg->secret));
     rc = w->app->on_start != NULL ? w->app->on_start(w->app) : 0;
     /* From here on the drain and stop hooks are due. */
     if (rc == 0)

@@ -594,6 +594,71 @@ START_TEST(test_file_section)
 }
 END_TEST
 
+/* The signing secret: a file key only, never echoed nor printed. */
+START_TEST(test_file_secret)
+{
+    const char *p = write_file("secret = s3cr3t-0123456789abcdef\n");
+    PARSE_OK("-c", p, "a.so");
+    ck_assert_str_eq(cfg.secret, "s3cr3t-0123456789abcdef");
+    ck_assert_int_eq(cfg.secret_random, 0);
+    char *out = NULL;
+    size_t outlen = 0;
+    FILE *f = open_memstream(&out, &outlen);
+    sl_config_print(&cfg, f);
+    fclose(f);
+    ck_assert_msg(strstr(out, "s3cr3t") == NULL, "--check-config shows the secret: %s", out);
+    ck_assert_msg(strstr(out, "; secret: set in the config file (not shown)") != NULL, "%s", out);
+    free(out);
+    /* filled: kept as it is */
+    ck_assert_int_eq(sl_config_fill_secret(&cfg, NULL), 0);
+    ck_assert_str_eq(cfg.secret, "s3cr3t-0123456789abcdef");
+    unlink(p);
+
+    /* too short: the message does not quote it */
+    p = write_file("secret = tiny-secret\n");
+    PARSE_FAIL("-c", p, "a.so");
+    unlink(p);
+    ck_assert_err("secret: shorter than 16 bytes");
+    ck_assert_msg(strstr(err, "tiny") == NULL, "the error shows the secret: %s", err);
+    /* not an option: a command line shows in every process list */
+    PARSE_FAIL("--secret", "0123456789abcdef0123", "a.so");
+    ck_assert_err("unrecognized option '--secret'");
+}
+END_TEST
+
+/* None set: one random secret per start, kept by a reload. */
+START_TEST(test_random_secret)
+{
+    PARSE_OK("a.so");
+    ck_assert_str_eq(cfg.secret, "");
+    ck_assert_int_eq(sl_config_fill_secret(&cfg, NULL), 0);
+    ck_assert_uint_eq(strlen(cfg.secret), 64);
+    ck_assert_int_eq(cfg.secret_random, 1);
+    static sl_config first, other;
+    first = cfg;
+    PARSE_OK("a.so");
+    ck_assert_int_eq(sl_config_fill_secret(&cfg, NULL), 0);
+    ck_assert_str_ne(cfg.secret, first.secret);     /* a new start */
+    other = cfg;
+    PARSE_OK("a.so");
+    ck_assert_int_eq(sl_config_fill_secret(&cfg, &first), 0);
+    ck_assert_str_eq(cfg.secret, first.secret);     /* a reload */
+    char *out = NULL;
+    size_t outlen = 0;
+    FILE *f = open_memstream(&out, &outlen);
+    sl_config_print(&first, f);
+    fclose(f);
+    ck_assert_msg(strstr(out, first.secret) == NULL, "printed: %s", out);
+    free(out);
+    /* a reload to a config that sets one takes it */
+    const char *p = write_file("secret = 0123456789abcdef0123\n");
+    PARSE_OK("-c", p, "a.so");
+    unlink(p);
+    ck_assert_int_eq(sl_config_fill_secret(&cfg, &other), 0);
+    ck_assert_str_eq(cfg.secret, "0123456789abcdef0123");
+}
+END_TEST
+
 START_TEST(test_file_unknown_key)
 {
     const char *p = write_file("workers = 2\n\nfrob = 1\n");
@@ -927,6 +992,8 @@ static Suite *config_suite(void)
     tc = tcase_create("file");
     tcase_add_test(tc, test_file_all_keys);
     tcase_add_test(tc, test_file_section);
+    tcase_add_test(tc, test_file_secret);
+    tcase_add_test(tc, test_random_secret);
     tcase_add_test(tc, test_file_unknown_key);
     tcase_add_test(tc, test_file_unknown_section);
     tcase_add_test(tc, test_file_bad_value);
