@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <openssl/evp.h>
 #include "api/app.h"
 #include "api/cookie.h"
 #include "api/cookie_sign.h"
@@ -84,10 +83,8 @@ int sl_app_set_secret(sl_app *app, const void *key, size_t len)
     /* HMAC hashes a key longer than its block (64 bytes) first: doing it
      * here gives the same MACs and a fixed place to keep it. */
     if (len > sizeof app->secret) {
-        unsigned int dl = 0;
-        if (!EVP_Digest(key, len, app->secret, &dl, EVP_sha256(), NULL))
-            return -ENOMEM;
-        app->secret_len = dl;
+        sl_sha256(key, len, app->secret);
+        app->secret_len = SL_SHA256_LEN;
     } else {
         memcpy(app->secret, key, len);
         app->secret_len = len;

@@ -1,18 +1,21 @@
 /*
  * hmac.h: HMAC-SHA256 (RFC 2104, FIPS 180-4), a constant-time comparison
- * and random bytes: what signing a cookie needs.  HMAC is libcrypto's
- * (OpenSSL): a reviewed implementation maintained for side channels, which
- * a hand-written SHA-256 here would not be.
+ * and random bytes: what signing a cookie needs (hmac.c says why they
+ * are written here).
  */
 #ifndef SLUICE_HMAC_H
 #define SLUICE_HMAC_H
 
 #include <stddef.h>
 
+#define SL_SHA256_LEN 32        /* a SHA-256 digest, in bytes */
 #define SL_HMAC_LEN 32          /* an HMAC-SHA256 tag, in bytes */
 
-/* HMAC-SHA256 of msg[0..mlen) under key[0..klen) into out[SL_HMAC_LEN].
- * 0, or -ENOMEM when libcrypto fails. */
+/* SHA-256 of msg[0..len) into out[SL_SHA256_LEN]. */
+void sl_sha256(const void *msg, size_t len, unsigned char out[SL_SHA256_LEN]);
+
+/* HMAC-SHA256 of msg[0..mlen) under key[0..klen) into out[SL_HMAC_LEN];
+ * any key length (a key longer than 64 bytes is hashed first).  0. */
 int sl_hmac_sha256(const void *key, size_t klen, const void *msg, size_t mlen,
                    unsigned char out[SL_HMAC_LEN]);
 

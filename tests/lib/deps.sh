@@ -2,7 +2,7 @@
 # Debian's packages.  Sourced by tests/run and examples/serve-demo.
 
 SLUICE_DEB_PACKAGES="build-essential autoconf automake libtool pkg-config
-libuv1-dev libjson-c-dev libpcre2-dev libssl-dev check libfcgi-dev libfcgi-bin libinih-dev
+libuv1-dev libjson-c-dev libpcre2-dev check libfcgi-dev libfcgi-bin libinih-dev
 nginx caddy curl python3 python3-prometheus-client procps wrk strace
 clang libclang-rt-14-dev libsqlite3-dev
 chromium nodejs npm"

@@ -82,6 +82,36 @@ static void hex_is(const unsigned char *mac, const char *want)
     ck_assert_str_eq(got, want);
 }
 
+/* FIPS 180-4's examples, and lengths either side of where the padding
+ * takes a second block (55/56, 63/64/65, 119/120), fed whole and split. */
+START_TEST(sha256_vectors)
+{
+    static const struct { size_t n; const char *hex; } as[] = {
+        {0, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
+        {55, "9f4390f8d30c2dd92ec9f095b65e2b9ae9b0a925a5258e241c9f1e910f734318"},
+        {56, "b35439a4ac6f0948b6d6f9e3c6af0f5f590ce20f1bde7090ef7970686ec6738a"},
+        {63, "7d3e74a05d7db15bce4ad9ec0658ea98e3f06eeecf16b4c6fff2da457ddc2f34"},
+        {64, "ffe054fe7ae0cb6dc65c3af9b61d5209f439851db43d0ba5997337df154668eb"},
+        {65, "635361c48bb9eab14198e76ea8ab7f1a41685d6ad62aa9146d301d4f17eb0ae0"},
+        {119, "31eba51c313a5c08226adf18d4a359cfdfd8d2e816b13f4af952f7ea6584dcfb"},
+        {120, "2f3d335432c70b580af0e8e1b3674a7c020d683aa5f73aaaedfdc55af904c21c"},
+        {1000, "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3"},
+    };
+    unsigned char d[SL_SHA256_LEN];
+    static char a[1000];
+    memset(a, 'a', sizeof a);
+    sl_sha256("abc", 3, d);
+    hex_is(d, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    const char *two = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+    sl_sha256(two, strlen(two), d);
+    hex_is(d, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+    for (size_t i = 0; i < sizeof as / sizeof *as; i++) {
+        sl_sha256(a, as[i].n, d);
+        hex_is(d, as[i].hex);
+    }
+}
+END_TEST
+
 START_TEST(hmac_rfc4231)
 {
     unsigned char key[131], data[160], mac[SL_HMAC_LEN];
@@ -335,6 +365,7 @@ static Suite *cookie_suite(void)
     TCase *tc = tcase_create("codec");
     tcase_add_test(tc, b64url_vectors);
     tcase_add_test(tc, b64url_refusals);
+    tcase_add_test(tc, sha256_vectors);
     tcase_add_test(tc, hmac_rfc4231);
     tcase_add_test(tc, secret_kept_hashed);
     tcase_add_test(tc, ct_equal);
