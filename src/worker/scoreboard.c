@@ -137,6 +137,8 @@ int sl_sb_slot_claim(sl_scoreboard *sb, pid_t pid, unsigned generation)
         STORE(&s->current_start_ms, 0);
         STORE(&s->retire, 0);
         memset(s->inflight, 0, sizeof s->inflight);
+        if (LOAD(&sb->slots_high) < i + 1)
+            __atomic_store_n(&sb->slots_high, i + 1, __ATOMIC_RELEASE);
         return (int)i;
     }
     return -ENOSPC;

@@ -168,7 +168,10 @@ typedef struct sl_sb_crashes {
 
 typedef struct sl_scoreboard {
     uint32_t nslots;
-    uint32_t pad;
+    uint32_t slots_high;                /* 1 + the highest slot ever claimed:
+                                           a scan of the workers stops there
+                                           (each slot is pages of its own,
+                                           and a page read is a page held) */
     sl_sb_crashes crashes;
     sl_sb_pool pool;
     sl_sb_route_name route_names[SL_SB_ROUTES];
