@@ -5,7 +5,7 @@ SLUICE_DEB_PACKAGES="build-essential autoconf automake libtool pkg-config
 libuv1-dev libjson-c-dev libpcre2-dev check libfcgi-dev libfcgi-bin libinih-dev
 nginx caddy curl python3 python3-prometheus-client procps wrk strace
 clang libclang-rt-14-dev libsqlite3-dev
-chromium nodejs npm"
+chromium"
 
 install_deps() {
     missing=""
@@ -13,6 +13,10 @@ install_deps() {
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
             missing="$missing $p"
     done
+    # Node.js and npm (the OpenAPI validator, the docs page's browser
+    # test): Debian's, unless the machine has its own (NodeSource's nodejs
+    # carries npm and conflicts with Debian's npm package).
+    command -v npm >/dev/null 2>&1 || missing="$missing nodejs npm"
     [ -z "$missing" ] && return 0
     echo "installing:$missing"
     # Packages must not start their services (nginx on port 80) as they
