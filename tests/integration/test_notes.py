@@ -68,7 +68,10 @@ def build_and_check(t):
     # A sanitizer build's libsluice needs its runtime in test_notes too; and
     # notes.so, built with it, is checked with the rest.
     cflags = "-O2 -g -Wall -Wextra " + os.environ.get("SLUICE_SANITIZERS", "")
-    r = t.run_cmd(["make", "-C", d, "CFLAGS=" + cflags.strip(), "check"], timeout=180)
+    # As a user runs it: not as a sub-make of the project's `make check`,
+    # whose jobserver flags it would inherit (and warn about).
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    r = t.run_cmd(["make", "-C", d, "CFLAGS=" + cflags.strip(), "check"], timeout=180, env=env)
     out = (r.stdout + r.stderr).decode(errors="replace")
     t.eq(r.returncode, 0, "make check in the example: builds and its Check tests pass", out)
     t.ok("warning:" not in out, "the example builds without a warning (-Wall -Wextra)", out)

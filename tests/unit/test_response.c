@@ -300,7 +300,7 @@ static int host_end(sl_req *r)
     return 0;
 }
 
-static const sl_req_host test_host = {host_flush, host_end};
+static const sl_req_host test_host = {.flush = host_flush, .end = host_end};
 
 START_TEST(test_flush_then_final)
 {

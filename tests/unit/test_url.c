@@ -2,6 +2,7 @@
  * bodies (url.c). */
 #include <check.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "proto/url.h"
