@@ -129,6 +129,61 @@ static void publish_conns(sl_worker *w)
         __atomic_store_n(&w->slot->conns, w->conns.n, __ATOMIC_RELAXED);
 }
 
+static int open_listener(sl_worker *w, sl_listener *l, int fd, enum sl_proto proto);
+
+/*
+ * A worker at --max-connections stops listening, and listens again when a
+ * connection of its own closes.  Pausing is not enough: libuv accepts a
+ * connection before it calls back, so a worker at its limit that is still
+ * watching the listener takes the next connection out of the kernel's
+ * queue and can only hold it, unanswered, until one of its own closes
+ * (nginx keeps upstream connections open for a minute), while another
+ * worker sits idle.  Closing the handle (our duplicate of the listening
+ * descriptor; the socket itself stays open in the master and the other
+ * workers) leaves new connections in the queue for them.
+ */
+static void on_listener_closed(uv_handle_t *h)
+{
+    sl_listener *l = h->data;
+    sl_worker *w = l->worker;
+    l->at_limit = SL_LISTENER_CLOSED;
+    if (l->reopen && !w->conns.draining) {
+        l->reopen = 0;
+        int rc = open_listener(w, l, dup(w->endpoints.listener_fds[l->index]), l->proto);
+        if (rc < 0)
+            sl_error("listening again on %s: %s", w->cfg->listeners[l->index].text,
+                     uv_strerror(rc));
+        else
+            l->at_limit = 0;
+    }
+}
+
+static void stop_listening_at_limit(sl_worker *w)
+{
+    for (int i = 0; i < w->nlisteners; i++) {
+        sl_listener *l = &w->listeners[i];
+        /* A paused listener holds a connection it must still take. */
+        if (l->at_limit || l->paused || uv_is_closing(&l->u.handle))
+            continue;
+        l->at_limit = SL_LISTENER_CLOSING;
+        l->reopen = 0;
+        uv_close(&l->u.handle, on_listener_closed);
+    }
+}
+
+static void listen_again(sl_worker *w)
+{
+    for (int i = 0; i < w->nlisteners; i++) {
+        sl_listener *l = &w->listeners[i];
+        if (l->at_limit == SL_LISTENER_CLOSING)
+            l->reopen = 1;
+        else if (l->at_limit == SL_LISTENER_CLOSED) {
+            l->reopen = 1;
+            on_listener_closed(&l->u.handle);
+        }
+    }
+}
+
 /* Take the connection libuv accepted on `l`; 0, or -ENOMEM when it was
  * left waiting.  Counted for this turn, whose end on_accept_turn marks. */
 static int take(sl_worker *w, sl_listener *l)
@@ -138,6 +193,8 @@ static int take(sl_worker *w, sl_listener *l)
         w->took_this_turn++;
         publish_conns(w);
         uv_check_start(&w->accept_turn, on_accept_turn);
+        if (w->conns.n >= (unsigned)w->cfg->max_connections)
+            stop_listening_at_limit(w);
     }
     return rc;
 }
@@ -161,6 +218,8 @@ void sl_conns_host_gone(sl_conns *cs)
     sl_worker *w = sl_conns_worker(cs);
     publish_conns(w);
     resume_accepting(w);
+    if (!w->conns.draining && w->conns.n < (unsigned)w->cfg->max_connections)
+        listen_again(w);
     sl_worker_maybe_done(w);
 }
 
@@ -380,6 +439,7 @@ static int open_listener(sl_worker *w, sl_listener *l, int fd, enum sl_proto pro
     int rc;
     l->worker = w;
     l->proto = proto;
+    l->index = (int)(l - w->listeners);
     if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
         return -errno;
     if (ss.ss_family == AF_UNIX) {

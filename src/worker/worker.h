@@ -21,7 +21,13 @@ typedef struct sl_listener {
     struct sl_worker *worker;
     enum sl_proto proto;
     int paused;                     /* a connection waits for uv_accept() */
+    int index;                      /* in the config's listeners */
+    int at_limit;                   /* closed at --max-connections:
+                                       SL_LISTENER_CLOSING, _CLOSED or 0 */
+    int reopen;                     /* reopen once closed */
 } sl_listener;
+
+enum { SL_LISTENER_CLOSING = 1, SL_LISTENER_CLOSED };
 
 /* How much of a streaming response is queued but not yet written. */
 typedef struct sl_flow sl_flow;

@@ -236,6 +236,46 @@ def check_connection_limit(t):
     third.close()
 
 
+def check_connection_limit_peers(t):
+    """A worker at --max-connections leaves new connections to the others.
+    libuv accepts before it calls back: a worker that kept watching the
+    listener at its limit took the next connection and held it unanswered
+    until one of its own closed, with the other worker idle."""
+    sock = t.path("clp.sock")
+    t.start_sluice(["--workers", "2", "--max-connections", "1", "--fastcgi", "unix:" + sock],
+                   name="connlimit-peers")
+    held = 0
+    for i in range(20):
+        with FCGIConnection(sock) as first:
+            first.request("GET", "/hello")
+            with FCGIConnection(sock, timeout=3) as second:
+                try:
+                    r = second.request("GET", "/hello")
+                    if r.status != 200:
+                        held += 1
+                except Exception:
+                    held += 1
+    t.eq(held, 0, "20 times: with one connection open at one worker, a second is "
+         "served by the other at once (none held at the full one)")
+    # Both full: a third waits in the queue, and is served when either frees.
+    a, b = FCGIConnection(sock), FCGIConnection(sock)
+    for c in (a, b):
+        c.request("GET", "/hello")
+    third = FCGIConnection(sock, timeout=5)
+    third.start(1, "GET", "/hello")
+    got = None
+    try:
+        got = third.wait([1], timeout=1.0)
+    except Exception:
+        pass
+    t.ok(got is None, "with both workers full, a third connection waits")
+    b.close()
+    r = third.wait([1], timeout=5)[1]
+    t.eq(r.status, 200, "and is served once either frees a slot")
+    a.close()
+    third.close()
+
+
 def check_allow_from(t):
     port = harness.free_port()
     s = t.start_sluice(["--workers", "1", "--fastcgi", "127.0.0.1:%d" % port,
@@ -361,6 +401,7 @@ def main(t):
     check_early_answers(t, sock)
     check_timeouts(t)
     check_connection_limit(t)
+    check_connection_limit_peers(t)
     check_allow_from(t)
     check_bad_responses(t)
     slowloris(t)
