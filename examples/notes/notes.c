@@ -210,14 +210,16 @@ static int detail(sl_req *req, int status, const char *text)
 }
 
 /*
- * The bearer token, checked in this one place: handlers reach the store
- * only through it, so none can serve a request that lacks the token.
+ * The bearer token, checked in this one place, a dependency of every
+ * route: it hands the handler the store, so no handler can reach the notes
+ * without it.
  * Answers as FastAPI's HTTPBearer does (0.141: no header, no credentials
  * or another scheme are 401 "Not authenticated"), and a wrong token as
  * FastAPI's tutorial does; both with WWW-Authenticate: Bearer.
  */
-static store *authorized(sl_req *req)
+static int authorized(sl_req *req, void *user)
 {
+    (void)user;
     store *s = sl_app_data(sl_req_app(req));
     const char *h = sl_req_header(req, "Authorization");
     const char *sp = h != NULL ? strchr(h, ' ') : NULL, *why = "Not authenticated";
@@ -233,13 +235,13 @@ static store *authorized(sl_req *req)
         for (size_t i = 0; i < want && n == want; i++)
             diff |= (unsigned char)(sp[i] ^ s->token[i]);
         if (!diff)
-            return s;
+            return sl_req_set_value(req, "store", s, NULL) < 0 ? -ENOMEM : SL_NEXT;
         if (n > 0)
             why = "Could not validate credentials";
     }
     sl_resp_header(req, "WWW-Authenticate", "Bearer");
     detail(req, 401, why);
-    return NULL;
+    return SL_OK;
 }
 
 static json_object *column_string(sqlite3_stmt *st, int i)
@@ -303,10 +305,8 @@ static int answer(sl_req *req, int rc, json_object *note)
 
 static int create_note(sl_req *req)
 {
-    store *s = authorized(req);
+    store *s = sl_req_value(req, "store");
     json_object *note = NULL;
-    if (s == NULL)
-        return SL_OK;
     pthread_mutex_lock(&s->lock);
     bind_note(s->insert, sl_req_json(req));
     int rc = fetch(s, s->insert, &note);
@@ -322,9 +322,7 @@ static int create_note(sl_req *req)
 
 static int list_notes(sl_req *req)
 {
-    store *s = authorized(req);
-    if (s == NULL)
-        return SL_OK;
+    store *s = sl_req_value(req, "store");
     json_object *want = json_object_new_array(), *page = json_object_new_array();
     for (size_t i = 0; i < sl_arg_count(req, "tag"); i++)
         json_object_array_add(want, json_object_new_string(sl_arg_str_at(req, "tag", i)));
@@ -351,10 +349,8 @@ static int list_notes(sl_req *req)
 
 static int get_note(sl_req *req)
 {
-    store *s = authorized(req);
+    store *s = sl_req_value(req, "store");
     json_object *note = NULL;
-    if (s == NULL)
-        return SL_OK;
     pthread_mutex_lock(&s->lock);
     sqlite3_bind_int64(s->select, 1, sl_arg_int(req, "id"));
     int rc = fetch(s, s->select, &note);
@@ -366,10 +362,8 @@ static int get_note(sl_req *req)
  * NotePatch: the fields given). */
 static int update_note(sl_req *req)
 {
-    store *s = authorized(req);
+    store *s = sl_req_value(req, "store");
     json_object *note = NULL;
-    if (s == NULL)
-        return SL_OK;
     pthread_mutex_lock(&s->lock);
     bind_note(s->update, sl_req_json(req));
     sqlite3_bind_int64(s->update, 4, sl_arg_int(req, "id"));
@@ -380,9 +374,7 @@ static int update_note(sl_req *req)
 
 static int delete_note(sl_req *req)
 {
-    store *s = authorized(req);
-    if (s == NULL)
-        return SL_OK;
+    store *s = sl_req_value(req, "store");
     pthread_mutex_lock(&s->lock);
     sqlite3_bind_int64(s->delete, 1, sl_arg_int(req, "id"));
     int rc = sqlite3_step(s->delete), gone = sqlite3_changes(s->db);
@@ -416,25 +408,27 @@ static const sl_response_def need_note[] = {
 };
 
 static const char *const notes_tag[] = {"notes", NULL};
+static const sl_depend bearer[] = {{ authorized, NULL }, { NULL, NULL }};
 
 static const sl_route_def routes[] = {
     { .method = "POST", .pattern = "/notes", .handler = create_note,
       .body = REF("NoteIn"), .status = 201, .response = REF("Note"),
-      .responses = need_token, .summary = "Create a note", .tags = notes_tag },
+      .responses = need_token, .summary = "Create a note", .tags = notes_tag, .depends = bearer },
     { .method = "GET", .pattern = "/notes", .handler = list_notes, .params = list_params,
       .response = "{\"type\":\"array\",\"items\":" REF("Note") "}",
-      .responses = need_token, .summary = "List notes", .tags = notes_tag },
+      .responses = need_token, .summary = "List notes", .tags = notes_tag, .depends = bearer },
     { .method = "GET", .pattern = "/notes/{id:int}", .handler = get_note,
       .response = REF("Note"), .responses = need_note, .summary = "Read a note",
-      .tags = notes_tag },
+      .tags = notes_tag, .depends = bearer },
     { .method = "PUT", .pattern = "/notes/{id:int}", .handler = update_note,
       .body = REF("NoteIn"), .response = REF("Note"), .responses = need_note,
-      .summary = "Replace a note", .tags = notes_tag },
+      .summary = "Replace a note", .tags = notes_tag, .depends = bearer },
     { .method = "PATCH", .pattern = "/notes/{id:int}", .handler = update_note,
       .body = REF("NotePatch"), .response = REF("Note"), .responses = need_note,
-      .summary = "Change some fields of a note", .tags = notes_tag },
+      .summary = "Change some fields of a note", .tags = notes_tag, .depends = bearer },
     { .method = "DELETE", .pattern = "/notes/{id:int}", .handler = delete_note,
-      .status = 204, .responses = need_note, .summary = "Delete a note", .tags = notes_tag },
+      .status = 204, .responses = need_note, .summary = "Delete a note", .tags = notes_tag,
+      .depends = bearer },
     { .method = NULL }
 };
 
