@@ -788,6 +788,27 @@ SL_API int sl_resp_redirect(sl_req *req, int status, const char *url);
  * handler's to write (sl_resp_json() of the new resource, say). */
 SL_API int sl_resp_created(sl_req *req, const char *location);
 
+/* How sl_resp_send_file() asks the web server for the file. */
+enum {
+    SL_FILE_ACCEL = 1,      /* nginx: X-Accel-Redirect: <uri> */
+    SL_FILE_SENDFILE = 2,   /* Apache mod_xsendfile, lighttpd: X-Sendfile: <path> */
+};
+/*
+ * Answer with a file that the web server sends itself (so Range,
+ * If-Modified-Since, sendfile(2) and its buffers are the web server's):
+ * SL_FILE_ACCEL sets X-Accel-Redirect to `path`, a URI that nginx serves
+ * from an `internal` location (conf/nginx/sluice.conf, /protected/),
+ * percent-encoded as nginx decodes it (a space, '?', '#', '%', a byte past
+ * ASCII become %XX); SL_FILE_SENDFILE sets X-Sendfile to `path`, a file
+ * system path, as it is.  The body written so far is dropped and none may
+ * follow; the default Content-Type is not sent, so the web server picks the
+ * file's; a Content-Type or Content-Disposition the handler sets stays
+ * (nginx keeps them from sluice).  The status is left as it is (200).
+ * Returns 0; -EINVAL (NULL, not absolute, a control byte, a ".." segment,
+ * another `how`: the response is left as it was); -EALREADY; -ENOMEM.
+ */
+SL_API int sl_resp_send_file(sl_req *req, const char *path, int how);
+
 /* ---- cookies and sessions ------------------------------------------- */
 
 /*

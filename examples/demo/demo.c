@@ -5,6 +5,7 @@
  * see the README for the table of routes.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -211,6 +212,25 @@ static int cookie_get(sl_req *req)
     return sl_resp_json(req, o);
 }
 
+/*
+ * GET /download/{name}: nginx sends /protected/<name> from its internal
+ * location (conf/nginx/sluice.conf), Range and If-Modified-Since with it.
+ * A name that is not one plain path segment (".", "..", a '/' sent as %2F
+ * or a backslash) is a 404, as Starlette's StaticFiles and nginx itself answer
+ * a path leaving the directory: there is no such file, and saying 400
+ * would only tell a prober what is being filtered.
+ */
+static int download(sl_req *req)
+{
+    const char *name = sl_req_path_param(req, "name");
+    char uri[512];
+    if (name == NULL || strcmp(name, ".") == 0 || strcmp(name, "..") == 0 ||
+        strpbrk(name, "/\\") != NULL ||
+        (size_t)snprintf(uri, sizeof uri, "/protected/%s", name) >= sizeof uri)
+        return sl_resp_problem(req, 404, "no such file");
+    return sl_resp_send_file(req, uri, SL_FILE_ACCEL);
+}
+
 static const sl_param_def cookie_set_params[] = {
     { .name = "v", .in = SL_IN_QUERY, .type = SL_T_STR, .flags = SL_REQUIRED,
       .max_length = 500, .description = "The value to keep in the cookie" },
@@ -281,6 +301,7 @@ int sluice_app(sl_app *app)
     rc |= sl_route(app, "GET", "/env", env, SL_LOOP);
     rc |= sl_route(app, "GET", "/stream", stream, SL_POOL);
     rc |= sl_route(app, "GET", "/status/{code:int}", status, SL_LOOP);
+    rc |= sl_route(app, "GET", "/download/{name}", download, SL_LOOP);
     if (rc)
         return -EINVAL;
     rc = sl_schema(app, "Item", item_schema);

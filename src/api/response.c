@@ -206,9 +206,11 @@ int sl_resp_set_header(sl_req *req, const char *name, const char *value)
  * urllib's quote, which also keeps letters, digits and "_.-~".  Every
  * other byte, a space, a control byte or one past ASCII, becomes %XX.
  */
-static int quote_url(sl_buf *out, const char *url)
+static const char url_safe[] = ":/%#?=@[]!$&'()*+,;_.-~";
+
+/* `url` into `out`, every byte but letters, digits and `safe` as %XX. */
+static int quote_url(sl_buf *out, const char *url, const char *safe)
 {
-    static const char safe[] = ":/%#?=@[]!$&'()*+,;_.-~";
     static const char hex[] = "0123456789ABCDEF";
     size_t n = strlen(url);
     if (n > ((size_t)-1 - 1) / 3 || sl_buf_reserve(out, 3 * n + 1) < 0)
@@ -238,7 +240,7 @@ static int located(sl_req *req, int status, const char *url)
         return -EALREADY;
     sl_buf q;
     sl_buf_init(&q);
-    int rc = quote_url(&q, url);
+    int rc = quote_url(&q, url, url_safe);
     if (rc == 0)
         rc = sl_resp_set_header(req, "Location", q.data);
     sl_buf_free(&q);
@@ -263,6 +265,54 @@ int sl_resp_redirect(sl_req *req, int status, const char *url)
 int sl_resp_created(sl_req *req, const char *location)
 {
     return located(req, 201, location);
+}
+
+/* Whether `path` has a ".." segment ("/../", or "/.." at its end). */
+static int has_dotdot(const char *path)
+{
+    for (const char *p = strstr(path, "/.."); p != NULL; p = strstr(p + 1, "/.."))
+        if (p[3] == '/' || p[3] == '\0')
+            return 1;
+    return 0;
+}
+
+/*
+ * The web server sends the file: nginx reads X-Accel-Redirect as a URI
+ * and percent-decodes it (a '?' there would start its arguments, a '%'
+ * an escape), so the path is quoted, keeping only RFC 3986's pchar and
+ * '/'; X-Sendfile is a file system path, taken as it is.  A ".." segment
+ * is refused for both: nginx answers it 404 anyway, and a path leaving
+ * its directory is never what a handler meant.  The default Content-Type
+ * is not sent (the web server picks the file's); one the handler set
+ * stays, as nginx keeps an upstream Content-Type on a redirect.
+ */
+int sl_resp_send_file(sl_req *req, const char *path, int how)
+{
+    static const char pchar[] = "/:@!$&'()*+,;=_.-~";
+    /* A HTAB is a control byte too here: no path or URI holds one. */
+    if (path == NULL || path[0] != '/' || bad_value(path) || strchr(path, '\t') != NULL ||
+        has_dotdot(path) ||
+        (how != SL_FILE_ACCEL && how != SL_FILE_SENDFILE))
+        return -EINVAL;
+    if (req->head_sent)
+        return -EALREADY;
+    sl_buf v;
+    sl_buf_init(&v);
+    int rc = how == SL_FILE_ACCEL ? quote_url(&v, path, pchar)
+                                  : (sl_buf_append_str(&v, path) < 0 ? -ENOMEM : 0);
+    if (rc == 0)
+        rc = sl_resp_set_header(req, how == SL_FILE_ACCEL ? "X-Accel-Redirect" : "X-Sendfile",
+                                v.data);
+    sl_buf_free(&v);
+    if (rc < 0)
+        return rc;
+    /* No body of its own: what was written goes, and its length with it. */
+    req->out.len = 0;
+    if (req->has_clen)
+        remove_header(req, "Content-Length");
+    req->has_clen = 0;
+    req->has_ctype = 1;
+    return 0;
 }
 
 int sl_resp_write(sl_req *req, const void *data, size_t len)
