@@ -298,8 +298,9 @@ int sl_resp_send_file(sl_req *req, const char *path, int how)
         return -EALREADY;
     sl_buf v;
     sl_buf_init(&v);
+    /* Both leave v NUL-terminated: the path with its own NUL. */
     int rc = how == SL_FILE_ACCEL ? quote_url(&v, path, pchar)
-                                  : (sl_buf_append_str(&v, path) < 0 ? -ENOMEM : 0);
+                                  : (sl_buf_append(&v, path, strlen(path) + 1) < 0 ? -ENOMEM : 0);
     if (rc == 0)
         rc = sl_resp_set_header(req, how == SL_FILE_ACCEL ? "X-Accel-Redirect" : "X-Sendfile",
                                 v.data);
